@@ -1,0 +1,183 @@
+//! The whole compilation: inputs to a verified, tested ruleset.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use rootwrap::format::{write_ruleset, Ruleset};
+
+use crate::diag::{Diagnostic, Sources};
+use crate::lower::{lower, Policy};
+use crate::{lint, policy, syntax};
+
+/// A successful compilation.
+#[derive(Debug)]
+pub struct Compiled {
+    pub bytes: Vec<u8>,
+    pub policy: Policy,
+    pub digest: String,
+    pub commands: usize,
+    pub warnings: Vec<Diagnostic>,
+    pub tests_run: usize,
+}
+
+/// A failed one: every diagnostic (errors and warnings) found.
+#[derive(Debug)]
+pub struct Failed {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The `.rwf` files named by `inputs`: files as given, directories' `*.rwf`
+/// entries (not recursive, hidden files skipped) in byte order of their names.
+pub fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+    let mut files = Vec::new();
+    for input in inputs {
+        let meta = fs::metadata(input)
+            .map_err(|e| Diagnostic::error(format!("cannot read `{}`: {e}", input.display())))?;
+        if !meta.is_dir() {
+            files.push(input.clone());
+            continue;
+        }
+        let mut entries: Vec<PathBuf> = fs::read_dir(input)
+            .map_err(|e| {
+                Diagnostic::error(format!("cannot read directory `{}`: {e}", input.display()))
+            })?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                !name.starts_with('.') && name.ends_with(".rwf") && path.is_file()
+            })
+            .collect();
+        if entries.is_empty() {
+            return Err(Diagnostic::error(format!(
+                "directory `{}` holds no .rwf files",
+                input.display()
+            )));
+        }
+        entries.sort();
+        files.extend(entries);
+    }
+    if files.is_empty() {
+        return Err(Diagnostic::error("no input files"));
+    }
+    Ok(files)
+}
+
+/// Reads, parses, lowers, lints, encodes and tests. Warnings count as
+/// errors when `deny_warnings` is set.
+pub fn compile_paths(
+    inputs: &[PathBuf],
+    deny_warnings: bool,
+    sources: &mut Sources,
+) -> Result<Compiled, Failed> {
+    let files = collect_inputs(inputs).map_err(|d| Failed {
+        diagnostics: vec![d],
+    })?;
+    let mut texts = Vec::new();
+    for file in &files {
+        match fs::read_to_string(file) {
+            Ok(text) => texts.push((file.display().to_string(), text)),
+            Err(e) => {
+                return Err(Failed {
+                    diagnostics: vec![Diagnostic::error(format!(
+                        "cannot read `{}`: {e}",
+                        file.display()
+                    ))],
+                })
+            }
+        }
+    }
+    compile_sources(texts, deny_warnings, sources)
+}
+
+/// Compiles named texts, in the given order.
+pub fn compile_sources(
+    texts: Vec<(String, String)>,
+    deny_warnings: bool,
+    sources: &mut Sources,
+) -> Result<Compiled, Failed> {
+    let mut diagnostics = Vec::new();
+    let mut parsed = Vec::new();
+    for (name, text) in texts {
+        let id = sources.add(name, text);
+        let (statements, errors) = syntax::parse_file(id, sources.text(id));
+        diagnostics.extend(errors);
+        parsed.push(statements);
+    }
+    let (policy, lowering) = lower(sources, &parsed);
+    diagnostics.extend(lowering);
+    diagnostics.extend(lint::lint(&policy));
+    let fails = |d: &Diagnostic| d.is_error() || deny_warnings;
+    if diagnostics.iter().any(fails) {
+        return Err(Failed { diagnostics });
+    }
+    let bytes = match write_ruleset(&policy.options, &policy.rules) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            diagnostics.push(Diagnostic::error(e));
+            return Err(Failed { diagnostics });
+        }
+    };
+    // Read back through the runtime's own reader: what the tests see is what
+    // the runtime will see.
+    let ruleset = match Ruleset::from_bytes(&bytes) {
+        Ok(ruleset) => ruleset,
+        Err(e) => {
+            diagnostics.push(Diagnostic::error(format!(
+                "internal error: the new ruleset does not verify: {e}"
+            )));
+            return Err(Failed { diagnostics });
+        }
+    };
+    if let Err(e) = ruleset.verify_all() {
+        diagnostics.push(Diagnostic::error(format!(
+            "internal error: the new ruleset does not verify: {e}"
+        )));
+        return Err(Failed { diagnostics });
+    }
+    diagnostics.extend(policy::run_tests(&ruleset, &policy.tests));
+    if diagnostics.iter().any(fails) {
+        return Err(Failed { diagnostics });
+    }
+    let commands = ruleset.all_commands().map(|c| c.len()).unwrap_or(0);
+    Ok(Compiled {
+        digest: ruleset.digest_hex(),
+        bytes,
+        tests_run: policy.tests.len(),
+        policy,
+        commands,
+        warnings: diagnostics,
+    })
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same
+/// directory, synced, then renamed over `path`. Never a partial file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    result
+}

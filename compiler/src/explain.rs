@@ -1,0 +1,255 @@
+//! `rootwrap-compile explain`: the runtime's decision for a command line,
+//! with its reasons, for reviewers and packagers (who need not be root).
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use serde::Serialize;
+
+use rootwrap::exit;
+use rootwrap::format::{Ruleset, RulesetError};
+use rootwrap::matcher::{decide, selector, Decision, Invocation};
+use rootwrap::types::Rule;
+
+use crate::diag::did_you_mean;
+
+#[derive(Debug, Serialize)]
+pub struct Explanation {
+    /// `allow`, `deny`, `not-found` or `bad-ruleset`.
+    pub decision: &'static str,
+    /// The exit code the runtime would give before running anything (0 when
+    /// allowed: the command's own status follows).
+    pub exit_code: i32,
+    pub argv: Vec<String>,
+    pub ruleset: Option<RulesetInfo>,
+    /// The rule that decided (allow, not-found).
+    pub rule: Option<RuleInfo>,
+    /// What would run (allow).
+    pub exec: Option<ExecInfo>,
+    /// Why each rule for this command did not match (deny).
+    pub candidates: Vec<Candidate>,
+    /// A one-line reason, as printed.
+    pub message: String,
+    /// Things the runtime would notice about the ruleset file itself.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RulesetInfo {
+    pub path: String,
+    pub name: String,
+    pub sha256: String,
+    pub rules: u32,
+    pub exec_dirs: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RuleInfo {
+    pub name: String,
+    pub file: String,
+    pub line: u32,
+    pub pattern: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExecInfo {
+    pub path: String,
+    pub argv: Vec<String>,
+    pub user: String,
+    pub env: Vec<(String, String)>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Candidate {
+    pub rule: RuleInfo,
+    pub reason: String,
+}
+
+fn rule_info(rule: &Rule) -> RuleInfo {
+    RuleInfo {
+        name: rule.name.clone(),
+        file: rule.source.file.clone(),
+        line: rule.source.line,
+        pattern: rule.pattern_text(),
+    }
+}
+
+fn lossy(args: &[OsString]) -> Vec<String> {
+    args.iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// What the runtime would notice about the file before reading it.
+fn trust_warnings(path: &Path) -> Vec<String> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Vec::new();
+    };
+    let mut warnings = Vec::new();
+    if meta.uid() != 0 {
+        warnings.push(format!(
+            "the runtime would refuse this file (exit 97): owned by uid {}, not root",
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        warnings.push(format!(
+            "the runtime would refuse this file (exit 97): writable by group or others (mode {:04o})",
+            meta.mode() & 0o7777
+        ));
+    }
+    warnings
+}
+
+pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
+    let mut explanation = Explanation {
+        decision: "bad-ruleset",
+        exit_code: exit::BAD_RULESET,
+        argv: lossy(argv),
+        ruleset: None,
+        rule: None,
+        exec: None,
+        candidates: Vec::new(),
+        message: String::new(),
+        warnings: trust_warnings(path),
+    };
+    let loaded = std::fs::read(path)
+        .map_err(RulesetError::Open)
+        .and_then(|bytes| Ruleset::from_bytes(&bytes))
+        .and_then(|ruleset| ruleset.verify_all().map(|()| ruleset));
+    let ruleset = match loaded {
+        Ok(ruleset) => ruleset,
+        Err(e) => {
+            explanation.message = format!("{}: {e}", path.display());
+            return explanation;
+        }
+    };
+    let options = ruleset.options().clone();
+    explanation.ruleset = Some(RulesetInfo {
+        path: path.display().to_string(),
+        name: options.name.clone(),
+        sha256: ruleset.digest_hex(),
+        rules: ruleset.rule_count(),
+        exec_dirs: options.exec_dirs.clone(),
+    });
+    if argv.is_empty() {
+        explanation.decision = "deny";
+        explanation.exit_code = exit::NO_COMMAND;
+        explanation.message = "No command specified".into();
+        return explanation;
+    }
+    let command = selector(argv);
+    let rules = match &command {
+        Some(command) => match ruleset.rules_for(command.as_bytes()) {
+            Ok(rules) => rules,
+            Err(e) => {
+                explanation.message = e.to_string();
+                return explanation;
+            }
+        },
+        None => Vec::new(),
+    };
+    match decide(&rules, argv, &options.exec_dirs) {
+        Decision::Allow(allowed) => {
+            explanation.decision = "allow";
+            explanation.exit_code = exit::ALLOWED;
+            explanation.message = format!(
+                "allowed by rule `{}` ({}:{})",
+                allowed.rule.name, allowed.rule.source.file, allowed.rule.source.line
+            );
+            explanation.rule = Some(rule_info(&allowed.rule));
+            explanation.exec = Some(ExecInfo {
+                path: allowed.executable.display().to_string(),
+                argv: lossy(&allowed.argv),
+                user: allowed.run_as.user_name().to_string(),
+                env: allowed
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_string_lossy().into_owned()))
+                    .collect(),
+            });
+        }
+        Decision::NotExecutable { rule } => {
+            explanation.decision = "not-found";
+            explanation.exit_code = exit::NOT_FOUND;
+            explanation.message = format!(
+                "rule `{}` ({}:{}) matches, but its executable `{}` is not on this host (exec dirs: {})",
+                rule.name,
+                rule.source.file,
+                rule.source.line,
+                rule.command.as_str(),
+                options.exec_dirs.join(" ")
+            );
+            explanation.rule = Some(rule_info(&rule));
+        }
+        Decision::Deny { tried } => {
+            explanation.decision = "deny";
+            explanation.exit_code = exit::UNAUTHORIZED;
+            explanation.message = match &command {
+                None => "denied: the command line has no command".to_string(),
+                Some(command) if tried.is_empty() => {
+                    let shown = command.to_string_lossy();
+                    let mut message = format!("denied: no rule for command `{shown}`");
+                    if let Ok(all) = ruleset.all_commands() {
+                        let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+                        if let Some(close) = did_you_mean(&shown, &names) {
+                            let _ = write!(message, " (did you mean `{close}`?)");
+                        }
+                    }
+                    message
+                }
+                Some(_) => format!(
+                    "denied: no rule allows `{}`",
+                    Invocation::display_argv(argv)
+                ),
+            };
+            explanation.candidates = tried
+                .into_iter()
+                .map(|(rule, why)| Candidate {
+                    rule: rule_info(&rule),
+                    reason: why.to_string(),
+                })
+                .collect();
+        }
+    }
+    explanation
+}
+
+/// The explanation as text for a terminal.
+pub fn render(e: &Explanation) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", e.message);
+    if let Some(exec) = &e.exec {
+        let _ = writeln!(out, "  runs:     {}", exec.argv.join(" "));
+        let _ = writeln!(out, "  as user:  {}", exec.user);
+        for (k, v) in &exec.env {
+            let _ = writeln!(out, "  env:      {k}={v}");
+        }
+    }
+    if let Some(rule) = &e.rule {
+        let _ = writeln!(out, "  rule:     allow {}: {}", rule.name, rule.pattern);
+    }
+    for candidate in &e.candidates {
+        let rule = &candidate.rule;
+        let _ = writeln!(
+            out,
+            "  rule `{}` ({}:{}): {}",
+            rule.name, rule.file, rule.line, candidate.reason
+        );
+        let _ = writeln!(out, "      allow {}: {}", rule.name, rule.pattern);
+    }
+    if let Some(ruleset) = &e.ruleset {
+        let _ = writeln!(
+            out,
+            "  ruleset:  {} sha256:{}",
+            ruleset.name, ruleset.sha256
+        );
+    }
+    for warning in &e.warnings {
+        let _ = writeln!(out, "  warning:  {warning}");
+    }
+    out
+}

@@ -1,0 +1,186 @@
+//! Warnings about rules that are legal but dangerous. A rule's `because
+//! "..."` records that a reviewer accepted the risk, and silences them.
+
+use rootwrap::types::{Arg, Rest, Rule};
+
+use crate::diag::Diagnostic;
+use crate::lower::{Policy, RuleSite};
+
+/// Programs that run arbitrary code or commands given to them.
+const CODE_RUNNERS: &[&str] = &[
+    "sh",
+    "bash",
+    "dash",
+    "zsh",
+    "ksh",
+    "csh",
+    "tcsh",
+    "fish",
+    "busybox",
+    "python",
+    "python2",
+    "python3",
+    "perl",
+    "ruby",
+    "lua",
+    "node",
+    "php",
+    "tclsh",
+    "awk",
+    "gawk",
+    "mawk",
+    "sudo",
+    "su",
+    "doas",
+    "xargs",
+    "nsenter",
+    "chroot",
+    "setsid",
+    "nohup",
+    "timeout",
+    "watch",
+    "expect",
+    "script",
+    "run-parts",
+    "systemd-run",
+    "ssh",
+];
+
+/// Programs that are root by themselves when their arguments are free.
+const ROOT_WITH_FREE_ARGS: &[&str] = &[
+    "chown",
+    "chmod",
+    "chgrp",
+    "dd",
+    "tee",
+    "cp",
+    "mv",
+    "cat",
+    "rm",
+    "ln",
+    "mount",
+    "umount",
+    "kill",
+    "pkill",
+    "killall",
+    "tar",
+    "rsync",
+    "install",
+    "truncate",
+    "touch",
+    "mkdir",
+    "find",
+    "sed",
+    "ip",
+    "iptables",
+    "iptables-restore",
+    "ip6tables-restore",
+    "losetup",
+    "dmsetup",
+    "qemu-img",
+    "modprobe",
+    "insmod",
+    "sysctl",
+    "crontab",
+    "passwd",
+    "usermod",
+    "useradd",
+    "visudo",
+    "systemctl",
+];
+
+fn basename(command: &str) -> &str {
+    command.rsplit('/').next().unwrap_or(command)
+}
+
+pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
+    let mut warnings = Vec::new();
+    for rule in &policy.rules {
+        let Some(site) = policy.rule_sites.get(&rule.name) else {
+            continue;
+        };
+        if site.because.is_some() {
+            continue;
+        }
+        lint_rule(rule, site, &mut warnings);
+    }
+    warnings
+}
+
+fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
+    let program = basename(rule.command.as_str());
+    let interpreter = CODE_RUNNERS.contains(&program)
+        || program.starts_with("python")
+        || program.starts_with("perl")
+        || program.starts_with("ruby");
+    if interpreter {
+        warnings.push(
+            Diagnostic::warning(
+                "code-runner",
+                format!("rule `{}` runs `{program}`, which can run any code it is given", rule.name),
+            )
+            .at(site.command_span, "runs arbitrary code as its target user")
+            .help("allow the specific commands instead; if this is really intended, say why with `because \"...\"`"),
+        );
+    }
+    if rule.rest == Rest::Any {
+        let (label, help) = if ROOT_WITH_FREE_ARGS.contains(&program) {
+            (
+                format!("`{program}` with free arguments is as good as root"),
+                "list the allowed arguments with types and paths (e.g. `<path /var/lib/svc/**>`)",
+            )
+        } else {
+            (
+                "any further arguments are allowed".to_string(),
+                "list the arguments, or say why they cannot be listed with `because \"...\"`",
+            )
+        };
+        let span = site.rest.unwrap_or(site.span);
+        warnings.push(
+            Diagnostic::warning(
+                "any-args",
+                format!(
+                    "rule `{}` allows any arguments after its pattern",
+                    rule.name
+                ),
+            )
+            .at(span, label)
+            .help(help),
+        );
+    }
+    for (arg, span) in rule.args.iter().zip(&site.arg_spans) {
+        if let Some(source) = escaping_path_regex(arg) {
+            warnings.push(
+                Diagnostic::warning(
+                    "regex-path",
+                    format!("rule `{}`: regex `{source}` accepts paths that climb out with `..`", rule.name),
+                )
+                .at(*span, "e.g. it accepts a path containing `/../`")
+                .help("use a path constraint such as `<path /dir/**>`: it resolves `..` and symlinks before checking"),
+            );
+        }
+    }
+}
+
+/// A regex that looks like a path and accepts `..` components.
+fn escaping_path_regex(arg: &Arg) -> Option<&str> {
+    let Arg::Regex(regex) = arg else {
+        return None;
+    };
+    let source = regex.source.as_str();
+    if !source.starts_with('/') {
+        return None;
+    }
+    let prefix: String = source
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "/_-".contains(*c))
+        .collect();
+    let prefix = prefix.trim_end_matches(|c| c != '/');
+    let probe = format!("{prefix}../../../../etc/shadow");
+    let probe_arg = std::ffi::OsString::from(probe);
+    let matched = rootwrap::matcher::match_arg(arg, &probe_arg)
+        .ok()
+        .flatten()
+        .is_some();
+    matched.then_some(source)
+}

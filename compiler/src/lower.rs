@@ -1,0 +1,625 @@
+//! Step two: syntax trees to the ruleset's types, validating everything that
+//! can be checked offline (names, paths, types, ranges, regexes).
+
+use std::collections::HashMap;
+
+use regex_automata::dfa::{dense, StartKind};
+use regex_automata::nfa::thompson;
+use regex_automata::util::syntax;
+
+use rootwrap::types::{
+    Arg, Command, EnvVar, Options, PathDepth, PathScope, Regex, Rest, Rule, RunAs, Source,
+};
+use rootwrap::values;
+
+use crate::diag::{did_you_mean, Diagnostic, Sources, Span, Spanned};
+use crate::syntax::{ArgAst, Expect, OptionAst, Pattern, RuleAst, Statement, TestAst};
+
+/// The largest serialized DFA one regex may compile to.
+pub const MAX_DFA_BYTES: usize = 512 << 10;
+
+const TYPES: &[&str] = &[
+    "int", "mode", "signal", "uuid", "ipv4", "ipv6", "ip", "cidr", "mac", "ifname", "user",
+    "group", "path",
+];
+const OPTIONS: &[&str] = &["ruleset", "exec-dirs"];
+/// Variables a rule may never let the caller set: the runtime owns PATH,
+/// and the others change what a program loads or runs.
+const FORBIDDEN_ENV: &[&str] = &[
+    "PATH",
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "LD_AUDIT",
+    "IFS",
+    "BASH_ENV",
+    "ENV",
+];
+
+/// A lowered policy: options, rules in declaration order, and the policy
+/// tests still to run.
+#[derive(Debug, Default)]
+pub struct Policy {
+    pub options: Options,
+    pub rules: Vec<Rule>,
+    /// Rule name to where it is declared (and its `because`, if any).
+    pub rule_sites: HashMap<String, RuleSite>,
+    pub tests: Vec<PolicyTest>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RuleSite {
+    pub span: Span,
+    pub because: Option<String>,
+    pub rest: Option<Span>,
+    pub command_span: Span,
+    /// Spans of the rule's argument patterns, in order.
+    pub arg_spans: Vec<Span>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PolicyTest {
+    pub expect_allow: bool,
+    pub rule: Option<Spanned<String>>,
+    pub argv: Vec<String>,
+    pub span: Span,
+}
+
+struct Lowering<'a> {
+    sources: &'a Sources,
+    diagnostics: Vec<Diagnostic>,
+    options: HashMap<String, OptionAst>,
+}
+
+/// Lowers the statements of every file, in order. Returns the policy and
+/// every diagnostic found (errors and warnings).
+pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagnostic>) {
+    let mut lowering = Lowering {
+        sources,
+        diagnostics: Vec::new(),
+        options: HashMap::new(),
+    };
+    let mut policy = Policy::default();
+    for statements in files {
+        for statement in statements {
+            match statement {
+                Statement::Option(option) => lowering.option(option),
+                Statement::Rule(rule) => {
+                    if let Some(lowered) = lowering.rule(rule, &policy, policy.rules.len() as u32) {
+                        policy.rule_sites.insert(
+                            lowered.name.clone(),
+                            RuleSite {
+                                span: rule.name.span,
+                                because: rule.because.as_ref().map(|b| b.value.clone()),
+                                rest: rule.rest,
+                                command_span: rule.command.span,
+                                arg_spans: rule.args.iter().map(arg_span).collect(),
+                            },
+                        );
+                        policy.rules.push(lowered);
+                    }
+                }
+                Statement::Test(test) => policy.tests.push(lowering.test(test)),
+            }
+        }
+    }
+    policy.options = lowering.finish_options(&policy.rules);
+    for test in &policy.tests {
+        if let Some(name) = &test.rule {
+            if !policy.rule_sites.contains_key(&name.value) {
+                let known: Vec<&str> = policy.rule_sites.keys().map(String::as_str).collect();
+                let mut d = Diagnostic::error(format!(
+                    "the test names rule `{}`, which does not exist",
+                    name.value
+                ))
+                .at(name.span, "no rule of this name");
+                if let Some(close) = did_you_mean(&name.value, &known) {
+                    d = d.help(format!("did you mean `{close}`?"));
+                }
+                lowering.diagnostics.push(d);
+            }
+        }
+    }
+    (policy, lowering.diagnostics)
+}
+
+fn arg_span(arg: &ArgAst) -> Span {
+    match arg {
+        ArgAst::Single(p) => p.span(),
+        ArgAst::OneOf(_, span) => *span,
+    }
+}
+
+impl Lowering<'_> {
+    fn error(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn option(&mut self, option: &OptionAst) {
+        let name = option.name.value.as_str();
+        if !OPTIONS.contains(&name) {
+            let mut d = Diagnostic::error(format!("unknown option `{name}`"))
+                .at(option.name.span, "not an option");
+            let mut known: Vec<&str> = OPTIONS.to_vec();
+            known.extend(["allow", "test"]);
+            d = match did_you_mean(name, &known) {
+                Some(close) => d.help(format!("did you mean `{close}`?")),
+                None => d.help(format!("known options: {}", OPTIONS.join(", "))),
+            };
+            self.error(d);
+            return;
+        }
+        if let Some(first) = self.options.get(name) {
+            let same = first
+                .values
+                .iter()
+                .map(|v| &v.value)
+                .eq(option.values.iter().map(|v| &v.value));
+            if !same {
+                let d = Diagnostic::error(format!("`{name}` is set twice, with different values"))
+                    .at(option.span, "set again here")
+                    .note(Some(first.span), "first set here")
+                    .help("a ruleset has one value per option: keep one of them");
+                self.error(d);
+            }
+            return;
+        }
+        self.options.insert(name.to_string(), option.clone());
+    }
+
+    fn finish_options(&mut self, rules: &[Rule]) -> Options {
+        let mut options = Options {
+            name: String::new(),
+            exec_dirs: Vec::new(),
+        };
+        match self.options.get("ruleset").cloned() {
+            Some(option) => match option.values.as_slice() {
+                [name] if is_identifier(&name.value) => options.name = name.value.clone(),
+                _ => self.error(
+                    Diagnostic::error("`ruleset` takes one name")
+                        .at(option.span, "here")
+                        .help(
+                            "for example `ruleset nova-compute` (letters, digits, `-`, `_`, `.`)",
+                        ),
+                ),
+            },
+            None => self.error(
+                Diagnostic::error("no `ruleset NAME` in any input file").help(
+                    "add `ruleset NAME` to one file: the name identifies the ruleset in logs",
+                ),
+            ),
+        }
+        if let Some(option) = self.options.get("exec-dirs").cloned() {
+            if option.values.is_empty() {
+                self.error(
+                    Diagnostic::error("`exec-dirs` needs at least one directory")
+                        .at(option.span, "here"),
+                );
+            }
+            for dir in &option.values {
+                if let Err(why) = check_absolute_path(&dir.value) {
+                    self.error(
+                        Diagnostic::error(format!("exec dir `{}` {why}", dir.value))
+                            .at(dir.span, "not a normalized absolute path"),
+                    );
+                } else if options.exec_dirs.contains(&dir.value) {
+                    self.error(
+                        Diagnostic::error(format!("exec dir `{}` is listed twice", dir.value))
+                            .at(dir.span, "again"),
+                    );
+                } else {
+                    options.exec_dirs.push(dir.value.clone());
+                }
+            }
+        } else if let Some(rule) = rules.iter().find(|r| matches!(r.command, Command::Name(_))) {
+            self.error(
+                Diagnostic::error(format!(
+                    "rule `{}` names its command `{}` without a path, but no `exec-dirs` are set",
+                    rule.name,
+                    rule.command.as_str()
+                ))
+                .help("add `exec-dirs /usr/sbin /usr/bin /sbin /bin` (the trusted directories to search), or give the command's absolute path"),
+            );
+        }
+        options
+    }
+
+    fn rule(&mut self, rule: &RuleAst, policy: &Policy, id: u32) -> Option<Rule> {
+        let errors_before = self.error_count();
+        let name = &rule.name;
+        if let Some(first) = policy.rule_sites.get(&name.value) {
+            self.error(
+                Diagnostic::error(format!("rule `{}` is defined twice", name.value))
+                    .at(name.span, "defined again here")
+                    .note(Some(first.span), "first defined here")
+                    .help("rule names identify rules in logs and tests: rename one of them"),
+            );
+        }
+        let run_as = match &rule.run_as {
+            None => RunAs::Root,
+            Some(user) if user.value == "root" => RunAs::Root,
+            Some(user) => {
+                if !values::is_account_name(user.value.as_bytes()) {
+                    self.error(
+                        Diagnostic::error(format!("`{}` is not a valid user name", user.value))
+                            .at(user.span, "here"),
+                    );
+                }
+                RunAs::User(user.value.clone())
+            }
+        };
+        let command = self.command(&rule.command);
+        let mut env: Vec<EnvVar> = Vec::new();
+        for (var, pattern) in &rule.env {
+            if FORBIDDEN_ENV.contains(&var.value.as_str()) || var.value.starts_with("LD_") {
+                self.error(
+                    Diagnostic::error(format!("a rule may not let the caller set `{}`", var.value))
+                        .at(var.span, "forbidden variable")
+                        .help("the runtime sets PATH to the exec dirs; loader and shell variables would let the caller run any code"),
+                );
+            }
+            if env.iter().any(|v| v.name == var.value) {
+                self.error(
+                    Diagnostic::error(format!("variable `{}` is listed twice", var.value))
+                        .at(var.span, "again"),
+                );
+            }
+            if let Some(value) = self.pattern(pattern) {
+                env.push(EnvVar {
+                    name: var.value.clone(),
+                    value,
+                });
+            }
+        }
+        let mut args = Vec::with_capacity(rule.args.len());
+        for arg in &rule.args {
+            let lowered = match arg {
+                ArgAst::Single(pattern) => self.pattern(pattern),
+                ArgAst::OneOf(alternatives, _) => {
+                    let lowered: Vec<Arg> = alternatives
+                        .iter()
+                        .filter_map(|p| self.pattern(p))
+                        .collect();
+                    (lowered.len() == alternatives.len()).then_some(Arg::OneOf(lowered))
+                }
+            };
+            args.extend(lowered);
+        }
+        if self.error_count() > errors_before {
+            return None;
+        }
+        let (line, _) = self.sources.line_col(rule.span.file, rule.span.start);
+        Some(Rule {
+            id,
+            name: name.value.clone(),
+            source: Source {
+                file: self.sources.name(rule.span.file).to_string(),
+                line: line as u32,
+            },
+            command: command?,
+            run_as,
+            env,
+            args,
+            rest: if rule.rest.is_some() {
+                Rest::Any
+            } else {
+                Rest::Exact
+            },
+        })
+    }
+
+    fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    fn command(&mut self, command: &Spanned<String>) -> Option<Command> {
+        let text = &command.value;
+        if text == "env" {
+            self.error(
+                Diagnostic::error("`env` cannot be a rule's command")
+                    .at(command.span, "here")
+                    .help("to let the caller set variables, write `env NAME=PATTERN ... COMMAND ARGS...`"),
+            );
+            return None;
+        }
+        if text.starts_with('/') {
+            if let Err(why) = check_absolute_path(text) {
+                self.error(
+                    Diagnostic::error(format!("command path `{text}` {why}"))
+                        .at(command.span, "here"),
+                );
+                return None;
+            }
+            return Some(Command::Path(text.clone()));
+        }
+        if text.contains('/') {
+            self.error(
+                Diagnostic::error(format!("command `{text}` is a relative path"))
+                    .at(command.span, "here")
+                    .help("write a bare name (looked up in exec-dirs) or an absolute path"),
+            );
+            return None;
+        }
+        Some(Command::Name(text.clone()))
+    }
+
+    fn pattern(&mut self, pattern: &Pattern) -> Option<Arg> {
+        match pattern {
+            Pattern::Literal(s) => Some(Arg::Literal(s.value.clone())),
+            Pattern::Regex { source, flags } => self.regex(source, flags.as_ref()),
+            Pattern::Typed { name, args, span } => self.typed(name, args, *span),
+        }
+    }
+
+    fn regex(&mut self, source: &Spanned<String>, flags: Option<&Spanned<String>>) -> Option<Arg> {
+        let mut unicode = false;
+        if let Some(flags) = flags {
+            for flag in flags.value.chars() {
+                match flag {
+                    'u' => unicode = true,
+                    other => {
+                        self.error(
+                            Diagnostic::error(format!("unknown regex flag `{other}`"))
+                                .at(flags.span, "here")
+                                .help("the only flag is `u` (Unicode classes); use `(?i)` inside the pattern for case-insensitivity"),
+                        );
+                        return None;
+                    }
+                }
+            }
+        }
+        match compile_regex(&source.value, unicode) {
+            Ok(dfa) => Some(Arg::Regex(Regex {
+                source: source.value.clone(),
+                dfa,
+            })),
+            Err(why) => {
+                self.error(Diagnostic::error(why).at(source.span, "this regular expression"));
+                None
+            }
+        }
+    }
+
+    fn typed(
+        &mut self,
+        name: &Spanned<String>,
+        args: &[Spanned<String>],
+        span: Span,
+    ) -> Option<Arg> {
+        let no_args = |this: &mut Self, arg: Arg| -> Option<Arg> {
+            if let Some(extra) = args.first() {
+                this.error(
+                    Diagnostic::error(format!("`<{}>` takes no arguments", name.value))
+                        .at(extra.span, "unexpected"),
+                );
+                return None;
+            }
+            Some(arg)
+        };
+        match name.value.as_str() {
+            "int" => self.int(args, span),
+            "mode" => {
+                let mut set = Vec::new();
+                for arg in args {
+                    match values::mode(arg.value.as_bytes()) {
+                        Some(mode) => set.push(mode),
+                        None => {
+                            self.error(
+                                Diagnostic::error(format!("`{}` is not an octal mode", arg.value))
+                                    .at(arg.span, "expected 3 or 4 octal digits, e.g. 0644"),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                Some(Arg::Mode(set))
+            }
+            "signal" => {
+                let mut set = Vec::new();
+                for arg in args {
+                    match values::signal(arg.value.as_bytes()) {
+                        Some(signal) => set.push(signal),
+                        None => {
+                            self.error(
+                                Diagnostic::error(format!("`{}` is not a signal", arg.value))
+                                    .at(arg.span, "unknown signal")
+                                    .help(
+                                        "write a number (9), a name (KILL) or a SIG-name (SIGKILL)",
+                                    ),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                Some(Arg::Signal(set))
+            }
+            "uuid" => no_args(self, Arg::Uuid),
+            "ipv4" => no_args(self, Arg::Ipv4),
+            "ipv6" => no_args(self, Arg::Ipv6),
+            "ip" => no_args(self, Arg::Ip),
+            "cidr" => no_args(self, Arg::Cidr),
+            "mac" => no_args(self, Arg::Mac),
+            "ifname" => no_args(self, Arg::IfName),
+            "user" => no_args(self, Arg::User),
+            "group" => no_args(self, Arg::Group),
+            "path" => self.path(args, span),
+            other => {
+                let mut d = Diagnostic::error(format!("unknown type `<{other}>`"))
+                    .at(name.span, "not a type");
+                d = match did_you_mean(other, TYPES) {
+                    Some(close) => d.help(format!("did you mean `<{close}>`?")),
+                    None => d.help(format!("known types: {}", TYPES.join(", "))),
+                };
+                self.error(d);
+                None
+            }
+        }
+    }
+
+    fn int(&mut self, args: &[Spanned<String>], span: Span) -> Option<Arg> {
+        let (min, max) = match args {
+            [] => (i64::MIN, i64::MAX),
+            [range] => {
+                let parsed = range.value.split_once("..").and_then(|(lo, hi)| {
+                    let lo = if lo.is_empty() {
+                        Some(i64::MIN)
+                    } else {
+                        values::int(lo.as_bytes())
+                    };
+                    let hi = if hi.is_empty() {
+                        Some(i64::MAX)
+                    } else {
+                        values::int(hi.as_bytes())
+                    };
+                    Some((lo?, hi?))
+                });
+                match parsed {
+                    Some((lo, hi)) if lo <= hi => (lo, hi),
+                    Some(_) => {
+                        self.error(
+                            Diagnostic::error("the range is empty: its start is above its end")
+                                .at(range.span, "here"),
+                        );
+                        return None;
+                    }
+                    None => {
+                        self.error(
+                            Diagnostic::error(format!("`{}` is not an integer range", range.value))
+                                .at(range.span, "here")
+                                .help("write `<int MIN..MAX>`, `<int MIN..>` or `<int ..MAX>`, e.g. `<int 1..65535>`"),
+                        );
+                        return None;
+                    }
+                }
+            }
+            _ => {
+                self.error(Diagnostic::error("`<int>` takes at most one range").at(span, "here"));
+                return None;
+            }
+        };
+        Some(Arg::Int { min, max })
+    }
+
+    fn path(&mut self, args: &[Spanned<String>], span: Span) -> Option<Arg> {
+        if args.is_empty() {
+            self.error(
+                Diagnostic::error("`<path>` needs at least one allowed location")
+                    .at(span, "here")
+                    .help("e.g. `<path /var/lib/nova/instances/**>` (any depth), `<path /dev/*>` (direct entries) or an exact path"),
+            );
+            return None;
+        }
+        let mut scopes = Vec::new();
+        for arg in args {
+            let text = arg.value.as_str();
+            let (base, depth) = if let Some(base) = text.strip_suffix("/**") {
+                (base, PathDepth::Descendant)
+            } else if let Some(base) = text.strip_suffix("/*") {
+                (base, PathDepth::Child)
+            } else {
+                (text, PathDepth::Exactly)
+            };
+            let base = if base.is_empty() { "/" } else { base };
+            if base.contains('*') {
+                self.error(
+                    Diagnostic::error(format!("`{text}`: `*` and `**` may only end a path"))
+                        .at(arg.span, "here")
+                        .help("use `DIR/*` for direct entries of DIR or `DIR/**` for anything below it"),
+                );
+                return None;
+            }
+            if let Err(why) = check_absolute_path(base) {
+                self.error(Diagnostic::error(format!("path `{text}` {why}")).at(arg.span, "here"));
+                return None;
+            }
+            scopes.push(PathScope {
+                base: base.to_string(),
+                depth,
+            });
+        }
+        Some(Arg::Path(scopes))
+    }
+
+    fn test(&mut self, test: &TestAst) -> PolicyTest {
+        let (expect_allow, rule) = match &test.expect {
+            Expect::Allow(rule) => (true, rule.clone()),
+            Expect::Deny => (false, None),
+        };
+        PolicyTest {
+            expect_allow,
+            rule,
+            argv: test.argv.iter().map(|a| a.value.clone()).collect(),
+            span: test.span,
+        }
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// `Ok` for an absolute path with no empty, `.` or `..` components and no
+/// trailing slash (except `/` itself); otherwise why not.
+pub fn check_absolute_path(path: &str) -> Result<(), &'static str> {
+    if !path.starts_with('/') {
+        return Err("is not absolute");
+    }
+    if path == "/" {
+        return Ok(());
+    }
+    if path.ends_with('/') {
+        return Err("ends with `/`");
+    }
+    if path[1..]
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Err("is not normalized (it has `//`, `.` or `..`)");
+    }
+    Ok(())
+}
+
+/// Compiles a regex to a serialized sparse DFA that accepts exactly the
+/// strings the whole of which match.
+pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
+    let pattern = format!("^(?:{source})$");
+    let dfa = dense::Builder::new()
+        .syntax(syntax::Config::new().unicode(unicode).utf8(unicode))
+        .thompson(
+            thompson::Config::new()
+                .utf8(unicode)
+                .nfa_size_limit(Some(MAX_DFA_BYTES * 4)),
+        )
+        .configure(
+            dense::Config::new()
+                .start_kind(StartKind::Anchored)
+                .minimize(true)
+                .dfa_size_limit(Some(MAX_DFA_BYTES * 8))
+                .determinize_size_limit(Some(MAX_DFA_BYTES * 8)),
+        )
+        .build(&pattern)
+        .map_err(|e| {
+            let text = e.to_string();
+            if text.contains("exceeded") || text.contains("limit") {
+                format!("regex `{source}` is too big: its automaton exceeds the size limit")
+            } else {
+                format!("invalid regex `{source}`: {}", first_line(&text))
+            }
+        })?;
+    let sparse = dfa
+        .to_sparse()
+        .map_err(|e| format!("regex `{source}` cannot be compiled: {e}"))?;
+    let bytes = sparse.to_bytes_little_endian();
+    if bytes.len() > MAX_DFA_BYTES {
+        return Err(format!(
+            "regex `{source}` is too big: its automaton takes {} bytes, the limit is {MAX_DFA_BYTES}",
+            bytes.len()
+        ));
+    }
+    Ok(bytes)
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().last().unwrap_or(text).trim().to_string()
+}

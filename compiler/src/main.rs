@@ -1,0 +1,139 @@
+//! `rootwrap-compile`: see `rootwrap-compile --help` and the book.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use rootwrap_compile::compile::{compile_paths, write_atomically};
+use rootwrap_compile::diag::Sources;
+use rootwrap_compile::explain;
+
+#[derive(Parser)]
+#[command(
+    name = "rootwrap-compile",
+    version,
+    about = "Compile rootwrap filter files (.rwf) into a ruleset, and explain its decisions",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Sub>,
+    /// Where to write the ruleset (written atomically, never partially).
+    #[arg(short = 'o', long = "output", value_name = "OUT.rwc", required = true)]
+    output: Option<PathBuf>,
+    /// Filter files, or directories whose *.rwf files are read in name order.
+    #[arg(value_name = "INPUT", required = true)]
+    inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    check: CheckFlags,
+}
+
+#[derive(clap::Args)]
+struct CheckFlags {
+    /// Treat warnings as errors.
+    #[arg(long = "deny-warnings")]
+    deny_warnings: bool,
+}
+
+#[derive(Subcommand)]
+enum Sub {
+    /// Check filter files (parse, validate, lint, run policy tests) without writing a ruleset.
+    Check {
+        #[arg(value_name = "INPUT", required = true)]
+        inputs: Vec<PathBuf>,
+        #[command(flatten)]
+        check: CheckFlags,
+    },
+    /// Show what the runtime would decide for a command line, and why.
+    /// Exit 0 allowed, 99 denied, 96 executable missing, 97 bad ruleset.
+    Explain {
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// A compiled ruleset (any owner: reviewers need not be root).
+        ruleset: PathBuf,
+        /// The command line, after `--`.
+        #[arg(last = true, value_name = "CMD ARGS")]
+        argv: Vec<OsString>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Sub::Explain {
+            json,
+            ruleset,
+            argv,
+        }) => {
+            let explanation = explain::explain(&ruleset, &argv);
+            if json {
+                match serde_json::to_string_pretty(&explanation) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => eprintln!("rootwrap-compile: {e}"),
+                }
+            } else if explanation.exit_code == 0 {
+                print!("{}", explain::render(&explanation));
+            } else {
+                eprint!("{}", explain::render(&explanation));
+            }
+            ExitCode::from(explanation.exit_code as u8)
+        }
+        Some(Sub::Check { inputs, check }) => compile(&inputs, None, check.deny_warnings),
+        None => compile(&cli.inputs, cli.output.as_deref(), cli.check.deny_warnings),
+    }
+}
+
+fn compile(inputs: &[PathBuf], output: Option<&std::path::Path>, deny_warnings: bool) -> ExitCode {
+    let mut sources = Sources::default();
+    match compile_paths(inputs, deny_warnings, &mut sources) {
+        Err(failed) => {
+            let errors = failed
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error() || deny_warnings)
+                .count();
+            for d in &failed.diagnostics {
+                eprintln!("{}", sources.render(d));
+            }
+            eprintln!("rootwrap-compile: {errors} error(s); no ruleset written");
+            ExitCode::from(1)
+        }
+        Ok(compiled) => {
+            for d in &compiled.warnings {
+                eprintln!("{}", sources.render(d));
+            }
+            let summary = format!(
+                "{} rules for {} command spellings, {} policy tests passed, {} warning(s)",
+                compiled.policy.rules.len(),
+                compiled.commands,
+                compiled.tests_run,
+                compiled.warnings.len()
+            );
+            match output {
+                None => {
+                    eprintln!("rootwrap-compile: ok: {summary}");
+                    ExitCode::SUCCESS
+                }
+                Some(path) => match write_atomically(path, &compiled.bytes) {
+                    Ok(()) => {
+                        eprintln!(
+                            "rootwrap-compile: wrote {} ({} bytes, sha256:{}): {summary}",
+                            path.display(),
+                            compiled.bytes.len(),
+                            compiled.digest
+                        );
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("rootwrap-compile: cannot write {}: {e}", path.display());
+                        ExitCode::from(1)
+                    }
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Policy tests written in filter files (`test allow ...`, `test deny ...`),
+//! run against the encoded ruleset with the runtime's own index and matcher.
+
+use std::ffi::OsString;
+
+use rootwrap::format::Ruleset;
+use rootwrap::matcher::{match_rule, selector, Invocation, Mismatch};
+use rootwrap::types::Rule;
+
+use crate::diag::Diagnostic;
+use crate::lower::PolicyTest;
+
+/// The first rule that matches `argv`, or every rule for its command with
+/// why it did not. Executables are not looked up: a test holds for a host
+/// where every executable exists, whatever the build host has installed.
+pub fn first_match(rules: &[Rule], argv: &[OsString]) -> Result<Rule, Vec<(Rule, Mismatch)>> {
+    let Some(call) = Invocation::parse(argv) else {
+        return Err(Vec::new());
+    };
+    let mut tried = Vec::new();
+    for rule in rules {
+        match match_rule(rule, &call) {
+            Ok(_) => return Ok(rule.clone()),
+            Err(why) => tried.push((rule.clone(), why)),
+        }
+    }
+    Err(tried)
+}
+
+pub fn run_tests(ruleset: &Ruleset<Vec<u8>>, tests: &[PolicyTest]) -> Vec<Diagnostic> {
+    let mut failures = Vec::new();
+    for test in tests {
+        let argv: Vec<OsString> = test.argv.iter().map(OsString::from).collect();
+        let shown = Invocation::display_argv(&argv);
+        let rules = match selector(&argv) {
+            Some(command) => match ruleset
+                .rules_for(std::os::unix::ffi::OsStrExt::as_bytes(command.as_os_str()))
+            {
+                Ok(rules) => rules,
+                Err(e) => {
+                    failures.push(
+                        Diagnostic::error(format!("cannot run the policy test: {e}"))
+                            .at(test.span, ""),
+                    );
+                    continue;
+                }
+            },
+            None => Vec::new(),
+        };
+        match (first_match(&rules, &argv), test.expect_allow, &test.rule) {
+            (Ok(rule), true, Some(expected)) if rule.name != expected.value => failures.push(
+                Diagnostic::error(format!(
+                    "policy test failed: `{shown}` is allowed by rule `{}`, not by `{}`",
+                    rule.name, expected.value
+                ))
+                .at(test.span, "this test")
+                .note(
+                    None,
+                    format!(
+                        "`{}` ({}:{}) comes first in declaration order",
+                        rule.name, rule.source.file, rule.source.line
+                    ),
+                ),
+            ),
+            (Ok(_), true, _) => {}
+            (Ok(rule), false, _) => failures.push(
+                Diagnostic::error(format!(
+                    "policy test failed: `{shown}` must be denied, but rule `{}` allows it",
+                    rule.name
+                ))
+                .at(test.span, "this test")
+                .note(
+                    None,
+                    format!(
+                        "allowed by `{}` at {}:{}: {}",
+                        rule.name,
+                        rule.source.file,
+                        rule.source.line,
+                        rule.pattern_text()
+                    ),
+                ),
+            ),
+            (Err(_), false, _) => {}
+            (Err(tried), true, _) => {
+                let mut d = Diagnostic::error(format!(
+                    "policy test failed: `{shown}` must be allowed, but no rule allows it"
+                ))
+                .at(test.span, "this test");
+                if tried.is_empty() {
+                    d = d.note(None, "no rule names this command");
+                }
+                for (rule, why) in tried.iter().take(5) {
+                    d = d.note(
+                        None,
+                        format!(
+                            "rule `{}` ({}:{}): {why}",
+                            rule.name, rule.source.file, rule.source.line
+                        ),
+                    );
+                }
+                failures.push(d);
+            }
+        }
+    }
+    failures
+}

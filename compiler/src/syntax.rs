@@ -1,0 +1,449 @@
+//! Step one: filter-file text to a syntax tree, with spans. Knows the shape
+//! of the language (grammar/rwf.pest), not its meaning: option names, value
+//! types and paths are checked when lowering.
+
+use pest::iterators::Pair;
+use pest::Parser as _;
+
+use crate::diag::{Diagnostic, Span, Spanned};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../../grammar/rwf.pest"]
+struct RwfParser;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Statement {
+    Rule(RuleAst),
+    Test(TestAst),
+    Option(OptionAst),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleAst {
+    pub name: Spanned<String>,
+    pub run_as: Option<Spanned<String>>,
+    pub env: Vec<(Spanned<String>, Pattern)>,
+    pub command: Spanned<String>,
+    pub args: Vec<ArgAst>,
+    /// Where `...` was written, if it was.
+    pub rest: Option<Span>,
+    pub because: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgAst {
+    Single(Pattern),
+    OneOf(Vec<Pattern>, Span),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pattern {
+    Literal(Spanned<String>),
+    Regex {
+        source: Spanned<String>,
+        flags: Option<Spanned<String>>,
+    },
+    Typed {
+        name: Spanned<String>,
+        args: Vec<Spanned<String>>,
+        span: Span,
+    },
+}
+
+impl Pattern {
+    pub fn span(&self) -> Span {
+        match self {
+            Pattern::Literal(s) => s.span,
+            Pattern::Regex { source, .. } => source.span,
+            Pattern::Typed { span, .. } => *span,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// Allowed, by this rule when named.
+    Allow(Option<Spanned<String>>),
+    Deny,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestAst {
+    pub expect: Expect,
+    pub argv: Vec<Spanned<String>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionAst {
+    pub name: Spanned<String>,
+    pub values: Vec<Spanned<String>>,
+    pub span: Span,
+}
+
+/// Parses one file. Statements of good lines are returned even when other
+/// lines have errors: each bad line gets its own diagnostic.
+pub fn parse_file(file: usize, text: &str) -> (Vec<Statement>, Vec<Diagnostic>) {
+    let mut statements = Vec::new();
+    let mut diagnostics = Vec::new();
+    let mut pos = 0;
+    while pos < text.len() {
+        let rest = &text[pos..];
+        match RwfParser::parse(Rule::line, rest) {
+            Ok(mut pairs) => {
+                let Some(line) = pairs.next() else { break };
+                let consumed = line.as_span().end();
+                for pair in line.into_inner() {
+                    match lower_statement(file, pos, pair) {
+                        Ok(statement) => statements.push(statement),
+                        Err(d) => diagnostics.push(d),
+                    }
+                }
+                if consumed == 0 {
+                    break;
+                }
+                pos += consumed;
+            }
+            Err(error) => {
+                let at = pos + error_offset(&error);
+                diagnostics.push(syntax_error(file, at, &error, rest));
+                pos = next_statement_start(text, at);
+            }
+        }
+    }
+    (statements, diagnostics)
+}
+
+fn error_offset(error: &pest::error::Error<Rule>) -> usize {
+    match error.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    }
+}
+
+/// The start of the physical line after `at`, skipping continuation lines.
+fn next_statement_start(text: &str, at: usize) -> usize {
+    let mut pos = at;
+    loop {
+        match text[pos..].find('\n') {
+            None => return text.len(),
+            Some(i) => {
+                let line_end = pos + i;
+                let continued = text[..line_end]
+                    .trim_end_matches([' ', '\t', '\r'])
+                    .ends_with('\\');
+                pos = line_end + 1;
+                if !continued {
+                    return pos;
+                }
+            }
+        }
+    }
+}
+
+fn describe(expected: &Rule) -> &'static str {
+    match expected {
+        Rule::kw_allow => "`allow`",
+        Rule::kw_test => "`test`",
+        Rule::kw_as => "`as USER`",
+        Rule::kw_deny => "`deny`",
+        Rule::kw_env => "`env`",
+        Rule::kw_because => "`because \"reason\"`",
+        Rule::rule_name => "a rule name",
+        Rule::run_as => "`as USER`",
+        Rule::account => "a user name",
+        Rule::command => "a command",
+        Rule::arg | Rule::literal | Rule::word => "an argument pattern",
+        Rule::alternatives => "`(A | B)`",
+        Rule::typed => "a typed value such as `<int>`",
+        Rule::type_name => "a type name",
+        Rule::type_arg => "a type argument",
+        Rule::regex => "`re\"...\"`",
+        Rule::string => "a quoted string",
+        Rule::rest => "`...`",
+        Rule::because => "`because \"reason\"`",
+        Rule::test_allow | Rule::test_deny => "`allow` or `deny`",
+        Rule::raw_word => "a command-line word",
+        Rule::option_name => "an option name",
+        Rule::env_var => "`NAME=PATTERN`",
+        Rule::env_name => "a variable name",
+        Rule::EOI => "end of file",
+        _ => "something else",
+    }
+}
+
+fn syntax_error(
+    file: usize,
+    at: usize,
+    error: &pest::error::Error<Rule>,
+    rest: &str,
+) -> Diagnostic {
+    use pest::error::ErrorVariant;
+    let mut expected: Vec<&str> = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.iter().map(describe).collect(),
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    expected.sort_unstable();
+    expected.dedup();
+    let found = rest
+        .get(error_offset(error)..)
+        .and_then(|s| s.chars().next())
+        .map_or("end of line".to_string(), |c| match c {
+            '\n' | '\r' => "end of line".to_string(),
+            c => format!("`{c}`"),
+        });
+    let message = if expected.is_empty() {
+        format!("unexpected {found}")
+    } else {
+        format!("expected {}, found {found}", expected.join(" or "))
+    };
+    let span = Span {
+        file,
+        start: at,
+        end: at + 1,
+    };
+    let diagnostic = Diagnostic::error(message).at(span, "here");
+    match found.as_str() {
+        "`(`" | "`)`" | "`|`" | "`<`" | "`>`" => diagnostic.help(
+            "to match these characters literally, quote the argument: \"a|b\"",
+        ),
+        "`\\`" => diagnostic.help("a `\\` continues a statement only at the end of a line; quote arguments that contain it"),
+        _ => diagnostic.help(
+            "statements are `allow NAME: COMMAND ARGS...`, `test allow|deny: ARGV...` or an option such as `exec-dirs /usr/bin`",
+        ),
+    }
+}
+
+fn span_of(file: usize, base: usize, pair: &Pair<'_, Rule>) -> Span {
+    let s = pair.as_span();
+    Span {
+        file,
+        start: base + s.start(),
+        end: base + s.end(),
+    }
+}
+
+fn spanned(file: usize, base: usize, pair: &Pair<'_, Rule>) -> Spanned<String> {
+    Spanned {
+        value: pair.as_str().to_string(),
+        span: span_of(file, base, pair),
+    }
+}
+
+fn lower_statement(
+    file: usize,
+    base: usize,
+    pair: Pair<'_, Rule>,
+) -> Result<Statement, Diagnostic> {
+    let span = span_of(file, base, &pair);
+    match pair.as_rule() {
+        Rule::rule => lower_rule(file, base, span, pair).map(Statement::Rule),
+        Rule::test => lower_test(file, base, span, pair).map(Statement::Test),
+        Rule::option => {
+            let mut inner = pair.into_inner();
+            let name = inner
+                .next()
+                .map(|p| spanned(file, base, &p))
+                .ok_or_else(|| Diagnostic::error("an option without a name").at(span, ""))?;
+            let values = inner
+                .map(|p| word_value(file, base, p))
+                .collect::<Result<_, _>>()?;
+            Ok(Statement::Option(OptionAst { name, values, span }))
+        }
+        _ => Err(Diagnostic::error("unexpected statement").at(span, "")),
+    }
+}
+
+fn lower_rule(
+    file: usize,
+    base: usize,
+    span: Span,
+    pair: Pair<'_, Rule>,
+) -> Result<RuleAst, Diagnostic> {
+    let mut rule = RuleAst {
+        name: Spanned {
+            value: String::new(),
+            span,
+        },
+        run_as: None,
+        env: Vec::new(),
+        command: Spanned {
+            value: String::new(),
+            span,
+        },
+        args: Vec::new(),
+        rest: None,
+        because: None,
+        span,
+    };
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::rule_name => rule.name = spanned(file, base, &part),
+            Rule::run_as => {
+                if let Some(account) = part.into_inner().find(|p| p.as_rule() == Rule::account) {
+                    rule.run_as = Some(spanned(file, base, &account));
+                }
+            }
+            Rule::env_clause => {
+                for var in part.into_inner().filter(|p| p.as_rule() == Rule::env_var) {
+                    let mut inner = var.into_inner();
+                    let (Some(name), Some(value)) = (inner.next(), inner.next()) else {
+                        continue;
+                    };
+                    rule.env.push((
+                        spanned(file, base, &name),
+                        lower_pattern(file, base, value)?,
+                    ));
+                }
+            }
+            Rule::command => rule.command = spanned(file, base, &part),
+            Rule::arg => {
+                for inner in part.into_inner() {
+                    let arg = if inner.as_rule() == Rule::alternatives {
+                        let alt_span = span_of(file, base, &inner);
+                        let alternatives = inner
+                            .into_inner()
+                            .map(|p| lower_pattern(file, base, p))
+                            .collect::<Result<_, _>>()?;
+                        ArgAst::OneOf(alternatives, alt_span)
+                    } else {
+                        ArgAst::Single(lower_pattern(file, base, inner)?)
+                    };
+                    rule.args.push(arg);
+                }
+            }
+            Rule::rest => rule.rest = Some(span_of(file, base, &part)),
+            Rule::because => {
+                if let Some(reason) = part.into_inner().find(|p| p.as_rule() == Rule::string) {
+                    rule.because = Some(word_value(file, base, reason)?);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(rule)
+}
+
+fn lower_pattern(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<Pattern, Diagnostic> {
+    let span = span_of(file, base, &pair);
+    match pair.as_rule() {
+        Rule::literal | Rule::string => Ok(Pattern::Literal(word_value(file, base, pair)?)),
+        Rule::regex => {
+            let mut source = None;
+            let mut flags = None;
+            for part in pair.into_inner() {
+                match part.as_rule() {
+                    Rule::regex_body => source = Some(spanned(file, base, &part)),
+                    Rule::regex_flags => flags = Some(spanned(file, base, &part)),
+                    _ => {}
+                }
+            }
+            let source = source.unwrap_or(Spanned {
+                value: String::new(),
+                span,
+            });
+            Ok(Pattern::Regex { source, flags })
+        }
+        Rule::typed => {
+            let mut inner = pair.into_inner();
+            let name = inner
+                .next()
+                .map(|p| spanned(file, base, &p))
+                .ok_or_else(|| Diagnostic::error("a typed value without a type").at(span, ""))?;
+            let args = inner.map(|p| spanned(file, base, &p)).collect();
+            Ok(Pattern::Typed { name, args, span })
+        }
+        _ => Err(Diagnostic::error("unexpected pattern").at(span, "")),
+    }
+}
+
+fn lower_test(
+    file: usize,
+    base: usize,
+    span: Span,
+    pair: Pair<'_, Rule>,
+) -> Result<TestAst, Diagnostic> {
+    let mut expect = Expect::Deny;
+    let mut argv = Vec::new();
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::test_allow => {
+                let name = part
+                    .into_inner()
+                    .find(|p| p.as_rule() == Rule::rule_name)
+                    .map(|p| spanned(file, base, &p));
+                expect = Expect::Allow(name);
+            }
+            Rule::test_deny => expect = Expect::Deny,
+            Rule::string | Rule::raw_word => argv.push(word_value(file, base, part)?),
+            _ => {}
+        }
+    }
+    Ok(TestAst { expect, argv, span })
+}
+
+/// The value of a bare word or a quoted string (escapes resolved).
+fn word_value(
+    file: usize,
+    base: usize,
+    pair: Pair<'_, Rule>,
+) -> Result<Spanned<String>, Diagnostic> {
+    let span = span_of(file, base, &pair);
+    if pair.as_rule() != Rule::string {
+        return Ok(spanned(file, base, &pair));
+    }
+    let body = pair.into_inner().next().map_or("", |p| p.as_str());
+    let value = unescape(body).map_err(|(offset, message)| {
+        let at = span.start + 1 + offset;
+        Diagnostic::error(message)
+            .at(
+                Span {
+                    file,
+                    start: at,
+                    end: at + 2,
+                },
+                "in this string",
+            )
+            .help("known escapes: \\\\ \\\" \\n \\t \\r \\u{HEX}")
+    })?;
+    Ok(Spanned { value, span })
+}
+
+/// Resolves string escapes; on error, the byte offset and a message.
+pub fn unescape(body: &str) -> Result<String, (usize, String)> {
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some((_, '\\')) => out.push('\\'),
+            Some((_, '"')) => out.push('"'),
+            Some((_, 'n')) => out.push('\n'),
+            Some((_, 't')) => out.push('\t'),
+            Some((_, 'r')) => out.push('\r'),
+            Some((_, 'u')) => {
+                let rest = &body[i + 2..];
+                let close = rest.find('}').filter(|_| rest.starts_with('{'));
+                let code = close
+                    .and_then(|end| u32::from_str_radix(&rest[1..end], 16).ok())
+                    .and_then(char::from_u32);
+                match (code, close) {
+                    (Some(ch), Some(end)) => {
+                        out.push(ch);
+                        for _ in 0..=end {
+                            chars.next();
+                        }
+                    }
+                    _ => return Err((i, "invalid \\u{...} escape".to_string())),
+                }
+            }
+            Some((_, other)) => return Err((i, format!("unknown escape `\\{other}`"))),
+            None => return Err((i, "a string cannot end with `\\`".to_string())),
+        }
+    }
+    Ok(out)
+}

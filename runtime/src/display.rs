@@ -1,0 +1,108 @@
+//! Patterns printed back in filter-file syntax, for explanations and errors.
+
+use std::fmt;
+
+use crate::types::{Arg, PathDepth, PathScope, Rest, Rule};
+use crate::values::SIGNALS;
+
+/// Whether a literal can be written without quotes in a filter file.
+pub fn is_bare_word(s: &str) -> bool {
+    !s.is_empty()
+        && s != "..."
+        && !s.starts_with('#')
+        && !s.starts_with("re\"")
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"()|<>\\".contains(c))
+}
+
+/// `s` as a filter-file string literal.
+pub fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn join<T>(items: &[T], f: impl Fn(&T) -> String) -> String {
+    items.iter().map(f).collect::<Vec<_>>().join(" | ")
+}
+
+fn signal_name(number: i32) -> String {
+    SIGNALS
+        .iter()
+        .find(|(_, n)| *n == number)
+        .map_or_else(|| number.to_string(), |(name, _)| (*name).to_string())
+}
+
+impl fmt::Display for PathScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let base = self.base.trim_end_matches('/');
+        match self.depth {
+            PathDepth::Exactly => write!(f, "{}", self.base),
+            PathDepth::Child => write!(f, "{base}/*"),
+            PathDepth::Descendant => write!(f, "{base}/**"),
+        }
+    }
+}
+
+impl fmt::Display for Arg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Arg::Literal(s) if is_bare_word(s) => write!(f, "{s}"),
+            Arg::Literal(s) => write!(f, "{}", quoted(s)),
+            Arg::Regex(r) => write!(f, "re\"{}\"", r.source),
+            Arg::OneOf(alternatives) => write!(f, "({})", join(alternatives, |a| a.to_string())),
+            Arg::Int { min, max } => match (*min, *max) {
+                (i64::MIN, i64::MAX) => write!(f, "<int>"),
+                (i64::MIN, max) => write!(f, "<int ..{max}>"),
+                (min, i64::MAX) => write!(f, "<int {min}..>"),
+                (min, max) => write!(f, "<int {min}..{max}>"),
+            },
+            Arg::Mode(set) if set.is_empty() => write!(f, "<mode>"),
+            Arg::Mode(set) => write!(f, "<mode {}>", join(set, |m| format!("{m:04o}"))),
+            Arg::Signal(set) if set.is_empty() => write!(f, "<signal>"),
+            Arg::Signal(set) => write!(f, "<signal {}>", join(set, |s| signal_name(*s))),
+            Arg::Uuid => write!(f, "<uuid>"),
+            Arg::Ipv4 => write!(f, "<ipv4>"),
+            Arg::Ipv6 => write!(f, "<ipv6>"),
+            Arg::Ip => write!(f, "<ip>"),
+            Arg::Cidr => write!(f, "<cidr>"),
+            Arg::Mac => write!(f, "<mac>"),
+            Arg::IfName => write!(f, "<ifname>"),
+            Arg::User => write!(f, "<user>"),
+            Arg::Group => write!(f, "<group>"),
+            Arg::Path(scopes) => write!(f, "<path {}>", join(scopes, |s| s.to_string())),
+        }
+    }
+}
+
+impl Rule {
+    /// The rule's pattern in filter-file syntax, after the `:`.
+    pub fn pattern_text(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.env.is_empty() {
+            parts.push("env".to_string());
+            for var in &self.env {
+                parts.push(format!("{}={}", var.name, var.value));
+            }
+        }
+        parts.push(self.command.as_str().to_string());
+        parts.extend(self.args.iter().map(|a| a.to_string()));
+        if self.rest == Rest::Any {
+            parts.push("...".to_string());
+        }
+        parts.join(" ")
+    }
+}

@@ -1,0 +1,87 @@
+//! Running an allowed command: become the target user, close inherited
+//! descriptors, `execve` with a clean environment. No shell, no child.
+
+use std::fmt;
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use crate::matcher::Allowed;
+use crate::sys;
+use crate::types::RunAs;
+
+#[derive(Debug)]
+pub enum ExecError {
+    UnknownUser(String),
+    UserLookup(String, io::Error),
+    /// Not running as root and asked to run as someone else.
+    CannotSwitch {
+        user: String,
+        euid: u32,
+    },
+    Switch(String, io::Error),
+    CloseFds(io::Error),
+    Exec(String, io::Error),
+}
+
+impl fmt::Display for ExecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExecError::UnknownUser(user) => write!(f, "the target user `{user}` does not exist on this host"),
+            ExecError::UserLookup(user, e) => write!(f, "cannot look up the target user `{user}`: {e}"),
+            ExecError::CannotSwitch { user, euid } => write!(
+                f,
+                "cannot run as `{user}`: rootwrap runs as uid {euid}, not root (run it through sudo)"
+            ),
+            ExecError::Switch(user, e) => write!(f, "cannot switch to the target user `{user}`: {e}"),
+            ExecError::CloseFds(e) => write!(f, "cannot close inherited file descriptors: {e}"),
+            ExecError::Exec(path, e) => write!(f, "cannot execute {path}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ExecError {}
+
+/// Replaces this process with the allowed command. Returns only on failure,
+/// before anything was executed.
+pub fn exec(allowed: &Allowed) -> ExecError {
+    if let Err(e) = switch_user(&allowed.run_as) {
+        return e;
+    }
+    if let Err(e) = sys::close_inherited_fds() {
+        return ExecError::CloseFds(e);
+    }
+    let mut command = Command::new(&allowed.executable);
+    if let Some(arg0) = allowed.argv.first() {
+        command.arg0(arg0);
+    }
+    command
+        .args(allowed.argv.iter().skip(1))
+        .env_clear()
+        .envs(allowed.env.iter().map(|(k, v)| (k, v)));
+    let error = command.exec();
+    ExecError::Exec(allowed.executable.display().to_string(), error)
+}
+
+fn switch_user(run_as: &RunAs) -> Result<(), ExecError> {
+    let user = run_as.user_name();
+    let account = match sys::lookup_user(user) {
+        Ok(Some(account)) => account,
+        Ok(None) => return Err(ExecError::UnknownUser(user.to_string())),
+        Err(e) => return Err(ExecError::UserLookup(user.to_string(), e)),
+    };
+    let euid = sys::effective_uid();
+    if euid != 0 {
+        // Unprivileged (tests, a misconfigured caller): nothing to drop, and
+        // no way to become anyone else.
+        return if account.uid == euid && sys::real_uid() == euid {
+            Ok(())
+        } else {
+            Err(ExecError::CannotSwitch {
+                user: user.to_string(),
+                euid,
+            })
+        };
+    }
+    sys::become_user(&account).map_err(|e| ExecError::Switch(user.to_string(), e))
+}

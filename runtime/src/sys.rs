@@ -1,0 +1,122 @@
+//! The one module allowed to use `unsafe`: thin wrappers over the user- and
+//! descriptor-related syscalls that std does not offer. Each wrapper checks
+//! its result and turns it into an `io::Result`.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::io;
+
+/// A user account as the system's user database (NSS) knows it.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub name: CString,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Looks a user up by name with `getpwnam_r`; `Ok(None)` when unknown.
+pub fn lookup_user(name: &str) -> io::Result<Option<Account>> {
+    let cname = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut buf = vec![0u8; 4096];
+    loop {
+        // SAFETY: `passwd` is plain data; an all-zero value is valid.
+        let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call and `buf.len()` is the
+        // buffer's true size; the strings it fills in point into `buf`.
+        let rc = unsafe {
+            libc::getpwnam_r(
+                cname.as_ptr(),
+                &mut entry,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && buf.len() < (1 << 20) {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        if result.is_null() {
+            return Ok(None);
+        }
+        return Ok(Some(Account {
+            name: cname,
+            uid: entry.pw_uid,
+            gid: entry.pw_gid,
+        }));
+    }
+}
+
+/// Becomes `account` for good: its supplementary groups (`initgroups`), its
+/// gid and its uid (real, effective and saved), then checks that it took and,
+/// for a non-root account, that root cannot be regained.
+pub fn become_user(account: &Account) -> io::Result<()> {
+    let (uid, gid) = (account.uid, account.gid);
+    // SAFETY: plain syscalls on integer arguments and a valid C string.
+    unsafe {
+        if libc::initgroups(account.name.as_ptr(), gid) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::setresgid(gid, gid, gid) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::setresuid(uid, uid, uid) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    let (mut ruid, mut euid, mut suid) = (0, 0, 0);
+    let (mut rgid, mut egid, mut sgid) = (0, 0, 0);
+    // SAFETY: the out-pointers are valid locals.
+    let read = unsafe {
+        libc::getresuid(&mut ruid, &mut euid, &mut suid) == 0
+            && libc::getresgid(&mut rgid, &mut egid, &mut sgid) == 0
+    };
+    if !read || [ruid, euid, suid] != [uid; 3] || [rgid, egid, sgid] != [gid; 3] {
+        return Err(io::Error::other(
+            "the uid or gid did not change as requested",
+        ));
+    }
+    // SAFETY: a plain syscall; success here would be the failure we test for.
+    if uid != 0 && unsafe { libc::setuid(0) } == 0 {
+        return Err(io::Error::other("root privileges could be regained"));
+    }
+    Ok(())
+}
+
+/// The effective uid of this process.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// The real uid of this process.
+pub fn real_uid() -> u32 {
+    // SAFETY: getuid cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// Closes every descriptor above 2, so nothing the caller left open reaches
+/// the command. `close_range(2)` where the kernel has it (5.9+), else the
+/// descriptors listed in /proc/self/fd.
+pub fn close_inherited_fds() -> io::Result<()> {
+    // SAFETY: closing descriptors we are about to give up by exec; nothing in
+    // this process uses them afterwards.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect();
+    for fd in fds {
+        // SAFETY: as above; EBADF (the directory's own fd, already closed)
+        // is harmless.
+        unsafe { libc::close(fd) };
+    }
+    Ok(())
+}

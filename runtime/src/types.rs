@@ -1,0 +1,170 @@
+//! The ruleset's data model: what `rootwrap-compile` writes and `rootwrap` reads.
+//!
+//! Everything here is plain data. Text (regex syntax, filter files) never
+//! reaches the runtime: regexes arrive as serialized DFAs.
+
+use serde::{Deserialize, Serialize};
+
+/// Ruleset-wide settings, declared by the ruleset's options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Options {
+    /// The ruleset's name (`ruleset NAME`), shown in logs and explanations.
+    pub name: String,
+    /// Trusted directories, searched in order for bare command names; also
+    /// the `PATH` of every command the runtime executes.
+    pub exec_dirs: Vec<String>,
+}
+
+/// One `allow` rule, lowered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    /// Position in declaration order over the whole ruleset (0-based).
+    pub id: u32,
+    pub name: String,
+    pub source: Source,
+    pub command: Command,
+    pub run_as: RunAs,
+    /// Variables the caller must set with a leading `env NAME=VALUE ...`.
+    pub env: Vec<EnvVar>,
+    /// One pattern per argument after the command, in order.
+    pub args: Vec<Arg>,
+    /// What may follow the positional arguments.
+    pub rest: Rest,
+}
+
+/// Where a rule was written: shown in logs and explanations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub file: String,
+    pub line: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// A bare name, looked up in the ruleset's exec dirs. The caller must
+    /// write exactly this name.
+    Name(String),
+    /// An absolute path. The caller may write the path or its file name.
+    Path(String),
+}
+
+impl Command {
+    /// The text written in the rule.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Command::Name(s) | Command::Path(s) => s,
+        }
+    }
+
+    /// The argv[0] spellings a caller may use for this command. The ruleset
+    /// index files a rule under each of them.
+    pub fn selectors(&self) -> Vec<&str> {
+        match self {
+            Command::Name(name) => vec![name],
+            Command::Path(path) => {
+                let file_name = path.rsplit('/').next().unwrap_or(path);
+                vec![file_name, path]
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunAs {
+    Root,
+    /// A user name, resolved with the system's user database at run time.
+    User(String),
+}
+
+impl RunAs {
+    pub fn user_name(&self) -> &str {
+        match self {
+            RunAs::Root => "root",
+            RunAs::User(name) => name,
+        }
+    }
+}
+
+/// An environment variable a rule lets the caller set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: Arg,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rest {
+    /// No arguments beyond the positional ones.
+    Exact,
+    /// Any further arguments (`...` in a filter file).
+    Any,
+}
+
+/// A pattern for exactly one argument.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Arg {
+    /// This exact string.
+    Literal(String),
+    /// A regular expression that must match the whole argument.
+    Regex(Regex),
+    /// Any one of these patterns (the first that matches decides how the
+    /// argument is passed on).
+    OneOf(Vec<Arg>),
+    /// A decimal integer (`-?(0|[1-9][0-9]*)`) within an inclusive range.
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// An octal file mode of 3 or 4 digits. Empty: any mode without the
+    /// setuid, setgid and sticky bits; otherwise one of these values.
+    Mode(Vec<u32>),
+    /// A signal by number, name or SIG-name. Empty: any signal; otherwise
+    /// one of these numbers.
+    Signal(Vec<i32>),
+    Uuid,
+    Ipv4,
+    Ipv6,
+    /// IPv4 or IPv6.
+    Ip,
+    /// An IPv4 or IPv6 network in address/prefix-length form.
+    Cidr,
+    /// A MAC address: six pairs of hex digits separated by `:`.
+    Mac,
+    /// A network interface name as Linux accepts it.
+    IfName,
+    /// A user name (portable syntax; the name need not exist).
+    User,
+    /// A group name (portable syntax; the name need not exist).
+    Group,
+    /// A path that, once made absolute and with symlinks resolved, lies
+    /// within one of these scopes. The command receives the canonical path.
+    Path(Vec<PathScope>),
+}
+
+/// A regular expression, compiled to a DFA by the compiler.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Regex {
+    /// The expression as written, for explanations only: never parsed here.
+    pub source: String,
+    /// A regex-automata sparse DFA, serialized little-endian, anchored at the
+    /// start, with the pattern wrapped as `^(?:source)$`.
+    #[serde(with = "serde_bytes")]
+    pub dfa: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathScope {
+    /// An absolute, normalized directory or file path.
+    pub base: String,
+    pub depth: PathDepth,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PathDepth {
+    /// The path is `base` itself.
+    Exactly,
+    /// A direct entry of `base` (`base/*`).
+    Child,
+    /// Anything below `base`, at any depth (`base/**`).
+    Descendant,
+}
