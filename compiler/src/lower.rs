@@ -600,7 +600,12 @@ pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
         )
         .build(&pattern)
         .map_err(|e| {
-            let text = e.to_string();
+            let mut text = e.to_string();
+            let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+            while let Some(inner) = cause {
+                text = inner.to_string();
+                cause = inner.source();
+            }
             if text.contains("exceeded") || text.contains("limit") {
                 format!("regex `{source}` is too big: its automaton exceeds the size limit")
             } else {

@@ -94,7 +94,7 @@ pub fn parse_file(file: usize, text: &str) -> (Vec<Statement>, Vec<Diagnostic>) 
             Ok(mut pairs) => {
                 let Some(line) = pairs.next() else { break };
                 let consumed = line.as_span().end();
-                for pair in line.into_inner() {
+                for pair in line.into_inner().filter(|p| p.as_rule() != Rule::EOI) {
                     match lower_statement(file, pos, pair) {
                         Ok(statement) => statements.push(statement),
                         Err(d) => diagnostics.push(d),
