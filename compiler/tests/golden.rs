@@ -60,13 +60,25 @@ fn make_tree() -> PathBuf {
 }
 
 fn run_golden(path: &Path, tmp: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(path).unwrap().replace("@TMP@", &tmp.display().to_string());
-    let (source, cases) = text.split_once("\n---\n").expect("a `---` line separates source and cases");
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("@TMP@", &tmp.display().to_string());
+    let (source, cases) = text
+        .split_once("\n---\n")
+        .expect("a `---` line separates source and cases");
     let mut sources = Sources::default();
-    let compiled = match compile_sources(vec![(path.display().to_string(), source.to_string())], false, &mut sources) {
+    let compiled = match compile_sources(
+        vec![(path.display().to_string(), source.to_string())],
+        false,
+        &mut sources,
+    ) {
         Ok(compiled) => compiled,
         Err(failed) => {
-            let shown: Vec<String> = failed.diagnostics.iter().map(|d| sources.render(d)).collect();
+            let shown: Vec<String> = failed
+                .diagnostics
+                .iter()
+                .map(|d| sources.render(d))
+                .collect();
             panic!("{} does not compile:\n{}", path.display(), shown.join("\n"));
         }
     };
@@ -88,7 +100,12 @@ fn run_golden(path: &Path, tmp: &Path) -> Vec<String> {
                 let mut text = format!(
                     "allow {} : {}",
                     allowed.rule.name,
-                    allowed.argv.iter().map(|a| shown_word(&a.to_string_lossy())).collect::<Vec<_>>().join(" ")
+                    allowed
+                        .argv
+                        .iter()
+                        .map(|a| shown_word(&a.to_string_lossy()))
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 );
                 let env: Vec<String> = allowed
                     .env
@@ -96,8 +113,16 @@ fn run_golden(path: &Path, tmp: &Path) -> Vec<String> {
                     .filter(|(name, _)| name != "PATH")
                     .map(|(name, value)| format!("{name}={}", value.to_string_lossy()))
                     .collect();
-                let path = allowed.env.iter().find(|(name, _)| name == "PATH").map(|(_, v)| v.clone());
-                assert_eq!(path, Some(OsString::from(exec_dirs.join(":"))), "PATH is always the exec dirs");
+                let path = allowed
+                    .env
+                    .iter()
+                    .find(|(name, _)| name == "PATH")
+                    .map(|(_, v)| v.clone());
+                assert_eq!(
+                    path,
+                    Some(OsString::from(exec_dirs.join(":"))),
+                    "PATH is always the exec dirs"
+                );
                 if !env.is_empty() {
                     text.push_str(&format!(" | env {}", env.join(" ")));
                 }
@@ -131,7 +156,11 @@ fn shown_word(word: &str) -> String {
 }
 
 fn normalize(text: &str) -> String {
-    words(text).iter().map(|w| shown_word(w)).collect::<Vec<_>>().join(" ")
+    words(text)
+        .iter()
+        .map(|w| shown_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[test]
@@ -143,9 +172,18 @@ fn golden_corpus() {
         .filter(|p| p.extension().is_some_and(|e| e == "golden"))
         .collect();
     files.sort();
-    assert!(files.len() >= 4, "golden files missing in {}", dir.display());
+    assert!(
+        files.len() >= 4,
+        "golden files missing in {}",
+        dir.display()
+    );
     let tmp = make_tree();
     let failures: Vec<String> = files.iter().flat_map(|f| run_golden(f, &tmp)).collect();
     let _ = std::fs::remove_dir_all(&tmp);
-    assert!(failures.is_empty(), "{} golden case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} golden case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -530,3 +530,136 @@ fn le_u32(bytes: &[u8]) -> u32 {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Command, Rest, RunAs, Source};
+
+    fn rule(id: u32, command: &str) -> Rule {
+        let command = if command.starts_with('/') {
+            Command::Path(command.into())
+        } else {
+            Command::Name(command.into())
+        };
+        Rule {
+            id,
+            name: format!("r{id}"),
+            source: Source {
+                file: "t.rwf".into(),
+                line: id + 1,
+            },
+            command,
+            run_as: RunAs::Root,
+            env: Vec::new(),
+            args: Vec::new(),
+            rest: Rest::Exact,
+        }
+    }
+
+    fn options() -> Options {
+        Options {
+            name: "t".into(),
+            exec_dirs: vec!["/bin".into()],
+        }
+    }
+
+    #[test]
+    fn every_command_is_found_in_its_bucket() {
+        let mut rules: Vec<Rule> = (0..500)
+            .map(|i| rule(i, &format!("cmd{}", i % 300)))
+            .collect();
+        rules.push(rule(500, "/usr/bin/cmd7"));
+        let bytes = write_ruleset(&options(), &rules).unwrap();
+        let ruleset = Ruleset::from_bytes(&bytes).unwrap();
+        assert!(ruleset.index.buckets.len() > 1);
+        ruleset.verify_all().unwrap();
+        for i in 0..300 {
+            let found = ruleset.rules_for(format!("cmd{i}").as_bytes()).unwrap();
+            let ids: Vec<u32> = found.iter().map(|r| r.id).collect();
+            let mut expected: Vec<u32> = (0..500).filter(|id| id % 300 == i).collect();
+            if i == 7 {
+                expected.push(500);
+            }
+            assert_eq!(ids, expected, "cmd{i}");
+        }
+        assert_eq!(ruleset.rules_for(b"/usr/bin/cmd7").unwrap().len(), 1);
+        assert!(ruleset.rules_for(b"missing").unwrap().is_empty());
+        assert_eq!(ruleset.all_rules().unwrap(), rules);
+        assert_eq!(ruleset.rule_count(), 501);
+    }
+
+    #[test]
+    fn damage_is_detected_where_it_is() {
+        let rules: Vec<Rule> = (0..40).map(|i| rule(i, &format!("cmd{i}"))).collect();
+        let bytes = write_ruleset(&options(), &rules).unwrap();
+        let ruleset = Ruleset::from_bytes(&bytes).unwrap();
+        let index_offset = ruleset.index_offset as usize;
+
+        let flip = |at: usize| {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x40;
+            damaged
+        };
+        assert!(matches!(
+            Ruleset::from_bytes(&flip(0)),
+            Err(RulesetError::BadMagic)
+        ));
+        assert!(matches!(
+            Ruleset::from_bytes(&flip(8)),
+            Err(RulesetError::UnknownVersion(_))
+        ));
+        assert!(matches!(
+            Ruleset::from_bytes(&flip(12)),
+            Err(RulesetError::UnknownDfaFormat(_))
+        ));
+        assert!(matches!(
+            Ruleset::from_bytes(&flip(16)),
+            Err(RulesetError::Truncated { .. })
+        ));
+        assert!(matches!(
+            Ruleset::from_bytes(&flip(40)),
+            Err(RulesetError::DigestMismatch(_))
+        ));
+        assert!(matches!(
+            Ruleset::from_bytes(&flip(index_offset + 3)),
+            Err(RulesetError::DigestMismatch(_))
+        ));
+        assert!(matches!(
+            Ruleset::from_bytes(&bytes[..bytes.len() - 1]),
+            Err(RulesetError::Truncated { .. })
+        ));
+        assert!(matches!(
+            Ruleset::from_bytes(&bytes[..10]),
+            Err(RulesetError::Truncated { .. })
+        ));
+        assert!(matches!(
+            Ruleset::from_bytes(b"garbage"),
+            Err(RulesetError::BadMagic)
+        ));
+        assert!(matches!(
+            Ruleset::from_bytes(b""),
+            Err(RulesetError::BadMagic)
+        ));
+
+        // A damaged section passes the cheap open, is caught when its command
+        // is looked up, and by the full verification that precedes a denial.
+        let damaged = flip(HEADER_LEN + 2);
+        let opened = Ruleset::from_bytes(&damaged).unwrap();
+        assert!(matches!(
+            opened.verify_all(),
+            Err(RulesetError::DigestMismatch(_))
+        ));
+        let hit = (0..40).any(|i| opened.rules_for(format!("cmd{i}").as_bytes()).is_err());
+        assert!(hit, "some command's section must fail its digest");
+    }
+
+    #[test]
+    fn encoding_is_deterministic() {
+        let rules: Vec<Rule> = (0..100).map(|i| rule(i, &format!("c{}", i % 17))).collect();
+        assert_eq!(
+            write_ruleset(&options(), &rules),
+            write_ruleset(&options(), &rules)
+        );
+    }
+}
