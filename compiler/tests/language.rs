@@ -1,6 +1,9 @@
 //! The language, construct by construct: what parses, what it lowers to,
 //! and the exact shape of each error and warning.
 
+// A test fails loudly: unwrapping is the point outside #[test] fns too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use rootwrap::types::{Arg, Command, PathDepth, PathScope, Rest, RunAs};
 use rootwrap_compile::syntax::{parse_file, ArgAst, Expect, Pattern, Statement};
 use rootwrap_compile::{compile_sources, Compiled, Sources};
