@@ -161,6 +161,12 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
                 allowed.rule.name, allowed.rule.source.file, allowed.rule.source.line
             );
             explanation.rule = Some(rule_info(&allowed.rule));
+            if let Err(e) = rootwrap::exec::target_account(&allowed.run_as) {
+                explanation.warnings.push(format!(
+                    "{e}: the runtime would refuse to run it (exit {})",
+                    exit::EXEC_FAILED
+                ));
+            }
             explanation.exec = Some(ExecInfo {
                 path: allowed.executable.display().to_string(),
                 argv: lossy(&allowed.argv),

@@ -63,13 +63,19 @@ pub fn exec(allowed: &Allowed) -> ExecError {
     ExecError::Exec(allowed.executable.display().to_string(), error)
 }
 
+/// The target user's account on this host (what `explain` checks too).
+pub fn target_account(run_as: &RunAs) -> Result<sys::Account, ExecError> {
+    let user = run_as.user_name();
+    match sys::lookup_user(user) {
+        Ok(Some(account)) => Ok(account),
+        Ok(None) => Err(ExecError::UnknownUser(user.to_string())),
+        Err(e) => Err(ExecError::UserLookup(user.to_string(), e)),
+    }
+}
+
 fn switch_user(run_as: &RunAs) -> Result<(), ExecError> {
     let user = run_as.user_name();
-    let account = match sys::lookup_user(user) {
-        Ok(Some(account)) => account,
-        Ok(None) => return Err(ExecError::UnknownUser(user.to_string())),
-        Err(e) => return Err(ExecError::UserLookup(user.to_string(), e)),
-    };
+    let account = target_account(run_as)?;
     let euid = sys::effective_uid();
     if euid != 0 {
         // Unprivileged (tests, a misconfigured caller): nothing to drop, and

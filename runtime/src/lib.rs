@@ -13,7 +13,7 @@ pub mod exit;
 pub mod format;
 pub mod matcher;
 pub mod run;
-mod sys;
+pub mod sys;
 pub mod types;
 pub mod values;
 
