@@ -3,7 +3,6 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -11,7 +10,7 @@ use serde::Serialize;
 
 use rootwrap::exit;
 use rootwrap::format::{Ruleset, RulesetError};
-use rootwrap::matcher::{decide, selector, Decision, Invocation};
+use rootwrap::matcher::{selector, Decision, Invocation};
 use rootwrap::types::Rule;
 
 use crate::diag::did_you_mean;
@@ -27,6 +26,8 @@ pub struct Explanation {
     pub ruleset: Option<RulesetInfo>,
     /// The rule that decided (allow, not-found).
     pub rule: Option<RuleInfo>,
+    /// For a chain (`then allowed`): the rule that allowed the chained command.
+    pub chained_rule: Option<RuleInfo>,
     /// What would run (allow).
     pub exec: Option<ExecInfo>,
     /// Why each rule for this command did not match (deny).
@@ -111,6 +112,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
         argv: lossy(argv),
         ruleset: None,
         rule: None,
+        chained_rule: None,
         exec: None,
         candidates: Vec::new(),
         message: String::new(),
@@ -142,17 +144,14 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
         return explanation;
     }
     let command = selector(argv);
-    let rules = match &command {
-        Some(command) => match ruleset.rules_for(command.as_bytes()) {
-            Ok(rules) => rules,
-            Err(e) => {
-                explanation.message = e.to_string();
-                return explanation;
-            }
-        },
-        None => Vec::new(),
+    let decision = match ruleset.decide(argv, true) {
+        Ok(decision) => decision,
+        Err(e) => {
+            explanation.message = e.to_string();
+            return explanation;
+        }
     };
-    match decide(&rules, argv, &options.exec_dirs) {
+    match decision {
         Decision::Allow(allowed) => {
             explanation.decision = "allow";
             explanation.exit_code = exit::ALLOWED;
@@ -161,6 +160,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
                 allowed.rule.name, allowed.rule.source.file, allowed.rule.source.line
             );
             explanation.rule = Some(rule_info(&allowed.rule));
+            explanation.chained_rule = allowed.chained.as_ref().map(rule_info);
             if let Err(e) = rootwrap::exec::target_account(&allowed.run_as) {
                 explanation.warnings.push(format!(
                     "{e}: the runtime would refuse to run it (exit {})",
@@ -237,6 +237,13 @@ pub fn render(e: &Explanation) -> String {
     }
     if let Some(rule) = &e.rule {
         let _ = writeln!(out, "  rule:     allow {}: {}", rule.name, rule.pattern);
+    }
+    if let Some(rule) = &e.chained_rule {
+        let _ = writeln!(
+            out,
+            "  chained:  allow {}: {} ({}:{})",
+            rule.name, rule.pattern, rule.file, rule.line
+        );
     }
     for candidate in &e.candidates {
         let rule = &candidate.rule;

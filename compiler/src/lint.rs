@@ -123,6 +123,14 @@ fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
             .help("allow the specific commands instead; if this is really intended, say why with `because \"...\"`"),
         );
     }
+    if rule.rest == Rest::IpArgs {
+        let span = site.rest.unwrap_or(site.span);
+        warnings.push(
+            Diagnostic::warning("any-args", format!("rule `{}` allows any `ip` object and command", rule.name))
+                .at(span, "can reconfigure every interface, address and route")
+                .help("list the `ip` commands the service needs (e.g. `ip link set <ifname> up`), or say why with `because \"...\"`"),
+        );
+    }
     if rule.rest == Rest::Any {
         let (label, help) = if ROOT_WITH_FREE_ARGS.contains(&program) {
             (
@@ -148,7 +156,10 @@ fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
             .help(help),
         );
     }
-    for (arg, span) in rule.args.iter().zip(&site.arg_spans) {
+    for (item, span) in rule.args.iter().zip(&site.arg_spans) {
+        let rootwrap::types::Item::One(arg) = item else {
+            continue;
+        };
         if let Some(source) = escaping_path_regex(arg) {
             warnings.push(
                 Diagnostic::warning(
@@ -178,7 +189,13 @@ fn escaping_path_regex(arg: &Arg) -> Option<&str> {
     let prefix = prefix.trim_end_matches(|c| c != '/');
     let probe = format!("{prefix}../../../../etc/shadow");
     let probe_arg = std::ffi::OsString::from(probe);
-    let matched = rootwrap::matcher::match_arg(arg, &probe_arg)
+    let no_lookup = |_: &[u8]| Ok(Vec::new());
+    let ctx = rootwrap::matcher::Context {
+        exec_dirs: &[],
+        lookup: &no_lookup,
+        resolve_executables: false,
+    };
+    let matched = rootwrap::matcher::match_arg(arg, &probe_arg, &ctx)
         .ok()
         .flatten()
         .is_some();

@@ -8,20 +8,39 @@ use regex_automata::nfa::thompson;
 use regex_automata::util::syntax;
 
 use rootwrap::types::{
-    Arg, Command, EnvVar, Options, PathDepth, PathScope, Regex, Rest, Rule, RunAs, Source,
+    Arg, Command, EnvVar, Item, Options, PathDepth, PathScope, Regex, Rest, Rule, RunAs, Source,
 };
 use rootwrap::values;
 
 use crate::diag::{did_you_mean, Diagnostic, Sources, Span, Spanned};
-use crate::syntax::{ArgAst, Expect, OptionAst, Pattern, RuleAst, Statement, TestAst};
+use crate::syntax::{Expect, ItemAst, OptionAst, Pattern, RestAst, RuleAst, Statement, TestAst};
 
 /// The largest serialized DFA one regex may compile to.
 pub const MAX_DFA_BYTES: usize = 512 << 10;
 
 const TYPES: &[&str] = &[
-    "int", "mode", "signal", "uuid", "ipv4", "ipv6", "ip", "cidr", "mac", "ifname", "user",
-    "group", "path",
+    "int",
+    "mode",
+    "signal",
+    "uuid",
+    "ipv4",
+    "ipv6",
+    "ip",
+    "cidr",
+    "mac",
+    "ifname",
+    "user",
+    "group",
+    "owner",
+    "path",
+    "pid",
+    "operand",
+    "any",
+    "netns",
+    "ip-args...",
 ];
+/// The most items an any-order group `{ ... }` may hold.
+const MAX_ANY_ORDER: usize = 16;
 const OPTIONS: &[&str] = &["ruleset", "exec-dirs"];
 /// Variables a rule may never let the caller set: the runtime owns PATH,
 /// and the others change what a program loads or runs.
@@ -50,6 +69,7 @@ pub struct Policy {
 pub struct RuleSite {
     pub span: Span,
     pub because: Option<String>,
+    /// Where the rule's rest (`...`, `then allowed`, `<ip-args...>`) is.
     pub rest: Option<Span>,
     pub command_span: Span,
     /// Spans of the rule's argument patterns, in order.
@@ -90,9 +110,13 @@ pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagno
                             RuleSite {
                                 span: rule.name.span,
                                 because: rule.because.as_ref().map(|b| b.value.clone()),
-                                rest: rule.rest,
+                                rest: rule
+                                    .rest
+                                    .as_ref()
+                                    .map(|r| r.span)
+                                    .or_else(|| rule.args.last().map(ItemAst::span)),
                                 command_span: rule.command.span,
-                                arg_spans: rule.args.iter().map(arg_span).collect(),
+                                arg_spans: rule.args.iter().map(ItemAst::span).collect(),
                             },
                         );
                         policy.rules.push(lowered);
@@ -120,13 +144,6 @@ pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagno
         }
     }
     (policy, lowering.diagnostics)
-}
-
-fn arg_span(arg: &ArgAst) -> Span {
-    match arg {
-        ArgAst::Single(p) => p.span(),
-        ArgAst::OneOf(_, span) => *span,
-    }
 }
 
 impl Lowering<'_> {
@@ -270,19 +287,27 @@ impl Lowering<'_> {
                 });
             }
         }
-        let mut args = Vec::with_capacity(rule.args.len());
-        for arg in &rule.args {
-            let lowered = match arg {
-                ArgAst::Single(pattern) => self.pattern(pattern),
-                ArgAst::OneOf(alternatives, _) => {
-                    let lowered: Vec<Arg> = alternatives
-                        .iter()
-                        .filter_map(|p| self.pattern(p))
-                        .collect();
-                    (lowered.len() == alternatives.len()).then_some(Arg::OneOf(lowered))
+        let mut items: &[ItemAst] = &rule.args;
+        let mut rest = match rule.rest.as_ref().map(|r| r.value) {
+            None => Rest::Exact,
+            Some(RestAst::Any) => Rest::Any,
+            Some(RestAst::Chain) => Rest::Chain,
+        };
+        if let Some((ItemAst::Single(Pattern::Typed { name, .. }), init)) = items.split_last() {
+            if name.value == "ip-args..." {
+                if rest != Rest::Exact {
+                    self.error(
+                        Diagnostic::error("`<ip-args...>` already takes every remaining argument")
+                            .at(name.span, "here"),
+                    );
                 }
-            };
-            args.extend(lowered);
+                rest = Rest::IpArgs;
+                items = init;
+            }
+        }
+        let args: Vec<Item> = items.iter().filter_map(|item| self.item(item)).collect();
+        if args.len() != items.len() && self.error_count() == errors_before {
+            self.error(Diagnostic::error("internal error: an item was dropped").at(rule.span, ""));
         }
         if self.error_count() > errors_before {
             return None;
@@ -299,11 +324,7 @@ impl Lowering<'_> {
             run_as,
             env,
             args,
-            rest: if rule.rest.is_some() {
-                Rest::Any
-            } else {
-                Rest::Exact
-            },
+            rest,
         })
     }
 
@@ -342,11 +363,86 @@ impl Lowering<'_> {
         Some(Command::Name(text.clone()))
     }
 
+    fn item(&mut self, item: &ItemAst) -> Option<Item> {
+        match item {
+            ItemAst::Single(pattern) => self.pattern(pattern).map(Item::One),
+            ItemAst::Group(alternatives, _) => {
+                let singles: Vec<&Pattern> = alternatives
+                    .iter()
+                    .filter_map(|seq| match seq.as_slice() {
+                        [ItemAst::Single(p)] => Some(p),
+                        _ => None,
+                    })
+                    .collect();
+                if alternatives.len() > 1 && singles.len() == alternatives.len() {
+                    // One argument, several patterns: the compact form.
+                    let lowered: Vec<Arg> =
+                        singles.iter().filter_map(|p| self.pattern(p)).collect();
+                    return (lowered.len() == singles.len())
+                        .then_some(Item::One(Arg::OneOf(lowered)));
+                }
+                let mut lowered = Vec::new();
+                for sequence in alternatives {
+                    lowered.push(self.sequence(sequence)?);
+                }
+                match lowered.len() {
+                    1 => lowered.pop(),
+                    _ => Some(Item::Alt(lowered)),
+                }
+            }
+            ItemAst::Optional(items, _) => {
+                self.sequence(items).map(|i| Item::Optional(Box::new(i)))
+            }
+            ItemAst::AnyOrder(items, span) => {
+                if items.len() > MAX_ANY_ORDER {
+                    self.error(
+                        Diagnostic::error(format!(
+                            "an any-order group holds at most {MAX_ANY_ORDER} items"
+                        ))
+                        .at(*span, "too many items"),
+                    );
+                    return None;
+                }
+                let lowered: Vec<Item> = items.iter().filter_map(|i| self.item(i)).collect();
+                (lowered.len() == items.len()).then_some(Item::AnyOrder(lowered))
+            }
+        }
+    }
+
+    /// Several items as one: the item itself when there is only one.
+    fn sequence(&mut self, items: &[ItemAst]) -> Option<Item> {
+        let lowered: Vec<Item> = items.iter().filter_map(|i| self.item(i)).collect();
+        if lowered.len() != items.len() {
+            return None;
+        }
+        match <[Item; 1]>::try_from(lowered) {
+            Ok([one]) => Some(one),
+            Err(many) => Some(Item::Seq(many)),
+        }
+    }
+
     fn pattern(&mut self, pattern: &Pattern) -> Option<Arg> {
         match pattern {
             Pattern::Literal(s) => Some(Arg::Literal(s.value.clone())),
             Pattern::Regex { source, flags } => self.regex(source, flags.as_ref()),
+            Pattern::Typed { name, args, span } if name.value == "ip-args..." => {
+                let _ = args;
+                self.error(
+                    Diagnostic::error(
+                        "`<ip-args...>` takes the remaining arguments, so it must come last",
+                    )
+                    .at(*span, "not last"),
+                );
+                None
+            }
             Pattern::Typed { name, args, span } => self.typed(name, args, *span),
+            Pattern::Prefixed { prefix, value, .. } => match self.pattern(value)? {
+                Arg::Literal(text) => Some(Arg::Literal(format!("{}{text}", prefix.value))),
+                value => Some(Arg::Prefixed {
+                    prefix: prefix.value.clone(),
+                    value: Box::new(value),
+                }),
+            },
         }
     }
 
@@ -442,6 +538,37 @@ impl Lowering<'_> {
             "user" => no_args(self, Arg::User),
             "group" => no_args(self, Arg::Group),
             "path" => self.path(args, span),
+            "owner" => no_args(self, Arg::Owner),
+            "operand" => no_args(self, Arg::Operand),
+            "any" => no_args(self, Arg::Any),
+            "netns" => no_args(self, Arg::Netns),
+            "pid" => {
+                if args.is_empty() {
+                    self.error(
+                        Diagnostic::error("`<pid>` needs the executables the process may run")
+                            .at(span, "here")
+                            .help("e.g. `<pid /usr/sbin/dnsmasq>`, or a bare name found in exec-dirs: `<pid dnsmasq>`"),
+                    );
+                    return None;
+                }
+                for target in args {
+                    let bad = if target.value.starts_with('/') {
+                        check_absolute_path(&target.value).err()
+                    } else if target.value.contains('/') {
+                        Some("is a relative path")
+                    } else {
+                        None
+                    };
+                    if let Some(why) = bad {
+                        self.error(
+                            Diagnostic::error(format!("executable `{}` {why}", target.value))
+                                .at(target.span, "here"),
+                        );
+                        return None;
+                    }
+                }
+                Some(Arg::Pid(args.iter().map(|a| a.value.clone()).collect()))
+            }
             other => {
                 let mut d = Diagnostic::error(format!("unknown type `<{other}>`"))
                     .at(name.span, "not a type");

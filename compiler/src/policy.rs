@@ -4,50 +4,30 @@
 use std::ffi::OsString;
 
 use rootwrap::format::Ruleset;
-use rootwrap::matcher::{match_rule, selector, Invocation, Mismatch};
-use rootwrap::types::Rule;
+use rootwrap::matcher::{Decision, Invocation};
 
 use crate::diag::Diagnostic;
 use crate::lower::PolicyTest;
-
-/// The first rule that matches `argv`, or every rule for its command with
-/// why it did not. Executables are not looked up: a test holds for a host
-/// where every executable exists, whatever the build host has installed.
-pub fn first_match(rules: &[Rule], argv: &[OsString]) -> Result<Rule, Vec<(Rule, Mismatch)>> {
-    let Some(call) = Invocation::parse(argv) else {
-        return Err(Vec::new());
-    };
-    let mut tried = Vec::new();
-    for rule in rules {
-        match match_rule(rule, &call) {
-            Ok(_) => return Ok(rule.clone()),
-            Err(why) => tried.push((rule.clone(), why)),
-        }
-    }
-    Err(tried)
-}
 
 pub fn run_tests(ruleset: &Ruleset<Vec<u8>>, tests: &[PolicyTest]) -> Vec<Diagnostic> {
     let mut failures = Vec::new();
     for test in tests {
         let argv: Vec<OsString> = test.argv.iter().map(OsString::from).collect();
         let shown = Invocation::display_argv(&argv);
-        let rules = match selector(&argv) {
-            Some(command) => match ruleset
-                .rules_for(std::os::unix::ffi::OsStrExt::as_bytes(command.as_os_str()))
-            {
-                Ok(rules) => rules,
-                Err(e) => {
-                    failures.push(
-                        Diagnostic::error(format!("cannot run the policy test: {e}"))
-                            .at(test.span, ""),
-                    );
-                    continue;
-                }
-            },
-            None => Vec::new(),
+        // Executables are not looked up: a test holds for a host where every
+        // executable exists, whatever the build host has installed.
+        let decision = match ruleset.decide(&argv, false) {
+            Ok(Decision::Allow(allowed)) => Ok(allowed.rule),
+            Ok(Decision::NotExecutable { rule }) => Ok(rule),
+            Ok(Decision::Deny { tried }) => Err(tried),
+            Err(e) => {
+                failures.push(
+                    Diagnostic::error(format!("cannot run the policy test: {e}")).at(test.span, ""),
+                );
+                continue;
+            }
         };
-        match (first_match(&rules, &argv), test.expect_allow, &test.rule) {
+        match (decision, test.expect_allow, &test.rule) {
             (Ok(rule), true, Some(expected)) if rule.name != expected.value => failures.push(
                 Diagnostic::error(format!(
                     "policy test failed: `{shown}` is allowed by rule `{}`, not by `{}`",

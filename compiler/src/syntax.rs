@@ -24,17 +24,39 @@ pub struct RuleAst {
     pub run_as: Option<Spanned<String>>,
     pub env: Vec<(Spanned<String>, Pattern)>,
     pub command: Spanned<String>,
-    pub args: Vec<ArgAst>,
-    /// Where `...` was written, if it was.
-    pub rest: Option<Span>,
+    pub args: Vec<ItemAst>,
+    /// `...` or `then allowed`, if written.
+    pub rest: Option<Spanned<RestAst>>,
     pub because: Option<Spanned<String>>,
     pub span: Span,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestAst {
+    Any,
+    Chain,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ArgAst {
+pub enum ItemAst {
     Single(Pattern),
-    OneOf(Vec<Pattern>, Span),
+    /// `(A B | C)`: alternatives, each a sequence.
+    Group(Vec<Vec<ItemAst>>, Span),
+    /// `[A B]`
+    Optional(Vec<ItemAst>, Span),
+    /// `{ A [B] }`
+    AnyOrder(Vec<ItemAst>, Span),
+}
+
+impl ItemAst {
+    pub fn span(&self) -> Span {
+        match self {
+            ItemAst::Single(p) => p.span(),
+            ItemAst::Group(_, span) | ItemAst::Optional(_, span) | ItemAst::AnyOrder(_, span) => {
+                *span
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +71,12 @@ pub enum Pattern {
         args: Vec<Spanned<String>>,
         span: Span,
     },
+    /// A literal prefix glued to a pattern: `if=<path /dev/*>`.
+    Prefixed {
+        prefix: Spanned<String>,
+        value: Box<Pattern>,
+        span: Span,
+    },
 }
 
 impl Pattern {
@@ -56,7 +84,7 @@ impl Pattern {
         match self {
             Pattern::Literal(s) => s.span,
             Pattern::Regex { source, .. } => source.span,
-            Pattern::Typed { span, .. } => *span,
+            Pattern::Typed { span, .. } | Pattern::Prefixed { span, .. } => *span,
         }
     }
 }
@@ -155,7 +183,12 @@ fn describe(expected: &Rule) -> &'static str {
         Rule::account => "a user name",
         Rule::command => "a command",
         Rule::arg | Rule::literal | Rule::word => "an argument pattern",
-        Rule::alternatives => "`(A | B)`",
+        Rule::group => "`(A | B)`",
+        Rule::optional => "`[A]`",
+        Rule::any_order => "`{ A B }`",
+        Rule::prefixed | Rule::prefix => "a prefixed pattern such as `if=<path /dev/*>`",
+        Rule::chain_rest | Rule::kw_then => "`then allowed`",
+        Rule::any_rest => "`...`",
         Rule::typed => "a typed value such as `<int>`",
         Rule::type_name => "a type name",
         Rule::type_arg => "a type argument",
@@ -205,7 +238,7 @@ fn syntax_error(
     };
     let diagnostic = Diagnostic::error(message).at(span, "here");
     match found.as_str() {
-        "`(`" | "`)`" | "`|`" | "`<`" | "`>`" => diagnostic.help(
+        "`(`" | "`)`" | "`|`" | "`<`" | "`>`" | "`[`" | "`]`" | "`{`" | "`}`" => diagnostic.help(
             "to match these characters literally, quote the argument: \"a|b\"",
         ),
         "`\\`" => diagnostic.help("a `\\` continues a statement only at the end of a line; quote arguments that contain it"),
@@ -300,20 +333,17 @@ fn lower_rule(
             Rule::command => rule.command = spanned(file, base, &part),
             Rule::arg => {
                 for inner in part.into_inner() {
-                    let arg = if inner.as_rule() == Rule::alternatives {
-                        let alt_span = span_of(file, base, &inner);
-                        let alternatives = inner
-                            .into_inner()
-                            .map(|p| lower_pattern(file, base, p))
-                            .collect::<Result<_, _>>()?;
-                        ArgAst::OneOf(alternatives, alt_span)
-                    } else {
-                        ArgAst::Single(lower_pattern(file, base, inner)?)
-                    };
-                    rule.args.push(arg);
+                    rule.args.push(lower_item(file, base, inner)?);
                 }
             }
-            Rule::rest => rule.rest = Some(span_of(file, base, &part)),
+            Rule::rest => {
+                let span = span_of(file, base, &part);
+                let kind = match part.into_inner().next().map(|p| p.as_rule()) {
+                    Some(Rule::chain_rest) => RestAst::Chain,
+                    _ => RestAst::Any,
+                };
+                rule.rest = Some(Spanned { value: kind, span });
+            }
             Rule::because => {
                 if let Some(reason) = part.into_inner().find(|p| p.as_rule() == Rule::string) {
                     rule.because = Some(word_value(file, base, reason)?);
@@ -323,6 +353,27 @@ fn lower_rule(
         }
     }
     Ok(rule)
+}
+
+fn lower_item(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<ItemAst, Diagnostic> {
+    let span = span_of(file, base, &pair);
+    let items = |pair: Pair<'_, Rule>| -> Result<Vec<ItemAst>, Diagnostic> {
+        pair.into_inner()
+            .map(|p| lower_item(file, base, p))
+            .collect()
+    };
+    match pair.as_rule() {
+        Rule::group => {
+            let alternatives = pair
+                .into_inner()
+                .map(&items)
+                .collect::<Result<_, _>>()?;
+            Ok(ItemAst::Group(alternatives, span))
+        }
+        Rule::optional => Ok(ItemAst::Optional(items(pair)?, span)),
+        Rule::any_order => Ok(ItemAst::AnyOrder(items(pair)?, span)),
+        _ => Ok(ItemAst::Single(lower_pattern(file, base, pair)?)),
+    }
 }
 
 fn lower_pattern(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<Pattern, Diagnostic> {
@@ -353,6 +404,17 @@ fn lower_pattern(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<Patte
                 .ok_or_else(|| Diagnostic::error("a typed value without a type").at(span, ""))?;
             let args = inner.map(|p| spanned(file, base, &p)).collect();
             Ok(Pattern::Typed { name, args, span })
+        }
+        Rule::prefixed => {
+            let mut inner = pair.into_inner();
+            let (Some(prefix), Some(value)) = (inner.next(), inner.next()) else {
+                return Err(Diagnostic::error("a prefixed pattern without its parts").at(span, ""));
+            };
+            Ok(Pattern::Prefixed {
+                prefix: spanned(file, base, &prefix),
+                value: Box::new(lower_pattern(file, base, value)?),
+                span,
+            })
         }
         _ => Err(Diagnostic::error("unexpected pattern").at(span, "")),
     }

@@ -7,11 +7,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use rootwrap::format::Ruleset;
-use rootwrap::matcher::{decide, selector, Decision};
+use rootwrap::matcher::Decision;
 use rootwrap_compile::syntax::unescape;
 use rootwrap_compile::{compile_sources, Sources};
 
@@ -62,10 +61,12 @@ fn make_tree() -> PathBuf {
     std::fs::canonicalize(base).unwrap()
 }
 
-fn run_golden(path: &Path, tmp: &Path) -> Vec<String> {
+fn run_golden(path: &Path, tmp: &Path, sleep_pid: u32) -> Vec<String> {
     let text = std::fs::read_to_string(path)
         .unwrap()
-        .replace("@TMP@", &tmp.display().to_string());
+        .replace("@TMP@", &tmp.display().to_string())
+        .replace("@SLEEP_PID@", &sleep_pid.to_string())
+        .replace("@SELF_PID@", &std::process::id().to_string());
     let (source, cases) = text
         .split_once("\n---\n")
         .expect("a `---` line separates source and cases");
@@ -95,10 +96,7 @@ fn run_golden(path: &Path, tmp: &Path) -> Vec<String> {
         }
         let (argv_text, expected) = line.split_once("=>").expect("`=>` in every case");
         let argv: Vec<OsString> = words(argv_text).into_iter().map(OsString::from).collect();
-        let rules = selector(&argv)
-            .map(|command| ruleset.rules_for(command.as_bytes()).unwrap())
-            .unwrap_or_default();
-        let got = match decide(&rules, &argv, &exec_dirs) {
+        let got = match ruleset.decide(&argv, true).unwrap() {
             Decision::Allow(allowed) => {
                 let mut text = format!(
                     "allow {} : {}",
@@ -181,7 +179,16 @@ fn golden_corpus() {
         dir.display()
     );
     let tmp = make_tree();
-    let failures: Vec<String> = files.iter().flat_map(|f| run_golden(f, &tmp)).collect();
+    let mut sleeper = std::process::Command::new("/usr/bin/sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let failures: Vec<String> = files
+        .iter()
+        .flat_map(|f| run_golden(f, &tmp, sleeper.id()))
+        .collect();
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
     let _ = std::fs::remove_dir_all(&tmp);
     assert!(
         failures.is_empty(),

@@ -4,8 +4,8 @@
 // A test fails loudly: unwrapping is the point outside #[test] fns too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use rootwrap::types::{Arg, Command, PathDepth, PathScope, Rest, RunAs};
-use rootwrap_compile::syntax::{parse_file, ArgAst, Expect, Pattern, Statement};
+use rootwrap::types::{Arg, Command, Item, PathDepth, PathScope, Rest, RunAs};
+use rootwrap_compile::syntax::{parse_file, Expect, ItemAst, Pattern, Statement};
 use rootwrap_compile::{compile_sources, Compiled, Sources};
 
 const HEAD: &str = "ruleset t\nexec-dirs /usr/bin /bin\n";
@@ -56,6 +56,17 @@ fn only_rule(text: &str) -> rootwrap::Rule {
     compiled.policy.rules[0].clone()
 }
 
+/// The rule's items, each of which must be a single-argument pattern.
+fn ones(rule: &rootwrap::Rule) -> Vec<Arg> {
+    rule.args
+        .iter()
+        .map(|item| match item {
+            Item::One(arg) => arg.clone(),
+            other => panic!("expected single-argument items, got {other:?}"),
+        })
+        .collect()
+}
+
 #[test]
 fn every_construct_parses() {
     let text = r#"ruleset demo   # trailing comment
@@ -92,14 +103,14 @@ test deny: cmd (x) <y> #comment
     assert_eq!(rule.command.value, "cmd");
     assert_eq!(rule.args.len(), 5);
     assert!(
-        matches!(&rule.args[1], ArgAst::Single(Pattern::Literal(s)) if s.value == "quoted \"s\"")
+        matches!(&rule.args[1], ItemAst::Single(Pattern::Literal(s)) if s.value == "quoted \"s\"")
     );
     assert!(
-        matches!(&rule.args[2], ArgAst::Single(Pattern::Regex { source, flags: Some(f) }) if source.value == "a|b" && f.value == "u")
+        matches!(&rule.args[2], ItemAst::Single(Pattern::Regex { source, flags: Some(f) }) if source.value == "a|b" && f.value == "u")
     );
-    assert!(matches!(&rule.args[3], ArgAst::OneOf(alts, _) if alts.len() == 3));
+    assert!(matches!(&rule.args[3], ItemAst::Group(alts, _) if alts.len() == 3));
     assert!(
-        matches!(&rule.args[4], ArgAst::Single(Pattern::Typed { name, args, .. }) if name.value == "path" && args.len() == 2)
+        matches!(&rule.args[4], ItemAst::Single(Pattern::Typed { name, args, .. }) if name.value == "path" && args.len() == 2)
     );
     assert!(rule.rest.is_some());
     assert_eq!(rule.because.as_ref().map(|b| b.value.as_str()), Some("why"));
@@ -128,7 +139,7 @@ fn rules_lower_to_the_ruleset_types() {
     assert_eq!(rule.run_as, RunAs::Root);
     assert_eq!(rule.rest, Rest::Exact);
     assert_eq!(
-        rule.args,
+        ones(&rule),
         vec![
             Arg::OneOf(vec![
                 Arg::Literal("--getsize64".into()),
@@ -146,23 +157,23 @@ fn rules_lower_to_the_ruleset_types() {
     assert_eq!(rule.run_as, RunAs::User("nobody".into()));
     assert_eq!(rule.command, Command::Name("ls".into()));
     assert_eq!(
-        rule.args[0],
+        ones(&rule)[0],
         Arg::Int {
             min: 1,
             max: i64::MAX
         }
     );
     assert_eq!(
-        rule.args[1],
+        ones(&rule)[1],
         Arg::Int {
             min: i64::MIN,
             max: -1
         }
     );
-    assert_eq!(rule.args[2], Arg::Mode(vec![0o644, 0o755]));
-    assert_eq!(rule.args[3], Arg::Signal(vec![1, 9]));
+    assert_eq!(ones(&rule)[2], Arg::Mode(vec![0o644, 0o755]));
+    assert_eq!(ones(&rule)[3], Arg::Signal(vec![1, 9]));
     assert_eq!(
-        rule.args[4],
+        ones(&rule)[4],
         Arg::Path(vec![
             PathScope {
                 base: "/".into(),
@@ -219,7 +230,7 @@ fn special_characters_suggest_quoting() {
 fn string_escapes() {
     let rule = only_rule(r#"allow r: echo "tab\there" "nl\n" "uni\u{e9}" "back\\slash""#);
     assert_eq!(
-        rule.args,
+        ones(&rule),
         ["tab\there", "nl\n", "unié", "back\\slash"]
             .map(|s| Arg::Literal(s.into()))
             .to_vec()
@@ -410,7 +421,9 @@ fn policy_tests_fail_the_compile_with_reasons() {
         "{rendered}"
     );
     assert!(
-        rendered.contains("rule `r` (t.rwf:3): argument 1 does not match <path /var/lib/x/**>"),
+        rendered.contains(
+            "rule `r` (t.rwf:3): argument 1 `/etc/shadow` does not match <path /var/lib/x/**>"
+        ),
         "{rendered}"
     );
 

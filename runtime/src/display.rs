@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::types::{Arg, PathDepth, PathScope, Rest, Rule};
+use crate::types::{Arg, Item, PathDepth, PathScope, Rest, Rule};
 use crate::values::SIGNALS;
 
 /// Whether a literal can be written without quotes in a filter file.
@@ -10,10 +10,10 @@ pub fn is_bare_word(s: &str) -> bool {
     !s.is_empty()
         && s != "..."
         && !s.starts_with('#')
-        && !s.starts_with("re\"")
+        && !s.contains("re\"")
         && !s
             .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "\"()|<>\\".contains(c))
+            .any(|c| c.is_whitespace() || c.is_control() || "\"()|<>[]{}\\".contains(c))
 }
 
 /// `s` as a filter-file string literal.
@@ -84,6 +84,55 @@ impl fmt::Display for Arg {
             Arg::User => write!(f, "<user>"),
             Arg::Group => write!(f, "<group>"),
             Arg::Path(scopes) => write!(f, "<path {}>", join(scopes, |s| s.to_string())),
+            Arg::Prefixed { prefix, value } => write!(f, "{prefix}{value}"),
+            Arg::Pid(targets) => write!(f, "<pid {}>", targets.join(" | ")),
+            Arg::Operand => write!(f, "<operand>"),
+            Arg::Any => write!(f, "<any>"),
+            Arg::Owner => write!(f, "<owner>"),
+            Arg::Netns => write!(f, "<netns>"),
+        }
+    }
+}
+
+fn words(items: &[Item]) -> String {
+    items
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl fmt::Display for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Item::One(arg) => write!(f, "{arg}"),
+            Item::Seq(items) => write!(f, "({})", words(items)),
+            Item::Alt(alternatives) => {
+                let shown: Vec<String> = alternatives
+                    .iter()
+                    .map(|a| match a {
+                        Item::Seq(items) => words(items),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                write!(f, "({})", shown.join(" | "))
+            }
+            Item::Optional(inner) => match inner.as_ref() {
+                Item::Seq(items) => write!(f, "[{}]", words(items)),
+                other => write!(f, "[{other}]"),
+            },
+            Item::AnyOrder(items) => write!(f, "{{ {} }}", words(items)),
+        }
+    }
+}
+
+impl fmt::Display for Rest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rest::Exact => Ok(()),
+            Rest::Any => write!(f, "..."),
+            Rest::Chain => write!(f, "then allowed"),
+            Rest::IpArgs => write!(f, "<ip-args...>"),
         }
     }
 }
@@ -100,8 +149,8 @@ impl Rule {
         }
         parts.push(self.command.as_str().to_string());
         parts.extend(self.args.iter().map(|a| a.to_string()));
-        if self.rest == Rest::Any {
-            parts.push("...".to_string());
+        if self.rest != Rest::Exact {
+            parts.push(self.rest.to_string());
         }
         parts.join(" ")
     }

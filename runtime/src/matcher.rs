@@ -10,7 +10,8 @@ use regex_automata::dfa::{sparse, Automaton};
 use regex_automata::{Anchored, Input};
 
 use crate::canonical::canonicalize;
-use crate::types::{Arg, Command, PathDepth, PathScope, Rest, Rule, RunAs};
+use crate::format::RulesetError;
+use crate::types::{Arg, Command, Item, PathDepth, PathScope, Rest, Rule, RunAs};
 use crate::values;
 
 /// A caller's command line, split into its parts.
@@ -86,7 +87,7 @@ fn assignment(arg: &OsStr) -> Option<(OsString, OsString)> {
 pub enum Mismatch {
     /// The caller's argv[0] is not a spelling of the rule's command.
     Command,
-    /// The rule needs `env NAME=...` assignments and none were given.
+    /// The rule needs `env NAME=VALUE ...` assignments and none were given.
     EnvRequired,
     /// Assignments were given but the rule allows none.
     EnvNotAllowed,
@@ -97,18 +98,34 @@ pub enum Mismatch {
         name: String,
         pattern: String,
     },
-    Arity {
-        expected: usize,
-        at_least: bool,
-        got: usize,
-    },
     /// The argument at this position (1 = first after the command) failed.
     Arg {
         position: usize,
+        value: String,
         pattern: String,
     },
+    /// The command line ended where this pattern needed an argument.
+    Missing {
+        position: usize,
+        pattern: String,
+    },
+    /// Arguments from this position on are not allowed.
+    Extra {
+        position: usize,
+        value: String,
+    },
+    /// `then allowed`: nothing follows to run.
+    ChainEmpty,
+    /// `then allowed`: no rule allows the chained command line.
+    ChainDenied(String),
+    /// `<ip-args...>`: a forbidden `ip` usage.
+    IpArgs(String),
+    /// The pattern needs too many steps to decide (a pathological rule).
+    TooComplex,
     /// A DFA in the ruleset could not be loaded.
     BadAutomaton(String),
+    /// Looking up a chained command failed: the ruleset is damaged.
+    BadRuleset(String),
 }
 
 impl fmt::Display for Mismatch {
@@ -129,36 +146,61 @@ impl fmt::Display for Mismatch {
             Mismatch::EnvValue { name, pattern } => {
                 write!(f, "the value of {name} does not match {pattern}")
             }
-            Mismatch::Arity {
-                expected,
-                at_least,
-                got,
+            Mismatch::Arg {
+                position,
+                value,
+                pattern,
             } => {
-                let bound = if *at_least { "at least " } else { "" };
-                write!(
-                    f,
-                    "expected {bound}{expected} argument(s) after the command, got {got}"
-                )
+                write!(f, "argument {position} `{value}` does not match {pattern}")
             }
-            Mismatch::Arg { position, pattern } => {
-                write!(f, "argument {position} does not match {pattern}")
+            Mismatch::Missing { position, pattern } => {
+                write!(f, "argument {position} is missing: expected {pattern}")
             }
+            Mismatch::Extra { position, value } => {
+                write!(f, "argument {position} `{value}` is one too many")
+            }
+            Mismatch::ChainEmpty => write!(f, "no command follows to run"),
+            Mismatch::ChainDenied(why) => write!(f, "the chained command is not allowed: {why}"),
+            Mismatch::IpArgs(why) => write!(f, "{why}"),
+            Mismatch::TooComplex => write!(f, "the rule's pattern needs too many steps to decide"),
             Mismatch::BadAutomaton(e) => write!(f, "a regex automaton is unusable: {e}"),
+            Mismatch::BadRuleset(e) => write!(f, "{e}"),
         }
     }
+}
+
+/// The rules a command spelling selects.
+pub type Lookup<'a> = dyn Fn(&[u8]) -> Result<Vec<Rule>, RulesetError> + 'a;
+
+/// Where matching runs: the host's view and the rest of the ruleset.
+pub struct Context<'a> {
+    pub exec_dirs: &'a [String],
+    /// The rules for a command spelling (for chained command lines).
+    pub lookup: &'a Lookup<'a>,
+    /// Whether executables are looked up on this host (the runtime and
+    /// `explain`) or assumed present (policy tests).
+    pub resolve_executables: bool,
 }
 
 /// What a matching rule will run, before its executable is looked up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matched {
-    /// Arguments after the command, as passed on (paths canonical).
+    /// Arguments after the command, as passed on (paths canonical; for a
+    /// chain, the chained command's executable and arguments included).
     pub args: Vec<OsString>,
-    /// Variables to set, in the rule's order (path values canonical).
+    /// Variables to set, in the rule's order (path values canonical; a
+    /// chained rule's variables follow).
     pub env: Vec<(String, OsString)>,
+    /// For `then allowed`: the rule that allowed the chained command.
+    pub chained: Option<Box<Rule>>,
 }
 
+/// At most this many single-argument checks per rule: a bound on
+/// backtracking through optional and any-order items.
+const MAX_STEPS: u32 = 20_000;
+
 /// Whether `rule` allows `call`, and with what arguments.
-pub fn match_rule(rule: &Rule, call: &Invocation) -> Result<Matched, Mismatch> {
+pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Matched, Mismatch> {
     let command = call.command.as_bytes();
     let spelled = match &rule.command {
         Command::Name(name) => command == name.as_bytes(),
@@ -173,39 +215,300 @@ pub fn match_rule(rule: &Rule, call: &Invocation) -> Result<Matched, Mismatch> {
     if !spelled {
         return Err(Mismatch::Command);
     }
+    let env = match_env(rule, call, ctx)?;
 
-    let env = match_env(rule, call)?;
-
-    let expected = rule.args.len();
-    let got = call.args.len();
-    let arity_ok = match rule.rest {
-        Rest::Exact => got == expected,
-        Rest::Any => got >= expected,
+    let mut walker = Walker {
+        args: &call.args,
+        ctx,
+        steps: 0,
+        furthest: None,
     };
-    if !arity_ok {
-        return Err(Mismatch::Arity {
-            expected,
-            at_least: rule.rest == Rest::Any,
-            got,
+    let outcomes = walker.seq(&rule.args, 0)?;
+    let len = call.args.len();
+    let mut last_error = None;
+    for (end, outputs) in &outcomes {
+        let rest = &call.args[*end..];
+        let mut args = outputs.clone();
+        match rule.rest {
+            Rest::Exact if *end == len => {}
+            Rest::Exact => continue,
+            Rest::Any => args.extend(rest.iter().cloned()),
+            Rest::IpArgs => match ip_args_allowed(rest) {
+                Ok(()) => args.extend(rest.iter().cloned()),
+                Err(why) => {
+                    last_error = Some(Mismatch::IpArgs(why));
+                    continue;
+                }
+            },
+            Rest::Chain => match chain(rule, rest, ctx) {
+                Ok(inner) => {
+                    args.extend(inner.args);
+                    let mut env = env.clone();
+                    env.extend(inner.env);
+                    return Ok(Matched {
+                        args,
+                        env,
+                        chained: inner.chained,
+                    });
+                }
+                Err(why) => {
+                    last_error = Some(why);
+                    continue;
+                }
+            },
+        }
+        return Ok(Matched {
+            args,
+            env,
+            chained: None,
         });
     }
-    let mut args = Vec::with_capacity(got);
-    for (position, (pattern, arg)) in rule.args.iter().zip(&call.args).enumerate() {
-        match match_arg(pattern, arg)? {
-            Some(passed) => args.push(passed),
-            None => {
-                return Err(Mismatch::Arg {
+    if let Some(error) = last_error {
+        return Err(error);
+    }
+    // No way through: report the furthest argument any attempt reached.
+    let longest = outcomes.iter().map(|(end, _)| *end).max();
+    match (walker.furthest, longest) {
+        (Some((position, pattern)), longest) if longest.is_none_or(|l| position >= l) => {
+            Err(match call.args.get(position) {
+                Some(value) => Mismatch::Arg {
                     position: position + 1,
-                    pattern: pattern.to_string(),
-                })
+                    value: value.to_string_lossy().into_owned(),
+                    pattern,
+                },
+                None => Mismatch::Missing {
+                    position: position + 1,
+                    pattern,
+                },
+            })
+        }
+        (_, Some(end)) if end < len => Err(Mismatch::Extra {
+            position: end + 1,
+            value: call.args[end].to_string_lossy().into_owned(),
+        }),
+        _ => Err(Mismatch::Missing {
+            position: len + 1,
+            pattern: "more arguments".into(),
+        }),
+    }
+}
+
+/// The chained command line `rest` must be allowed by a non-chaining rule
+/// with the same target user; it runs with that rule's executable.
+fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, Mismatch> {
+    let Some(call) = Invocation::parse(rest) else {
+        return Err(Mismatch::ChainEmpty);
+    };
+    let rules =
+        (ctx.lookup)(call.command.as_bytes()).map_err(|e| Mismatch::BadRuleset(e.to_string()))?;
+    let mut reason = format!("no rule for `{}`", call.command.to_string_lossy());
+    for rule in &rules {
+        if rule.rest == Rest::Chain {
+            reason = format!("rule `{}` chains too (chains do not nest)", rule.name);
+            continue;
+        }
+        if rule.run_as != outer.run_as {
+            reason = format!("rule `{}` runs as another user", rule.name);
+            continue;
+        }
+        match match_rule(rule, &call, ctx) {
+            Ok(matched) => {
+                let executable = if ctx.resolve_executables {
+                    match resolve_executable(&rule.command, ctx.exec_dirs) {
+                        Some(path) => path.into_os_string(),
+                        None => {
+                            reason = format!(
+                                "rule `{}` matches but its executable is missing",
+                                rule.name
+                            );
+                            continue;
+                        }
+                    }
+                } else {
+                    OsString::from(rule.command.as_str())
+                };
+                let mut args = vec![executable];
+                args.extend(matched.args);
+                return Ok(Matched {
+                    args,
+                    env: matched.env,
+                    chained: Some(Box::new(rule.clone())),
+                });
+            }
+            Err(why) => reason = format!("rule `{}`: {why}", rule.name),
+        }
+    }
+    Err(Mismatch::ChainDenied(reason))
+}
+
+/// Where a walk through a rule's items may end, with the arguments as they
+/// are passed on. Ends are unique, earlier ways first.
+type Outcomes = Vec<(usize, Vec<OsString>)>;
+
+struct Walker<'a, 'c> {
+    args: &'a [OsString],
+    ctx: &'a Context<'c>,
+    steps: u32,
+    /// The furthest argument position a pattern was tried at, and it.
+    furthest: Option<(usize, String)>,
+}
+
+fn push_unique(outcomes: &mut Outcomes, end: usize, outputs: Vec<OsString>) {
+    if !outcomes.iter().any(|(e, _)| *e == end) {
+        outcomes.push((end, outputs));
+    }
+}
+
+impl Walker<'_, '_> {
+    fn seq(&mut self, items: &[Item], start: usize) -> Result<Outcomes, Mismatch> {
+        let mut current: Outcomes = vec![(start, Vec::new())];
+        for item in items {
+            let mut next = Outcomes::new();
+            for (position, outputs) in &current {
+                for (end, more) in self.item(item, *position)? {
+                    let mut combined = outputs.clone();
+                    combined.extend(more);
+                    push_unique(&mut next, end, combined);
+                }
+            }
+            if next.is_empty() {
+                return Ok(next);
+            }
+            current = next;
+        }
+        Ok(current)
+    }
+
+    fn item(&mut self, item: &Item, start: usize) -> Result<Outcomes, Mismatch> {
+        match item {
+            Item::One(pattern) => {
+                self.steps += 1;
+                if self.steps > MAX_STEPS {
+                    return Err(Mismatch::TooComplex);
+                }
+                let passed = match self.args.get(start) {
+                    Some(arg) => match_arg(pattern, arg, self.ctx)?,
+                    None => None,
+                };
+                match passed {
+                    Some(value) => Ok(vec![(start + 1, vec![value])]),
+                    None => {
+                        if self.furthest.as_ref().is_none_or(|(p, _)| start > *p) {
+                            self.furthest = Some((start, pattern.to_string()));
+                        }
+                        Ok(Vec::new())
+                    }
+                }
+            }
+            Item::Seq(items) => self.seq(items, start),
+            Item::Alt(alternatives) => {
+                let mut outcomes = Outcomes::new();
+                for alternative in alternatives {
+                    for (end, outputs) in self.item(alternative, start)? {
+                        push_unique(&mut outcomes, end, outputs);
+                    }
+                }
+                Ok(outcomes)
+            }
+            Item::Optional(inner) => {
+                let mut outcomes = self.item(inner, start)?;
+                push_unique(&mut outcomes, start, Vec::new());
+                Ok(outcomes)
+            }
+            Item::AnyOrder(items) => self.any_order(items, start),
+        }
+    }
+
+    /// Breadth-first over (items used, position): every order is tried, each
+    /// state once.
+    fn any_order(&mut self, items: &[Item], start: usize) -> Result<Outcomes, Mismatch> {
+        let required: u64 = items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| !matches!(item, Item::Optional(_)))
+            .fold(0, |mask, (i, _)| mask | (1 << i));
+        let mut seen: Vec<(u64, usize)> = vec![(0, start)];
+        let mut frontier: Vec<(u64, usize, Vec<OsString>)> = vec![(0, start, Vec::new())];
+        let mut outcomes = Outcomes::new();
+        while !frontier.is_empty() {
+            let mut next = Vec::new();
+            for (used, position, outputs) in frontier {
+                if used & required == required {
+                    push_unique(&mut outcomes, position, outputs.clone());
+                }
+                for (i, item) in items.iter().enumerate() {
+                    if used & (1 << i) != 0 {
+                        continue;
+                    }
+                    let inner = match item {
+                        Item::Optional(inner) => inner.as_ref(),
+                        other => other,
+                    };
+                    for (end, more) in self.item(inner, position)? {
+                        let state = (used | (1 << i), end);
+                        if end == position || seen.contains(&state) {
+                            continue;
+                        }
+                        seen.push(state);
+                        let mut combined = outputs.clone();
+                        combined.extend(more);
+                        next.push((state.0, end, combined));
+                    }
+                }
+            }
+            frontier = next;
+        }
+        // Prefer the ways that consume the most arguments.
+        outcomes.sort_by_key(|outcome| std::cmp::Reverse(outcome.0));
+        Ok(outcomes)
+    }
+}
+
+/// `<ip-args...>`: refuses what lets `ip` run programs or read commands.
+fn ip_args_allowed(args: &[OsString]) -> Result<(), String> {
+    // iproute2 accepts any unambiguous prefix of an object, command or
+    // option, and `--opt` for `-opt`.
+    let is_abbreviation =
+        |word: &[u8], full: &[u8], min: usize| word.len() >= min && full.starts_with(word);
+    let words: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    for (i, word) in words.iter().enumerate() {
+        let option = word
+            .strip_prefix(b"-")
+            .filter(|w| w.starts_with(b"-"))
+            .unwrap_or(word);
+        if option.starts_with(b"-") {
+            if is_abbreviation(option, b"-batch", 2) {
+                return Err(format!(
+                    "`{}`: ip reads commands from a file with -batch",
+                    String::from_utf8_lossy(word)
+                ));
+            }
+            if is_abbreviation(option, b"-force", 3) {
+                return Err(format!(
+                    "`{}`: -force is not allowed",
+                    String::from_utf8_lossy(word)
+                ));
+            }
+        }
+        if let Some(next) = words.get(i + 1) {
+            let runs = is_abbreviation(word, b"netns", 3) || is_abbreviation(word, b"vrf", 1);
+            if runs && is_abbreviation(next, b"exec", 1) {
+                return Err(format!(
+                    "`{} {}` runs another program",
+                    String::from_utf8_lossy(word),
+                    String::from_utf8_lossy(next)
+                ));
             }
         }
     }
-    args.extend(call.args[expected..].iter().cloned());
-    Ok(Matched { args, env })
+    Ok(())
 }
 
-fn match_env(rule: &Rule, call: &Invocation) -> Result<Vec<(String, OsString)>, Mismatch> {
+fn match_env(
+    rule: &Rule,
+    call: &Invocation,
+    ctx: &Context<'_>,
+) -> Result<Vec<(String, OsString)>, Mismatch> {
     if rule.env.is_empty() {
         return if call.env_form {
             Err(Mismatch::EnvNotAllowed)
@@ -238,7 +541,7 @@ fn match_env(rule: &Rule, call: &Invocation) -> Result<Vec<(String, OsString)>, 
         let Some((_, value)) = given else {
             return Err(Mismatch::EnvMissing(var.name.clone()));
         };
-        match match_arg(&var.value, value)? {
+        match match_arg(&var.value, value, ctx)? {
             Some(passed) => env.push((var.name.clone(), passed)),
             None => {
                 return Err(Mismatch::EnvValue {
@@ -252,7 +555,11 @@ fn match_env(rule: &Rule, call: &Invocation) -> Result<Vec<(String, OsString)>, 
 }
 
 /// `Some(value to pass on)` when `arg` matches `pattern`.
-pub fn match_arg(pattern: &Arg, arg: &OsStr) -> Result<Option<OsString>, Mismatch> {
+pub fn match_arg(
+    pattern: &Arg,
+    arg: &OsStr,
+    ctx: &Context<'_>,
+) -> Result<Option<OsString>, Mismatch> {
     let bytes = arg.as_bytes();
     let keep = || Some(arg.to_os_string());
     Ok(match pattern {
@@ -260,7 +567,7 @@ pub fn match_arg(pattern: &Arg, arg: &OsStr) -> Result<Option<OsString>, Mismatc
         Arg::Regex(regex) => regex_matches(&regex.dfa, bytes)?.then(keep).flatten(),
         Arg::OneOf(alternatives) => {
             for alternative in alternatives {
-                if let Some(passed) = match_arg(alternative, arg)? {
+                if let Some(passed) = match_arg(alternative, arg, ctx)? {
                     return Ok(Some(passed));
                 }
             }
@@ -292,6 +599,52 @@ pub fn match_arg(pattern: &Arg, arg: &OsStr) -> Result<Option<OsString>, Mismatc
         Arg::IfName => values::is_ifname(bytes).then(keep).flatten(),
         Arg::User | Arg::Group => values::is_account_name(bytes).then(keep).flatten(),
         Arg::Path(scopes) => match_path(scopes, arg).map(PathBuf::into_os_string),
+        Arg::Prefixed { prefix, value } => match bytes.strip_prefix(prefix.as_bytes()) {
+            Some(rest) => match_arg(value, OsStr::from_bytes(rest), ctx)?.map(|passed| {
+                let mut whole = OsString::from(prefix);
+                whole.push(passed);
+                whole
+            }),
+            None => None,
+        },
+        Arg::Pid(targets) => values::int(bytes)
+            .filter(|&pid| pid > 0 && pid_runs(pid, targets, ctx.exec_dirs))
+            .and(keep()),
+        Arg::Operand => (!bytes.is_empty() && bytes[0] != b'-').then(keep).flatten(),
+        Arg::Any => keep(),
+        Arg::Owner => values::is_owner(bytes).then(keep).flatten(),
+        Arg::Netns => values::is_netns(bytes).then(keep).flatten(),
+    })
+}
+
+/// Whether process `pid` runs one of `targets` (/proc/PID/exe, with the
+/// kernel's ` (deleted)` suffix for a replaced binary removed). The
+/// process's own argv is never trusted.
+fn pid_runs(pid: i64, targets: &[String], exec_dirs: &[String]) -> bool {
+    let Ok(link) = std::fs::read_link(format!("/proc/{pid}/exe")) else {
+        return false;
+    };
+    let mut exe = link.into_os_string().into_vec();
+    if let Some(nul) = exe.iter().position(|&b| b == 0) {
+        exe.truncate(nul);
+    }
+    if let Some(stripped) = exe.strip_suffix(b" (deleted)") {
+        exe.truncate(stripped.len());
+    }
+    let exe = PathBuf::from(OsString::from_vec(exe));
+    targets.iter().any(|target| {
+        if target.starts_with('/') {
+            let target = Path::new(target);
+            exe == target || canonicalize(target).is_ok_and(|t| t == exe)
+        } else {
+            exe.file_name()
+                .is_some_and(|n| n.as_bytes() == target.as_bytes())
+                && exec_dirs.iter().any(|dir| {
+                    let dir = Path::new(dir);
+                    exe.parent() == Some(dir)
+                        || canonicalize(dir).is_ok_and(|d| exe.parent() == Some(d.as_path()))
+                })
+        }
     })
 }
 
@@ -351,6 +704,8 @@ fn is_executable_file(path: &Path) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Allowed {
     pub rule: Rule,
+    /// For `then allowed`: the rule that allowed the chained command.
+    pub chained: Option<Rule>,
     pub executable: PathBuf,
     /// The full argv, argv[0] being the executable's path.
     pub argv: Vec<OsString>,
@@ -361,7 +716,7 @@ pub struct Allowed {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Allow(Allowed),
+    Allow(Box<Allowed>),
     /// Rules matched, but none of their executables exists on this host.
     NotExecutable {
         rule: Rule,
@@ -372,46 +727,73 @@ pub enum Decision {
     },
 }
 
-/// The decision for `argv`, given the rules its command selects (in
-/// declaration order). First match whose executable exists wins; a matching
-/// rule whose executable is missing is passed over, as in oslo.rootwrap.
-pub fn decide(rules: &[Rule], argv: &[OsString], exec_dirs: &[String]) -> Decision {
+/// The decision for `argv`: the rules its command selects are tried in
+/// declaration order; the first match whose executable exists wins; a
+/// matching rule whose executable is missing is passed over, as in
+/// oslo.rootwrap.
+pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetError> {
     let Some(call) = Invocation::parse(argv) else {
-        return Decision::Deny { tried: Vec::new() };
+        return Ok(Decision::Deny { tried: Vec::new() });
     };
+    let rules = (ctx.lookup)(call.command.as_bytes())?;
     let mut first_missing: Option<&Rule> = None;
     let mut tried = Vec::new();
-    for rule in rules {
-        match match_rule(rule, &call) {
-            Ok(matched) => match resolve_executable(&rule.command, exec_dirs) {
-                Some(executable) => {
-                    let mut argv = Vec::with_capacity(matched.args.len() + 1);
-                    argv.push(executable.clone().into_os_string());
-                    argv.extend(matched.args);
-                    let mut env = matched.env;
-                    env.push(("PATH".to_string(), OsString::from(exec_dirs.join(":"))));
-                    return Decision::Allow(Allowed {
-                        rule: rule.clone(),
-                        executable,
-                        argv,
-                        env,
-                        run_as: rule.run_as.clone(),
-                    });
-                }
-                None => {
+    for rule in &rules {
+        match match_rule(rule, &call, ctx) {
+            Ok(matched) => {
+                let executable = if ctx.resolve_executables {
+                    resolve_executable(&rule.command, ctx.exec_dirs)
+                } else {
+                    Some(PathBuf::from(rule.command.as_str()))
+                };
+                let Some(executable) = executable else {
                     first_missing.get_or_insert(rule);
-                }
-            },
+                    continue;
+                };
+                let mut argv = Vec::with_capacity(matched.args.len() + 1);
+                argv.push(executable.clone().into_os_string());
+                argv.extend(matched.args);
+                let mut env = vec![("PATH".to_string(), OsString::from(ctx.exec_dirs.join(":")))];
+                env.extend(matched.env);
+                return Ok(Decision::Allow(Box::new(Allowed {
+                    rule: rule.clone(),
+                    chained: matched.chained.map(|r| *r),
+                    executable,
+                    argv,
+                    env,
+                    run_as: rule.run_as.clone(),
+                })));
+            }
+            Err(Mismatch::BadRuleset(e)) => return Err(RulesetError::Corrupt(e)),
             Err(mismatch) => tried.push((rule.clone(), mismatch)),
         }
     }
-    match first_missing {
+    Ok(match first_missing {
         Some(rule) => Decision::NotExecutable { rule: rule.clone() },
         None => Decision::Deny { tried },
-    }
+    })
 }
 
 /// The argv[0] spelling under which a call's rules are indexed.
 pub fn selector(argv: &[OsString]) -> Option<OsString> {
     Invocation::parse(argv).map(|call| call.command)
+}
+
+impl<R: crate::format::ReadAt + ?Sized> crate::format::Ruleset<R> {
+    /// The decision for `argv` against this ruleset, as the runtime takes it
+    /// (`resolve_executables`), or as on a host where every executable
+    /// exists (policy tests).
+    pub fn decide(
+        &self,
+        argv: &[OsString],
+        resolve_executables: bool,
+    ) -> Result<Decision, RulesetError> {
+        let lookup = |command: &[u8]| self.rules_for(command);
+        let ctx = Context {
+            exec_dirs: &self.options().exec_dirs,
+            lookup: &lookup,
+            resolve_executables,
+        };
+        decide(argv, &ctx)
+    }
 }

@@ -4,13 +4,12 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use crate::exit;
 use crate::format::{Ruleset, RulesetError, MAX_RULESET_BYTES};
-use crate::matcher::{decide, selector, Decision, Invocation};
+use crate::matcher::{Decision, Invocation};
 
 /// Opens a ruleset the way the privileged runtime must: a regular file,
 /// owned by root, writable by nobody else, within the size cap, with a valid
@@ -52,14 +51,11 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
         Ok(ruleset) => ruleset,
         Err(e) => return bad_ruleset(&ruleset_path, e),
     };
-    let rules = match selector(&argv) {
-        Some(command) => match ruleset.rules_for(command.as_bytes()) {
-            Ok(rules) => rules,
-            Err(e) => return bad_ruleset(&ruleset_path, e),
-        },
-        None => Vec::new(),
+    let decision = match ruleset.decide(&argv, true) {
+        Ok(decision) => decision,
+        Err(e) => return bad_ruleset(&ruleset_path, e),
     };
-    match decide(&rules, &argv, &ruleset.options().exec_dirs) {
+    match decision {
         Decision::Allow(allowed) => {
             let error = crate::exec::exec(&allowed);
             refuse(exit::EXEC_FAILED, format_args!("{error}"))

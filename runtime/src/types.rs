@@ -26,9 +26,9 @@ pub struct Rule {
     pub run_as: RunAs,
     /// Variables the caller must set with a leading `env NAME=VALUE ...`.
     pub env: Vec<EnvVar>,
-    /// One pattern per argument after the command, in order.
-    pub args: Vec<Arg>,
-    /// What may follow the positional arguments.
+    /// The arguments after the command, in order.
+    pub args: Vec<Item>,
+    /// What may follow them.
     pub rest: Rest,
 }
 
@@ -92,12 +92,37 @@ pub struct EnvVar {
     pub value: Arg,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Rest {
     /// No arguments beyond the positional ones.
     Exact,
     /// Any further arguments (`...` in a filter file).
     Any,
+    /// The remaining arguments are a command line that another rule, with
+    /// the same target user, must allow (`then allowed`): `ip netns exec NS
+    /// CMD...`, `nice -n N CMD...`. Its executable is the one that rule
+    /// resolves, never the caller's spelling. Chains do not nest.
+    Chain,
+    /// Arguments to `ip` (`<ip-args...>`): any object and command except
+    /// those that run other programs or read commands from a file:
+    /// `netns exec`, `vrf exec` (and their abbreviations), `-batch`, `-force`.
+    IpArgs,
+}
+
+/// A piece of a rule's argument pattern, matching zero or more arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Item {
+    /// Exactly one argument.
+    One(Arg),
+    /// These items, one after the other (`(A B)`).
+    Seq(Vec<Item>),
+    /// One of these alternatives (`(A B | C)`), tried in order.
+    Alt(Vec<Item>),
+    /// The item, or nothing (`[A]`).
+    Optional(Box<Item>),
+    /// These items in any order, each at most once; all but the optional
+    /// ones must appear (`{ A [B] C }`).
+    AnyOrder(Vec<Item>),
 }
 
 /// A pattern for exactly one argument.
@@ -139,6 +164,24 @@ pub enum Arg {
     /// A path that, once made absolute and with symlinks resolved, lies
     /// within one of these scopes. The command receives the canonical path.
     Path(Vec<PathScope>),
+    /// This literal prefix, then a value matching the pattern (`if=<path
+    /// /dev/*>`, `-<signal HUP>`, `--size=<int 1..>`).
+    Prefixed {
+        prefix: String,
+        value: Box<Arg>,
+    },
+    /// The id of a running process whose executable is one of these: an
+    /// absolute path, or a bare name found in the exec dirs.
+    Pid(Vec<String>),
+    /// Any argument that does not start with `-` (so a command cannot take
+    /// it for an option), and is not empty.
+    Operand,
+    /// Any single argument at all.
+    Any,
+    /// `user`, `user:group` or `:group` with portable names (chown's OWNER).
+    Owner,
+    /// A network namespace name: as an interface name, but up to 255 bytes.
+    Netns,
 }
 
 /// A regular expression, compiled to a DFA by the compiler.

@@ -142,6 +142,29 @@ pub fn is_account_name(s: &[u8]) -> bool {
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
+/// chown's OWNER: `user`, `user:`, `user:group` or `:group`.
+pub fn is_owner(s: &[u8]) -> bool {
+    match s.iter().position(|&b| b == b':') {
+        None => is_account_name(s),
+        Some(colon) => {
+            let (user, group) = (&s[..colon], &s[colon + 1..]);
+            (user.is_empty() || is_account_name(user))
+                && (group.is_empty() || is_account_name(group))
+                && !(user.is_empty() && group.is_empty())
+        }
+    }
+}
+
+/// A network namespace name (a file name under /run/netns): printable
+/// ASCII without `/`, not `.` or `..`, not starting with `-`, 1 to 255 bytes.
+pub fn is_netns(s: &[u8]) -> bool {
+    (1..=255).contains(&s.len())
+        && s != b"."
+        && s != b".."
+        && s[0] != b'-'
+        && s.iter().all(|&b| b.is_ascii_graphic() && b != b'/')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +223,11 @@ mod tests {
         assert!(is_account_name(b"host$"));
         assert!(!is_account_name(b"-rf"));
         assert!(!is_account_name(b"a b"));
+        assert!(
+            is_owner(b"nova") && is_owner(b"nova:") && is_owner(b"nova:kvm") && is_owner(b":kvm")
+        );
+        assert!(!is_owner(b":") && !is_owner(b"-R") && !is_owner(b"a:b:c"));
+        assert!(is_netns(b"qrouter-0c5f7a2e-1b7e-4a43-9e1c-2d2b8f5a9d11"));
+        assert!(!is_netns(b"../x") && !is_netns(b"-n") && !is_netns(b".."));
     }
 }
