@@ -126,8 +126,12 @@ impl Sources {
                 let _ = writeln!(out, "{severity}: {}", d.message);
             }
         }
+        // `= note:` lines line up with the snippet's `|` gutter.
+        let mut pad = " ".to_string();
         if let Some((span, label)) = &d.span {
             self.render_snippet(&mut out, *span, label, '^');
+            let (line, _) = self.line_col(span.file, span.start);
+            pad = " ".repeat(line.to_string().len());
         }
         for (span, text) in &d.notes {
             match span {
@@ -136,12 +140,12 @@ impl Sources {
                     self.render_snippet(&mut out, *span, "", '-');
                 }
                 None => {
-                    let _ = writeln!(out, "  = note: {text}");
+                    let _ = writeln!(out, "{pad} = note: {text}");
                 }
             }
         }
         if let Some(help) = &d.help {
-            let _ = writeln!(out, "  = help: {help}");
+            let _ = writeln!(out, "{pad} = help: {help}");
         }
         out
     }

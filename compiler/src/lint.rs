@@ -44,6 +44,31 @@ const CODE_RUNNERS: &[&str] = &[
     "run-parts",
     "systemd-run",
     "ssh",
+    "env",
+    "nice",
+    "ionice",
+    "taskset",
+    "chrt",
+    "strace",
+    "ltrace",
+    "gdb",
+    "valgrind",
+    "unshare",
+    "capsh",
+    "setpriv",
+    "runuser",
+    "pkexec",
+    "flock",
+    "stdbuf",
+    "numactl",
+    "prlimit",
+    "vim",
+    "vi",
+    "less",
+    "more",
+    "man",
+    "wish",
+    "git",
 ];
 
 /// Programs that are root by themselves when their arguments are free.
@@ -113,7 +138,8 @@ fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
         || program.starts_with("python")
         || program.starts_with("perl")
         || program.starts_with("ruby");
-    if interpreter {
+    // A chain runs only what another rule allows: `nice -n 5 then allowed`.
+    if interpreter && rule.rest != Rest::Chain {
         warnings.push(
             Diagnostic::warning(
                 "code-runner",

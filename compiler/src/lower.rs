@@ -44,14 +44,40 @@ const MAX_ANY_ORDER: usize = 16;
 const OPTIONS: &[&str] = &["ruleset", "exec-dirs"];
 /// Variables a rule may never let the caller set: the runtime owns PATH,
 /// and the others change what a program loads or runs.
+/// The list follows glibc's variables unsafe for setuid programs, plus
+/// those of shells and common interpreters. `LD_*` is refused as a prefix.
 const FORBIDDEN_ENV: &[&str] = &[
     "PATH",
-    "LD_PRELOAD",
-    "LD_LIBRARY_PATH",
-    "LD_AUDIT",
+    "GCONV_PATH",
+    "GETCONF_DIR",
+    "GLIBC_TUNABLES",
+    "HOSTALIASES",
+    "LOCALDOMAIN",
+    "LOCPATH",
+    "MALLOC_TRACE",
+    "NIS_PATH",
+    "NLSPATH",
+    "RESOLV_HOST_CONF",
+    "RES_OPTIONS",
+    "TMPDIR",
+    "TZDIR",
     "IFS",
     "BASH_ENV",
     "ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONINSPECT",
+    "PERL5LIB",
+    "PERL5OPT",
+    "PERLLIB",
+    "RUBYLIB",
+    "RUBYOPT",
+    "NODE_OPTIONS",
+    "NODE_PATH",
 ];
 
 /// A lowered policy: options, rules in declaration order, and the policy
@@ -227,15 +253,23 @@ impl Lowering<'_> {
                     options.exec_dirs.push(dir.value.clone());
                 }
             }
-        } else if let Some(rule) = rules.iter().find(|r| matches!(r.command, Command::Name(_))) {
-            self.error(
-                Diagnostic::error(format!(
-                    "rule `{}` names its command `{}` without a path, but no `exec-dirs` are set",
-                    rule.name,
-                    rule.command.as_str()
-                ))
-                .help("add `exec-dirs /usr/sbin /usr/bin /sbin /bin` (the trusted directories to search), or give the command's absolute path"),
-            );
+        } else {
+            // Also the commands' PATH: an empty PATH would mean the caller's
+            // current directory to the C library and shells.
+            let mut d = Diagnostic::error("no `exec-dirs` in any input file");
+            if let Some(rule) = rules.iter().find(|r| matches!(r.command, Command::Name(_))) {
+                d = d.note(
+                    None,
+                    format!(
+                        "rule `{}` names its command `{}` without a path",
+                        rule.name,
+                        rule.command.as_str()
+                    ),
+                );
+            }
+            self.error(d.help(
+                "add `exec-dirs /usr/sbin /usr/bin /sbin /bin`: the trusted directories where bare command names are found, and the PATH of every command",
+            ));
         }
         options
     }
@@ -280,7 +314,19 @@ impl Lowering<'_> {
                         .at(var.span, "again"),
                 );
             }
-            if let Some(value) = self.pattern(pattern) {
+            let value = match self.item(pattern) {
+                Some(Item::One(arg)) => Some(arg),
+                Some(_) => {
+                    self.error(
+                        Diagnostic::error(format!("the value of `{}` must be one pattern", var.value))
+                            .at(pattern.span(), "more than one argument")
+                            .help("write a single pattern or alternatives of single patterns: `NAME=(a | <int>)`"),
+                    );
+                    None
+                }
+                None => None,
+            };
+            if let Some(value) = value {
                 env.push(EnvVar {
                     name: var.value.clone(),
                     value,
@@ -710,6 +756,13 @@ pub fn check_absolute_path(path: &str) -> Result<(), &'static str> {
 /// Compiles a regex to a serialized sparse DFA that accepts exactly the
 /// strings the whole of which match.
 pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
+    // Parsed alone first: text such as `a)|(b` must not escape the anchors
+    // it is wrapped in below.
+    syntax::parse_with(
+        source,
+        &syntax::Config::new().unicode(unicode).utf8(unicode),
+    )
+    .map_err(|e| format!("invalid regex `{source}`: {}", last_line(&e.to_string())))?;
     let pattern = format!("^(?:{source})$");
     let dfa = dense::Builder::new()
         .syntax(syntax::Config::new().unicode(unicode).utf8(unicode))
@@ -736,7 +789,7 @@ pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
             if text.contains("exceeded") || text.contains("limit") {
                 format!("regex `{source}` is too big: its automaton exceeds the size limit")
             } else {
-                format!("invalid regex `{source}`: {}", first_line(&text))
+                format!("invalid regex `{source}`: {}", last_line(&text))
             }
         })?;
     let sparse = dfa
@@ -752,6 +805,6 @@ pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-fn first_line(text: &str) -> String {
+fn last_line(text: &str) -> String {
     text.lines().last().unwrap_or(text).trim().to_string()
 }

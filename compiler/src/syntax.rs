@@ -22,7 +22,7 @@ pub enum Statement {
 pub struct RuleAst {
     pub name: Spanned<String>,
     pub run_as: Option<Spanned<String>>,
-    pub env: Vec<(Spanned<String>, Pattern)>,
+    pub env: Vec<(Spanned<String>, ItemAst)>,
     pub command: Spanned<String>,
     pub args: Vec<ItemAst>,
     /// `...` or `then allowed`, if written.
@@ -201,7 +201,7 @@ fn describe(expected: &Rule) -> &'static str {
         Rule::option_name => "an option name",
         Rule::env_var => "`NAME=PATTERN`",
         Rule::env_name => "a variable name",
-        Rule::EOI => "end of file",
+        Rule::EOI => "end of line",
         _ => "something else",
     }
 }
@@ -324,10 +324,8 @@ fn lower_rule(
                     let (Some(name), Some(value)) = (inner.next(), inner.next()) else {
                         continue;
                     };
-                    rule.env.push((
-                        spanned(file, base, &name),
-                        lower_pattern(file, base, value)?,
-                    ));
+                    rule.env
+                        .push((spanned(file, base, &name), lower_item(file, base, value)?));
                 }
             }
             Rule::command => rule.command = spanned(file, base, &part),
@@ -364,10 +362,7 @@ fn lower_item(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<ItemAst,
     };
     match pair.as_rule() {
         Rule::group => {
-            let alternatives = pair
-                .into_inner()
-                .map(&items)
-                .collect::<Result<_, _>>()?;
+            let alternatives = pair.into_inner().map(&items).collect::<Result<_, _>>()?;
             Ok(ItemAst::Group(alternatives, span))
         }
         Rule::optional => Ok(ItemAst::Optional(items(pair)?, span)),

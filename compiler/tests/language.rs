@@ -99,7 +99,7 @@ test deny: cmd (x) <y> #comment
     assert_eq!(rule.name.value, "r1");
     assert_eq!(rule.run_as.as_ref().map(|u| u.value.as_str()), Some("nova"));
     assert_eq!(rule.env.len(), 3);
-    assert!(matches!(&rule.env[2].1, Pattern::Literal(s) if s.value == "x y"));
+    assert!(matches!(&rule.env[2].1, ItemAst::Single(Pattern::Literal(s)) if s.value == "x y"));
     assert_eq!(rule.command.value, "cmd");
     assert_eq!(rule.args.len(), 5);
     assert!(
@@ -385,6 +385,36 @@ fn validation_errors() {
 }
 
 #[test]
+fn more_validation_errors() {
+    assert_error(
+        "allow r: ls re\"[a-z]+)|(?:.*\"",
+        "error: invalid regex `[a-z]+)|(?:.*`",
+        "this regular expression",
+    );
+    assert_error(
+        "allow r: env GCONV_PATH=/x ls",
+        "error: a rule may not let the caller set `GCONV_PATH`",
+        "loader",
+    );
+    assert_error(
+        "allow r: env A=(x y | z) ls",
+        "error: the value of `A` must be one pattern",
+        "alternatives of single patterns",
+    );
+    let rule = only_rule("allow r: env A=(x | <int>) ls");
+    assert_eq!(
+        rule.env[0].value,
+        Arg::OneOf(vec![
+            Arg::Literal("x".into()),
+            Arg::Int {
+                min: i64::MIN,
+                max: i64::MAX
+            }
+        ])
+    );
+}
+
+#[test]
 fn oversized_regexes_are_refused_with_their_text() {
     let rendered = errors(&format!(
         "{HEAD}allow r: ls re\"[a-z]{{1,60}}x[a-z]{{200}}[0-9a-f]{{300}}(a|b|c|d)*[^x]{{250}}\"\n"
@@ -402,11 +432,15 @@ fn missing_options() {
     );
     let rendered = errors("ruleset t\nallow r: ls\n");
     assert!(
-        rendered.contains("names its command `ls` without a path, but no `exec-dirs` are set"),
+        rendered.contains("error: no `exec-dirs` in any input file"),
         "{rendered}"
     );
-    // Absolute commands need no exec dirs.
-    assert!(compile("ruleset t\nallow r: /bin/ls\n").is_ok());
+    assert!(
+        rendered.contains("rule `r` names its command `ls` without a path"),
+        "{rendered}"
+    );
+    // Absolute commands need exec dirs too: they are the commands' PATH.
+    assert!(errors("ruleset t\nallow r: /bin/ls\n").contains("no `exec-dirs`"));
 }
 
 #[test]

@@ -3,8 +3,6 @@
 
 use std::fmt;
 use std::io;
-use std::os::unix::process::CommandExt;
-use std::process::Command;
 
 use crate::matcher::Allowed;
 use crate::sys;
@@ -51,15 +49,7 @@ pub fn exec(allowed: &Allowed) -> ExecError {
     if let Err(e) = sys::close_inherited_fds() {
         return ExecError::CloseFds(e);
     }
-    let mut command = Command::new(&allowed.executable);
-    if let Some(arg0) = allowed.argv.first() {
-        command.arg0(arg0);
-    }
-    command
-        .args(allowed.argv.iter().skip(1))
-        .env_clear()
-        .envs(allowed.env.iter().map(|(k, v)| (k, v)));
-    let error = command.exec();
+    let error = sys::execve(&allowed.executable, &allowed.argv, &allowed.env);
     ExecError::Exec(allowed.executable.display().to_string(), error)
 }
 

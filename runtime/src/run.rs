@@ -57,6 +57,8 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
     };
     match decision {
         Decision::Allow(allowed) => {
+            // Its descriptor is about to be closed with every other one.
+            drop(ruleset);
             let error = crate::exec::exec(&allowed);
             refuse(exit::EXEC_FAILED, format_args!("{error}"))
         }

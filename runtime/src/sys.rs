@@ -120,3 +120,51 @@ pub fn close_inherited_fds() -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Replaces this process with `path`, exactly: `execve(2)`, no PATH search
+/// and no fallback to `/bin/sh` for files the kernel will not run (which
+/// `execvp` and std's `Command` would do). Returns only on failure.
+pub fn execve(
+    path: &std::path::Path,
+    argv: &[std::ffi::OsString],
+    env: &[(String, std::ffi::OsString)],
+) -> io::Error {
+    use std::os::unix::ffi::OsStrExt;
+    let c_string = |bytes: &[u8]| {
+        CString::new(bytes).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+    };
+    let prepared = (|| -> io::Result<(CString, Vec<CString>, Vec<CString>)> {
+        let program = c_string(path.as_os_str().as_bytes())?;
+        let args = argv
+            .iter()
+            .map(|a| c_string(a.as_bytes()))
+            .collect::<io::Result<Vec<_>>>()?;
+        let vars = env
+            .iter()
+            .map(|(name, value)| {
+                let mut pair = name.as_bytes().to_vec();
+                pair.push(b'=');
+                pair.extend_from_slice(value.as_bytes());
+                c_string(&pair)
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        Ok((program, args, vars))
+    })();
+    let (program, args, vars) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => return e,
+    };
+    let mut arg_ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    arg_ptrs.push(std::ptr::null());
+    let mut var_ptrs: Vec<*const libc::c_char> = vars.iter().map(|v| v.as_ptr()).collect();
+    var_ptrs.push(std::ptr::null());
+    // SAFETY: every pointer refers to a NUL-terminated string owned by
+    // `args`/`vars`, alive for the call; both arrays end with NULL. Rust
+    // ignores SIGPIPE at start-up and ignored signals survive execve, so the
+    // default is restored first, as a shell would leave it.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::execve(program.as_ptr(), arg_ptrs.as_ptr(), var_ptrs.as_ptr());
+    }
+    io::Error::last_os_error()
+}
