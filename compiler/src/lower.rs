@@ -8,7 +8,8 @@ use regex_automata::nfa::thompson;
 use regex_automata::util::syntax;
 
 use rootwrap::types::{
-    Arg, Command, EnvVar, Item, Options, PathDepth, PathScope, Regex, Rest, Rule, RunAs, Source,
+    Arg, Command, EnvVar, Item, LogOptions, OnLogFailure, Options, PathDepth, PathScope, Regex,
+    Rest, Rule, RunAs, Source, SyslogTarget,
 };
 use rootwrap::values;
 
@@ -41,7 +42,40 @@ const TYPES: &[&str] = &[
 ];
 /// The most items an any-order group `{ ... }` may hold.
 const MAX_ANY_ORDER: usize = 16;
-const OPTIONS: &[&str] = &["ruleset", "exec-dirs"];
+const OPTIONS: &[&str] = &["ruleset", "exec-dirs", "log", "on-log-failure"];
+const FACILITIES: &[(&str, i32)] = &[
+    ("auth", libc::LOG_AUTH),
+    ("authpriv", libc::LOG_AUTHPRIV),
+    ("cron", libc::LOG_CRON),
+    ("daemon", libc::LOG_DAEMON),
+    ("kern", libc::LOG_KERN),
+    ("local0", libc::LOG_LOCAL0),
+    ("local1", libc::LOG_LOCAL1),
+    ("local2", libc::LOG_LOCAL2),
+    ("local3", libc::LOG_LOCAL3),
+    ("local4", libc::LOG_LOCAL4),
+    ("local5", libc::LOG_LOCAL5),
+    ("local6", libc::LOG_LOCAL6),
+    ("local7", libc::LOG_LOCAL7),
+    ("lpr", libc::LOG_LPR),
+    ("mail", libc::LOG_MAIL),
+    ("news", libc::LOG_NEWS),
+    ("syslog", libc::LOG_SYSLOG),
+    ("user", libc::LOG_USER),
+    ("uucp", libc::LOG_UUCP),
+];
+const LEVELS: &[(&str, i32)] = &[
+    ("emerg", libc::LOG_EMERG),
+    ("alert", libc::LOG_ALERT),
+    ("crit", libc::LOG_CRIT),
+    ("err", libc::LOG_ERR),
+    ("error", libc::LOG_ERR),
+    ("warning", libc::LOG_WARNING),
+    ("warn", libc::LOG_WARNING),
+    ("notice", libc::LOG_NOTICE),
+    ("info", libc::LOG_INFO),
+    ("debug", libc::LOG_DEBUG),
+];
 /// Variables a rule may never let the caller set: the runtime owns PATH,
 /// and the others change what a program loads or runs.
 /// The list follows glibc's variables unsafe for setuid programs, plus
@@ -191,7 +225,12 @@ impl Lowering<'_> {
             self.error(d);
             return;
         }
-        if let Some(first) = self.options.get(name) {
+        // `log syslog ...` and `log json ...` are two targets, set once each.
+        let key = match (name, option.values.first()) {
+            ("log", Some(kind)) => format!("log {}", kind.value),
+            _ => name.to_string(),
+        };
+        if let Some(first) = self.options.get(&key) {
             let same = first
                 .values
                 .iter()
@@ -206,14 +245,12 @@ impl Lowering<'_> {
             }
             return;
         }
-        self.options.insert(name.to_string(), option.clone());
+        self.options.insert(key, option.clone());
     }
 
     fn finish_options(&mut self, rules: &[Rule]) -> Options {
-        let mut options = Options {
-            name: String::new(),
-            exec_dirs: Vec::new(),
-        };
+        let mut options = Options::default();
+        self.log_options(&mut options.log);
         match self.options.get("ruleset").cloned() {
             Some(option) => match option.values.as_slice() {
                 [name] if is_identifier(&name.value) => options.name = name.value.clone(),
@@ -272,6 +309,105 @@ impl Lowering<'_> {
             ));
         }
         options
+    }
+
+    fn log_options(&mut self, log: &mut LogOptions) {
+        let mut targets: Vec<OptionAst> = self
+            .options
+            .iter()
+            .filter(|(key, _)| key.as_str() == "log" || key.starts_with("log "))
+            .map(|(_, option)| option.clone())
+            .collect();
+        targets.sort_by_key(|o| (o.span.file, o.span.start));
+        for option in targets {
+            match option.values.first().map(|v| v.value.as_str()) {
+                Some("syslog") => log.syslog = self.syslog_target(&option),
+                Some("json") => match option.values.as_slice() {
+                    [_, path] if check_absolute_path(&path.value).is_ok() => log.json = Some(path.value.clone()),
+                    _ => self.error(
+                        Diagnostic::error("`log json` takes one absolute path")
+                            .at(option.span, "here")
+                            .help("e.g. `log json /var/log/rootwrap/audit.jsonl`"),
+                    ),
+                },
+                _ => self.error(
+                    Diagnostic::error("`log` takes a target: `syslog` or `json`")
+                        .at(option.span, "here")
+                        .help("`log syslog facility=authpriv allowed-level=info denied-level=warning` or `log json /var/log/rootwrap/audit.jsonl`"),
+                ),
+            }
+        }
+        if let Some(option) = self.options.get("on-log-failure").cloned() {
+            match option.values.as_slice() {
+                [v] if v.value == "refuse" => log.on_failure = OnLogFailure::Refuse,
+                [v] if v.value == "continue" => log.on_failure = OnLogFailure::Continue,
+                _ => self.error(
+                    Diagnostic::error("`on-log-failure` is `refuse` or `continue`")
+                        .at(option.span, "here")
+                        .help("`refuse` (the default) refuses a call that cannot be logged; `continue` runs it and warns on stderr"),
+                ),
+            }
+        }
+    }
+
+    fn syslog_target(&mut self, option: &OptionAst) -> Option<SyslogTarget> {
+        let mut target = SyslogTarget {
+            facility: libc::LOG_AUTHPRIV,
+            allowed_level: libc::LOG_INFO,
+            denied_level: libc::LOG_WARNING,
+        };
+        for setting in &option.values[1..] {
+            let (key, value) = setting
+                .value
+                .split_once('=')
+                .unwrap_or((setting.value.as_str(), ""));
+            let table = if key == "facility" {
+                FACILITIES
+            } else {
+                LEVELS
+            };
+            let found = table
+                .iter()
+                .find(|(name, _)| *name == value)
+                .map(|(_, code)| *code);
+            let slot = match key {
+                "facility" => &mut target.facility,
+                "allowed-level" => &mut target.allowed_level,
+                "denied-level" => &mut target.denied_level,
+                _ => {
+                    self.error(
+                        Diagnostic::error(format!("unknown syslog setting `{key}`"))
+                            .at(setting.span, "here")
+                            .help(
+                                "settings: facility=NAME, allowed-level=LEVEL, denied-level=LEVEL",
+                            ),
+                    );
+                    return None;
+                }
+            };
+            match found {
+                Some(code) => *slot = code,
+                None => {
+                    let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+                    self.error(
+                        Diagnostic::error(format!("`{value}` is not a syslog {key}"))
+                            .at(setting.span, "here")
+                            .help(format!("one of: {}", names.join(", "))),
+                    );
+                    return None;
+                }
+            }
+        }
+        // Lower numbers are more severe.
+        if target.denied_level > target.allowed_level {
+            self.error(
+                Diagnostic::error("denials must be logged at least as severely as allowed calls")
+                    .at(option.span, "denied-level is below allowed-level")
+                    .help("e.g. allowed-level=info denied-level=warning"),
+            );
+            return None;
+        }
+        Some(target)
     }
 
     fn rule(&mut self, rule: &RuleAst, policy: &Policy, id: u32) -> Option<Rule> {

@@ -40,13 +40,11 @@ impl fmt::Display for ExecError {
 
 impl std::error::Error for ExecError {}
 
-/// Replaces this process with the allowed command. Returns only on failure,
-/// before anything was executed.
+/// Replaces this process with the allowed command, already running as its
+/// target user (`switch_user`). Returns only on failure, before anything
+/// was executed.
 pub fn exec(allowed: &Allowed) -> ExecError {
-    if let Err(e) = switch_user(&allowed.run_as) {
-        return e;
-    }
-    if let Err(e) = sys::close_inherited_fds() {
+    if let Err(e) = sys::cloexec_inherited_fds() {
         return ExecError::CloseFds(e);
     }
     let error = sys::execve(&allowed.executable, &allowed.argv, &allowed.env);
@@ -63,7 +61,8 @@ pub fn target_account(run_as: &RunAs) -> Result<sys::Account, ExecError> {
     }
 }
 
-fn switch_user(run_as: &RunAs) -> Result<(), ExecError> {
+/// Becomes the target user for good: groups, gid, uid, checked.
+pub fn switch_user(run_as: &RunAs) -> Result<(), ExecError> {
     let user = run_as.user_name();
     let account = target_account(run_as)?;
     let euid = sys::effective_uid();

@@ -561,6 +561,7 @@ mod tests {
         Options {
             name: "t".into(),
             exec_dirs: vec!["/bin".into()],
+            ..Options::default()
         }
     }
 

@@ -7,6 +7,7 @@ use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use crate::audit::{record_fallback, AuditLog, Caller, Event, Outcome};
 use crate::exit;
 use crate::format::{Ruleset, RulesetError, MAX_RULESET_BYTES};
 use crate::matcher::{Decision, Invocation};
@@ -32,63 +33,127 @@ pub fn open_trusted(path: &Path) -> Result<Ruleset<File>, RulesetError> {
     Ruleset::from_source(Box::new(file))
 }
 
-fn refuse(code: i32, message: std::fmt::Arguments<'_>) -> i32 {
-    eprintln!("rootwrap: {message}");
-    code
-}
-
 /// Runs one call; returns the exit code when it does not exec.
 pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
+    let caller = Caller::current();
     let _program = args.next();
-    let Some(ruleset_path) = args.next() else {
-        return refuse(exit::NO_COMMAND, format_args!("No command specified"));
-    };
+    let ruleset_path = args.next();
     let argv: Vec<OsString> = args.collect();
-    if argv.is_empty() {
-        return refuse(exit::NO_COMMAND, format_args!("No command specified"));
-    }
+    let Some(ruleset_path) = ruleset_path else {
+        let message = "No command specified".to_string();
+        eprintln!("rootwrap: {message}");
+        let mut event = Event::new(Outcome::BadInvocation, exit::NO_COMMAND, &argv);
+        event.reason = Some(message);
+        record_fallback(&caller, &event);
+        return exit::NO_COMMAND;
+    };
+    let shown_path = Path::new(&ruleset_path).display().to_string();
+
     let ruleset = match open_trusted(Path::new(&ruleset_path)) {
         Ok(ruleset) => ruleset,
-        Err(e) => return bad_ruleset(&ruleset_path, e),
+        Err(e) => {
+            let message = format!("{shown_path}: {e}");
+            eprintln!("rootwrap: {message}");
+            let mut event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
+            event.reason = Some(message);
+            record_fallback(&caller, &event);
+            return exit::BAD_RULESET;
+        }
     };
+    let options = ruleset.options().clone();
+    let identity = Some((options.name.clone(), ruleset.digest_hex()));
+    let mut log = match AuditLog::open(&options.log) {
+        Ok(log) => log,
+        Err(e) => {
+            // Fail closed: a call that cannot be audited does not run.
+            let message = format!("{e}; refusing the call (on-log-failure refuse)");
+            eprintln!("rootwrap: {message}");
+            let mut event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
+            event.ruleset = identity.clone();
+            event.reason = Some(message);
+            record_fallback(&caller, &event);
+            return exit::BAD_RULESET;
+        }
+    };
+    // Records a failure that ends the call: to the log, and on stderr.
+    let finish = |log: &mut AuditLog, mut event: Event<'_>, message: String| -> i32 {
+        eprintln!("rootwrap: {message}");
+        event.ruleset = identity.clone();
+        event.reason = Some(message);
+        let code = event.exit_code;
+        if let Err(e) = log.record(&caller, &event) {
+            eprintln!("rootwrap: {e}");
+        }
+        code
+    };
+
+    if argv.is_empty() {
+        let event = Event::new(Outcome::BadInvocation, exit::NO_COMMAND, &argv);
+        return finish(&mut log, event, "No command specified".into());
+    }
     let decision = match ruleset.decide(&argv, true) {
         Ok(decision) => decision,
-        Err(e) => return bad_ruleset(&ruleset_path, e),
+        Err(e) => {
+            let event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
+            return finish(&mut log, event, format!("{shown_path}: {e}"));
+        }
     };
     match decision {
         Decision::Allow(allowed) => {
-            // Its descriptor is about to be closed with every other one.
+            // Its descriptor is closed at exec with every inherited one.
             drop(ruleset);
+            let rule_env: Vec<(String, OsString)> = allowed
+                .env
+                .iter()
+                .filter(|(name, _)| name != "PATH")
+                .cloned()
+                .collect();
+            let mut event = Event::new(Outcome::Allowed, exit::ALLOWED, &argv);
+            event.rule = Some(&allowed.rule);
+            event.chained = allowed.chained.as_ref();
+            event.executable = Some(&allowed.executable);
+            event.exec_argv = &allowed.argv;
+            event.run_as = Some(allowed.run_as.user_name());
+            event.env = &rule_env;
+            event.ruleset = identity.clone();
+            if let Err(e) = crate::exec::switch_user(&allowed.run_as) {
+                event.outcome = Outcome::ExecFailed;
+                event.exit_code = exit::EXEC_FAILED;
+                return finish(&mut log, event, e.to_string());
+            }
+            if let Err(e) = log.record(&caller, &event) {
+                event.outcome = Outcome::BadRuleset;
+                event.exit_code = exit::BAD_RULESET;
+                eprintln!("rootwrap: {e}; refusing the call (on-log-failure refuse)");
+                return exit::BAD_RULESET;
+            }
             let error = crate::exec::exec(&allowed);
-            refuse(exit::EXEC_FAILED, format_args!("{error}"))
+            event.outcome = Outcome::ExecFailed;
+            event.exit_code = exit::EXEC_FAILED;
+            finish(&mut log, event, error.to_string())
         }
-        Decision::NotExecutable { rule } => refuse(
-            exit::NOT_FOUND,
-            format_args!(
+        Decision::NotExecutable { rule } => {
+            let mut event = Event::new(Outcome::NotFound, exit::NOT_FOUND, &argv);
+            event.rule = Some(&rule);
+            let message = format!(
                 "Executable not found: {} (filter match = {})",
                 rule.command.as_str(),
                 rule.name
-            ),
-        ),
+            );
+            finish(&mut log, event, message)
+        }
         Decision::Deny { .. } => {
             // A damaged ruleset must be reported as such, never as a denial.
             if let Err(e) = ruleset.verify_all() {
-                return bad_ruleset(&ruleset_path, e);
+                let event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
+                return finish(&mut log, event, format!("{shown_path}: {e}"));
             }
-            refuse(
-                exit::UNAUTHORIZED,
-                format_args!(
-                    "Unauthorized command: {} (no filter matched)",
-                    Invocation::display_argv(&argv)
-                ),
-            )
+            let event = Event::new(Outcome::Denied, exit::UNAUTHORIZED, &argv);
+            let message = format!(
+                "Unauthorized command: {} (no filter matched)",
+                Invocation::display_argv(&argv)
+            );
+            finish(&mut log, event, message)
         }
     }
-}
-
-fn bad_ruleset(path: &OsString, error: RulesetError) -> i32 {
-    refuse(
-        exit::BAD_RULESET,
-        format_args!("{}: {error}", Path::new(path).display()),
-    )
 }

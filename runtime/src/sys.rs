@@ -99,13 +99,15 @@ pub fn real_uid() -> u32 {
     unsafe { libc::getuid() }
 }
 
-/// Closes every descriptor above 2, so nothing the caller left open reaches
-/// the command. `close_range(2)` where the kernel has it (5.9+), else the
-/// descriptors listed in /proc/self/fd.
-pub fn close_inherited_fds() -> io::Result<()> {
-    // SAFETY: closing descriptors we are about to give up by exec; nothing in
-    // this process uses them afterwards.
-    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+/// Marks every descriptor above 2 close-on-exec, so nothing the caller left
+/// open reaches the command, while the audit log's own descriptors stay
+/// usable until the exec succeeds. `close_range(2)` with
+/// `CLOSE_RANGE_CLOEXEC` where the kernel has it (5.11+), else the
+/// descriptors listed in /proc/self/fd, one `fcntl` each.
+pub fn cloexec_inherited_fds() -> io::Result<()> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: only sets a flag on descriptors; none is closed here.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };
     if rc == 0 {
         return Ok(());
     }
@@ -116,7 +118,67 @@ pub fn close_inherited_fds() -> io::Result<()> {
     for fd in fds {
         // SAFETY: as above; EBADF (the directory's own fd, already closed)
         // is harmless.
-        unsafe { libc::close(fd) };
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
+}
+
+/// This host's name (`gethostname`).
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; the result is
+    // NUL-terminated within it when the call succeeds (checked below).
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len() - 1) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// The name of user `uid` (`getpwuid_r`), when it has one.
+pub fn user_name(uid: u32) -> Option<String> {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        // SAFETY: as in `lookup_user`.
+        let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: as in `lookup_user`.
+        let rc = unsafe {
+            libc::getpwuid_r(
+                uid,
+                &mut entry,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && buf.len() < (1 << 20) {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        if rc != 0 || result.is_null() || entry.pw_name.is_null() {
+            return None;
+        }
+        // SAFETY: pw_name points to a NUL-terminated string inside `buf`.
+        let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
+        return Some(name.to_string_lossy().into_owned());
+    }
+}
+
+/// Sends one message through the system's `syslog(3)`. The message must
+/// hold no NUL byte (the audit log escapes control bytes).
+pub fn syslog(facility: i32, priority: i32, message: &str) -> io::Result<()> {
+    let text = CString::new(message).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: the ident is a static C string; the message is passed as an
+    // argument to "%s", never as the format.
+    unsafe {
+        libc::openlog(
+            c"rootwrap".as_ptr(),
+            libc::LOG_PID | libc::LOG_NDELAY,
+            facility,
+        );
+        libc::syslog(priority | facility, c"%s".as_ptr(), text.as_ptr());
     }
     Ok(())
 }

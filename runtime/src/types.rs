@@ -13,6 +13,37 @@ pub struct Options {
     /// Trusted directories, searched in order for bare command names; also
     /// the `PATH` of every command the runtime executes.
     pub exec_dirs: Vec<String>,
+    /// Where every decision is recorded.
+    pub log: LogOptions,
+}
+
+/// The audit log's targets (`log syslog ...`, `log json PATH`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogOptions {
+    pub syslog: Option<SyslogTarget>,
+    /// An append-only JSON-lines file.
+    pub json: Option<String>,
+    /// What to do when a declared target cannot be written.
+    pub on_failure: OnLogFailure,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyslogTarget {
+    /// A syslog(3) facility code (`LOG_AUTHPRIV` ...).
+    pub facility: i32,
+    /// The priority of records of allowed calls.
+    pub allowed_level: i32,
+    /// The priority of every other record (denials, failures).
+    pub denied_level: i32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OnLogFailure {
+    /// Refuse the call before anything runs (fail closed).
+    #[default]
+    Refuse,
+    /// Run it anyway, saying so on stderr.
+    Continue,
 }
 
 /// One `allow` rule, lowered.

@@ -1,0 +1,523 @@
+//! The audit log: one record per decision, to syslog(3) and/or an
+//! append-only JSON-lines file, as the ruleset declares. Every byte an
+//! argument contributes is escaped, so no argument can forge or break a
+//! record; see the book's "Auditing" chapter for the schema.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, Write as _};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::sys;
+use crate::types::{LogOptions, OnLogFailure, Rule, SyslogTarget};
+
+/// Where a decision-less failure goes when no ruleset names a target:
+/// syslog's authpriv facility, error priority, if a syslog daemon listens.
+const FALLBACK_SYSLOG: SyslogTarget = SyslogTarget {
+    facility: libc::LOG_AUTHPRIV,
+    allowed_level: libc::LOG_ERR,
+    denied_level: libc::LOG_ERR,
+};
+const SYSLOG_SOCKET: &str = "/dev/log";
+
+/// What was decided. The names are the `decision` field of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// About to execute: written just before `execve`.
+    Allowed,
+    /// No rule allows the command line.
+    Denied,
+    /// A rule matched, but its executable is missing.
+    NotFound,
+    /// The ruleset is missing, untrusted or damaged, or a log target failed.
+    BadRuleset,
+    /// No command was given.
+    BadInvocation,
+    /// Allowed, but switching user or `execve` failed: nothing ran.
+    ExecFailed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::NotFound => "not-found",
+            Outcome::BadRuleset => "bad-ruleset",
+            Outcome::BadInvocation => "bad-invocation",
+            Outcome::ExecFailed => "exec-failed",
+        }
+    }
+}
+
+/// One decision, with everything a record says about it.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub outcome: Outcome,
+    pub exit_code: i32,
+    pub argv: &'a [OsString],
+    pub rule: Option<&'a Rule>,
+    pub chained: Option<&'a Rule>,
+    pub executable: Option<&'a Path>,
+    pub exec_argv: &'a [OsString],
+    pub run_as: Option<&'a str>,
+    /// The variables the rule set (the runtime's PATH is not listed).
+    pub env: &'a [(String, OsString)],
+    /// The ruleset's name and SHA-256, once its index verified.
+    pub ruleset: Option<(String, String)>,
+    pub reason: Option<String>,
+}
+
+impl<'a> Event<'a> {
+    pub fn new(outcome: Outcome, exit_code: i32, argv: &'a [OsString]) -> Self {
+        Event {
+            outcome,
+            exit_code,
+            argv,
+            rule: None,
+            chained: None,
+            executable: None,
+            exec_argv: &[],
+            run_as: None,
+            env: &[],
+            ruleset: None,
+            reason: None,
+        }
+    }
+}
+
+/// Who asked, from where.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// From sudo's SUDO_USER, else the name of the real uid.
+    pub user: String,
+    /// From sudo's SUDO_UID, else the real uid.
+    pub uid: u32,
+    /// This process's real uid (0 under sudo): recorded when it differs
+    /// from `uid`, so a SUDO_UID set by hand is visible as such.
+    pub real_uid: u32,
+    pub cwd: OsString,
+    pub host: String,
+    pub pid: u32,
+}
+
+impl Caller {
+    pub fn current() -> Caller {
+        let real_uid = sys::real_uid();
+        let sudo_uid = std::env::var("SUDO_UID")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok());
+        let sudo_user = std::env::var("SUDO_USER").ok().filter(|u| !u.is_empty());
+        let uid = sudo_uid.unwrap_or(real_uid);
+        let user = match (sudo_user, sudo_uid) {
+            (Some(user), _) => user,
+            (None, _) => sys::user_name(uid).unwrap_or_default(),
+        };
+        Caller {
+            user,
+            uid,
+            real_uid,
+            cwd: std::env::current_dir()
+                .map(|p| p.into_os_string())
+                .unwrap_or_default(),
+            host: sys::hostname(),
+            pid: std::process::id(),
+        }
+    }
+}
+
+/// Why a log target cannot be written.
+#[derive(Debug)]
+pub enum LogError {
+    Symlink(String),
+    NotRootOwned(String, u32),
+    NotRegular(String),
+    Open(String, io::Error),
+    Write(String, io::Error),
+    Syslog(io::Error),
+}
+
+impl std::fmt::Display for LogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LogError::Symlink(p) => write!(f, "the audit log {p} is a symbolic link"),
+            LogError::NotRootOwned(p, uid) => {
+                write!(f, "the audit log {p} is owned by uid {uid}, not by root")
+            }
+            LogError::NotRegular(p) => write!(f, "the audit log {p} is not a regular file"),
+            LogError::Open(p, e) => write!(f, "cannot open the audit log {p}: {e}"),
+            LogError::Write(p, e) => write!(f, "cannot write the audit log {p}: {e}"),
+            LogError::Syslog(e) => write!(f, "cannot reach syslog at {SYSLOG_SOCKET}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for LogError {}
+
+/// The opened targets of one ruleset.
+#[derive(Debug)]
+pub struct AuditLog {
+    syslog: Option<SyslogTarget>,
+    json: Option<(String, File)>,
+    pub on_failure: OnLogFailure,
+}
+
+impl AuditLog {
+    /// No target: records go nowhere (a ruleset without `log` options).
+    pub fn none() -> AuditLog {
+        AuditLog {
+            syslog: None,
+            json: None,
+            on_failure: OnLogFailure::Refuse,
+        }
+    }
+
+    /// Opens every declared target. With `on-log-failure continue`, a
+    /// target that fails is dropped (and said so on stderr) instead.
+    pub fn open(options: &LogOptions) -> Result<AuditLog, LogError> {
+        let mut log = AuditLog {
+            syslog: None,
+            json: None,
+            on_failure: options.on_failure,
+        };
+        if let Some(target) = options.syslog {
+            match check_syslog() {
+                Ok(()) => log.syslog = Some(target),
+                Err(e) => log.failed(e)?,
+            }
+        }
+        if let Some(path) = &options.json {
+            match open_json(path) {
+                Ok(file) => log.json = Some((path.clone(), file)),
+                Err(e) => log.failed(e)?,
+            }
+        }
+        Ok(log)
+    }
+
+    fn failed(&self, error: LogError) -> Result<(), LogError> {
+        match self.on_failure {
+            OnLogFailure::Refuse => Err(error),
+            OnLogFailure::Continue => {
+                eprintln!("rootwrap: warning: {error}; continuing without it, as the ruleset says (on-log-failure continue)");
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes one record to every target.
+    pub fn record(&mut self, caller: &Caller, event: &Event<'_>) -> Result<(), LogError> {
+        let time = rfc3339_now();
+        if let Some(target) = self.syslog {
+            let level = if event.outcome == Outcome::Allowed {
+                target.allowed_level
+            } else {
+                target.denied_level
+            };
+            let line = render_kv(caller, event);
+            if let Err(e) = sys::syslog(target.facility, level, &line) {
+                self.failed(LogError::Syslog(e))?;
+            }
+        }
+        if let Some((path, file)) = &mut self.json {
+            let mut line = render_json(caller, event, &time);
+            line.push('\n');
+            // One write(2) per record: with O_APPEND, concurrent calls never
+            // interleave their records.
+            let result = match file.write(line.as_bytes()) {
+                Ok(n) if n == line.len() => Ok(()),
+                Ok(n) => Err(io::Error::other(format!(
+                    "short write: {n} of {} bytes",
+                    line.len()
+                ))),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                let error = LogError::Write(path.clone(), e);
+                self.failed(error)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Best effort, for failures that happen before a ruleset names its
+/// targets (an unreadable ruleset, no arguments): syslog, if it listens.
+pub fn record_fallback(caller: &Caller, event: &Event<'_>) {
+    if check_syslog().is_ok() {
+        let _ = sys::syslog(
+            FALLBACK_SYSLOG.facility,
+            FALLBACK_SYSLOG.denied_level,
+            &render_kv(caller, event),
+        );
+    }
+}
+
+fn check_syslog() -> Result<(), LogError> {
+    let socket = std::os::unix::net::UnixDatagram::unbound().map_err(LogError::Syslog)?;
+    socket.connect(SYSLOG_SOCKET).map_err(LogError::Syslog)
+}
+
+fn open_json(path: &str) -> Result<File, LogError> {
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => LogError::Symlink(path.to_string()),
+            _ => LogError::Open(path.to_string(), e),
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| LogError::Open(path.to_string(), e))?;
+    if !meta.is_file() {
+        return Err(LogError::NotRegular(path.to_string()));
+    }
+    if meta.uid() != 0 {
+        return Err(LogError::NotRootOwned(path.to_string(), meta.uid()));
+    }
+    Ok(file)
+}
+
+/// Printable ASCII stays as it is, except `\`, which doubles; every other
+/// byte (controls, ANSI escapes, non-ASCII, invalid UTF-8) becomes `\xNN`.
+/// The result is one line and reversible byte for byte.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out
+}
+
+/// `s` as a JSON string literal (after `escape`, only `"` and `\` remain
+/// special).
+fn json_string(out: &mut String, bytes: &[u8]) {
+    out.push('"');
+    for c in escape(bytes).chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn json_field(out: &mut String, key: &str, bytes: &[u8]) {
+    let _ = write!(out, ",\"{key}\":");
+    json_string(out, bytes);
+}
+
+fn json_list(out: &mut String, key: &str, items: &[OsString]) {
+    let _ = write!(out, ",\"{key}\":[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string(out, item.as_bytes());
+    }
+    out.push(']');
+}
+
+fn json_rule(out: &mut String, key: &str, rule: Option<&Rule>) {
+    let _ = write!(out, ",\"{key}\":");
+    match rule {
+        None => out.push_str("null"),
+        Some(rule) => {
+            out.push_str("{\"name\":");
+            json_string(out, rule.name.as_bytes());
+            out.push_str(",\"file\":");
+            json_string(out, rule.source.file.as_bytes());
+            let _ = write!(out, ",\"line\":{}}}", rule.source.line);
+        }
+    }
+}
+
+/// The JSON-lines form: one object, fields in a fixed order.
+pub fn render_json(caller: &Caller, event: &Event<'_>, time: &str) -> String {
+    let mut out = String::with_capacity(512);
+    out.push_str("{\"time\":");
+    json_string(&mut out, time.as_bytes());
+    json_field(&mut out, "host", caller.host.as_bytes());
+    json_field(&mut out, "decision", event.outcome.as_str().as_bytes());
+    let _ = write!(out, ",\"exit_code\":{}", event.exit_code);
+    json_field(&mut out, "user", caller.user.as_bytes());
+    let _ = write!(out, ",\"uid\":{}", caller.uid);
+    if caller.real_uid != caller.uid {
+        let _ = write!(out, ",\"real_uid\":{}", caller.real_uid);
+    }
+    let _ = write!(out, ",\"pid\":{}", caller.pid);
+    json_field(&mut out, "cwd", caller.cwd.as_bytes());
+    json_list(&mut out, "argv", event.argv);
+    json_rule(&mut out, "rule", event.rule);
+    json_rule(&mut out, "chained_rule", event.chained);
+    match event.executable {
+        Some(path) => json_field(&mut out, "exec", path.as_os_str().as_bytes()),
+        None => out.push_str(",\"exec\":null"),
+    }
+    json_list(&mut out, "exec_argv", event.exec_argv);
+    match event.run_as {
+        Some(user) => json_field(&mut out, "run_as", user.as_bytes()),
+        None => out.push_str(",\"run_as\":null"),
+    }
+    out.push_str(",\"env\":{");
+    for (i, (name, value)) in event.env.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string(&mut out, name.as_bytes());
+        out.push(':');
+        json_string(&mut out, value.as_bytes());
+    }
+    out.push('}');
+    match &event.ruleset {
+        Some((name, sha)) => {
+            json_field(&mut out, "ruleset", name.as_bytes());
+            json_field(&mut out, "ruleset_sha256", sha.as_bytes());
+        }
+        None => out.push_str(",\"ruleset\":null,\"ruleset_sha256\":null"),
+    }
+    match &event.reason {
+        Some(reason) => json_field(&mut out, "reason", reason.as_bytes()),
+        None => out.push_str(",\"reason\":null"),
+    }
+    json_field(&mut out, "version", env!("CARGO_PKG_VERSION").as_bytes());
+    out.push('}');
+    out
+}
+
+/// `key="value"`, with `"` escaped too. Lists (argv) are their escaped
+/// items joined by spaces; a space inside an item is `\x20`, so item
+/// boundaries stay visible.
+fn kv(out: &mut String, key: &str, value: &str) {
+    if !out.is_empty() {
+        out.push(' ');
+    }
+    let _ = write!(out, "{key}=\"{}\"", value.replace('"', "\\x22"));
+}
+
+fn kv_list(items: &[OsString]) -> String {
+    items
+        .iter()
+        .map(|item| escape(item.as_bytes()).replace(' ', "\\x20"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The syslog form: one line of `key="value"` pairs in a fixed order.
+pub fn render_kv(caller: &Caller, event: &Event<'_>) -> String {
+    let mut out = String::with_capacity(512);
+    kv(&mut out, "decision", event.outcome.as_str());
+    kv(&mut out, "exit_code", &event.exit_code.to_string());
+    kv(&mut out, "user", &escape(caller.user.as_bytes()));
+    kv(&mut out, "uid", &caller.uid.to_string());
+    if caller.real_uid != caller.uid {
+        kv(&mut out, "real_uid", &caller.real_uid.to_string());
+    }
+    kv(&mut out, "host", &escape(caller.host.as_bytes()));
+    kv(&mut out, "cwd", &escape(caller.cwd.as_bytes()));
+    kv(&mut out, "argv", &kv_list(event.argv));
+    if let Some(rule) = event.rule {
+        kv(&mut out, "rule", &escape(rule.name.as_bytes()));
+        kv(
+            &mut out,
+            "rule_source",
+            &escape(format!("{}:{}", rule.source.file, rule.source.line).as_bytes()),
+        );
+    }
+    if let Some(rule) = event.chained {
+        kv(&mut out, "chained_rule", &escape(rule.name.as_bytes()));
+    }
+    if let Some(path) = event.executable {
+        kv(&mut out, "exec", &escape(path.as_os_str().as_bytes()));
+        kv(&mut out, "exec_argv", &kv_list(event.exec_argv));
+    }
+    if let Some(user) = event.run_as {
+        kv(&mut out, "run_as", &escape(user.as_bytes()));
+    }
+    for (name, value) in event.env {
+        kv(&mut out, &format!("env.{name}"), &escape(value.as_bytes()));
+    }
+    if let Some((name, sha)) = &event.ruleset {
+        kv(&mut out, "ruleset", &escape(name.as_bytes()));
+        kv(&mut out, "ruleset_sha256", sha);
+    }
+    if let Some(reason) = &event.reason {
+        kv(&mut out, "reason", &escape(reason.as_bytes()));
+    }
+    kv(&mut out, "version", env!("CARGO_PKG_VERSION"));
+    out
+}
+
+/// Now, as RFC 3339 in UTC with microseconds.
+pub fn rfc3339_now() -> String {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    rfc3339(since.as_secs() as i64, since.subsec_micros())
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (the usual
+/// era-of-400-years arithmetic).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+pub fn rfc3339(secs: i64, micros: u32) -> String {
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_is_rfc3339_utc() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(rfc3339(951_782_400, 5), "2000-02-29T00:00:00.000005Z");
+        assert_eq!(
+            rfc3339(1_795_710_277, 123_456),
+            "2026-11-26T16:24:37.123456Z"
+        );
+    }
+
+    #[test]
+    fn escaping_keeps_records_on_one_line_and_reversible() {
+        assert_eq!(escape(b"a b"), "a b");
+        assert_eq!(escape(b"x\ny\"z\\"), "x\\x0ay\"z\\\\");
+        assert_eq!(escape(b"\x1b[31m\xff\xc3\xa9"), "\\x1b[31m\\xff\\xc3\\xa9");
+        assert_eq!(
+            kv_list(&[OsString::from("a b"), OsString::from("c")]),
+            "a\\x20b c"
+        );
+    }
+}
