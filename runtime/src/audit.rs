@@ -209,8 +209,17 @@ impl AuditLog {
         }
     }
 
-    /// Writes one record to every target.
-    pub fn record(&mut self, caller: &Caller, event: &Event<'_>) -> Result<(), LogError> {
+    /// Writes one record to every target. `caller` is only asked for when
+    /// there is a target: its user lookup is not free.
+    pub fn record(
+        &mut self,
+        caller: impl FnOnce() -> Caller,
+        event: &Event<'_>,
+    ) -> Result<(), LogError> {
+        if self.syslog.is_none() && self.json.is_none() {
+            return Ok(());
+        }
+        let caller = &caller();
         let time = rfc3339_now();
         if let Some(target) = self.syslog {
             let level = if event.outcome == Outcome::Allowed {
@@ -247,12 +256,13 @@ impl AuditLog {
 
 /// Best effort, for failures that happen before a ruleset names its
 /// targets (an unreadable ruleset, no arguments): syslog, if it listens.
-pub fn record_fallback(caller: &Caller, event: &Event<'_>) {
+pub fn record_fallback(caller: impl FnOnce() -> Caller, event: &Event<'_>) {
     if check_syslog().is_ok() {
+        let line = render_kv(&caller(), event);
         let _ = sys::syslog(
             FALLBACK_SYSLOG.facility,
             FALLBACK_SYSLOG.denied_level,
-            &render_kv(caller, event),
+            &line,
         );
     }
 }

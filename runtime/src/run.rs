@@ -35,7 +35,6 @@ pub fn open_trusted(path: &Path) -> Result<Ruleset<File>, RulesetError> {
 
 /// Runs one call; returns the exit code when it does not exec.
 pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
-    let caller = Caller::current();
     let _program = args.next();
     let ruleset_path = args.next();
     let argv: Vec<OsString> = args.collect();
@@ -44,7 +43,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
         eprintln!("rootwrap: {message}");
         let mut event = Event::new(Outcome::BadInvocation, exit::NO_COMMAND, &argv);
         event.reason = Some(message);
-        record_fallback(&caller, &event);
+        record_fallback(Caller::current, &event);
         return exit::NO_COMMAND;
     };
     let shown_path = Path::new(&ruleset_path).display().to_string();
@@ -56,7 +55,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
             eprintln!("rootwrap: {message}");
             let mut event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
             event.reason = Some(message);
-            record_fallback(&caller, &event);
+            record_fallback(Caller::current, &event);
             return exit::BAD_RULESET;
         }
     };
@@ -71,7 +70,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
             let mut event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
             event.ruleset = identity.clone();
             event.reason = Some(message);
-            record_fallback(&caller, &event);
+            record_fallback(Caller::current, &event);
             return exit::BAD_RULESET;
         }
     };
@@ -81,7 +80,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
         event.ruleset = identity.clone();
         event.reason = Some(message);
         let code = event.exit_code;
-        if let Err(e) = log.record(&caller, &event) {
+        if let Err(e) = log.record(Caller::current, &event) {
             eprintln!("rootwrap: {e}");
         }
         code
@@ -121,7 +120,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
                 event.exit_code = exit::EXEC_FAILED;
                 return finish(&mut log, event, e.to_string());
             }
-            if let Err(e) = log.record(&caller, &event) {
+            if let Err(e) = log.record(Caller::current, &event) {
                 event.outcome = Outcome::BadRuleset;
                 event.exit_code = exit::BAD_RULESET;
                 eprintln!("rootwrap: {e}; refusing the call (on-log-failure refuse)");
