@@ -79,6 +79,7 @@ struct Section {
 #[derive(Debug)]
 pub enum RulesetError {
     Open(io::Error),
+    Empty,
     NotRegularFile,
     NotOwnedByRoot { uid: u32 },
     WritableByOthers { mode: u32 },
@@ -98,6 +99,7 @@ impl fmt::Display for RulesetError {
         use RulesetError::*;
         match self {
             Open(e) => write!(f, "cannot open the ruleset: {e}"),
+            Empty => write!(f, "the ruleset is empty (0 bytes)"),
             NotRegularFile => write!(f, "the ruleset is not a regular file"),
             NotOwnedByRoot { uid } => {
                 write!(f, "the ruleset is owned by uid {uid}, not by root")
@@ -291,6 +293,9 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
         if file_len > MAX_RULESET_BYTES {
             return Err(RulesetError::TooLarge { size: file_len });
         }
+        if file_len == 0 {
+            return Err(RulesetError::Empty);
+        }
         if file_len < HEADER_LEN as u64 {
             if file_len < MAGIC.len() as u64 || !starts_with_magic(&*source)? {
                 return Err(RulesetError::BadMagic);
@@ -334,7 +339,7 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
         let index_bytes = read_range(&*source, index_offset, index_len)?;
         let digest = sha256(&[&header[0..32], &index_bytes]);
         if digest[..] != header[32..64] {
-            return Err(RulesetError::DigestMismatch("the index".into()));
+            return Err(RulesetError::DigestMismatch("the header or the index".into()));
         }
         let index: Index = codec::decode(&index_bytes)
             .map_err(|e| RulesetError::Corrupt(format!("index: {e}")))?;
