@@ -618,12 +618,26 @@ impl Lowering<'_> {
                 None
             }
             Pattern::Typed { name, args, span } => self.typed(name, args, *span),
-            Pattern::Prefixed { prefix, value, .. } => match self.pattern(value)? {
-                Arg::Literal(text) => Some(Arg::Literal(format!("{}{text}", prefix.value))),
-                value => Some(Arg::Prefixed {
+            Pattern::Prefixed {
+                prefix,
+                value,
+                span,
+            } => match self.item(value)? {
+                Item::One(Arg::Literal(text)) => {
+                    Some(Arg::Literal(format!("{}{text}", prefix.value)))
+                }
+                Item::One(value) => Some(Arg::Prefixed {
                     prefix: prefix.value.clone(),
                     value: Box::new(value),
                 }),
+                _ => {
+                    self.error(
+                        Diagnostic::error("a prefix glues to one argument's pattern")
+                            .at(*span, "this value spans several arguments")
+                            .help("write alternatives of single patterns after the prefix: `--size=(1 | 2)`"),
+                    );
+                    None
+                }
             },
         }
     }

@@ -71,10 +71,11 @@ pub enum Pattern {
         args: Vec<Spanned<String>>,
         span: Span,
     },
-    /// A literal prefix glued to a pattern: `if=<path /dev/*>`.
+    /// A literal prefix glued to a pattern: `if=<path /dev/*>`, or to
+    /// alternatives of single patterns: `--size=(1 | 2)`.
     Prefixed {
         prefix: Spanned<String>,
-        value: Box<Pattern>,
+        value: Box<ItemAst>,
         span: Span,
     },
 }
@@ -407,7 +408,7 @@ fn lower_pattern(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<Patte
             };
             Ok(Pattern::Prefixed {
                 prefix: spanned(file, base, &prefix),
-                value: Box::new(lower_pattern(file, base, value)?),
+                value: Box::new(lower_item(file, base, value)?),
                 span,
             })
         }

@@ -339,7 +339,9 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
         let index_bytes = read_range(&*source, index_offset, index_len)?;
         let digest = sha256(&[&header[0..32], &index_bytes]);
         if digest[..] != header[32..64] {
-            return Err(RulesetError::DigestMismatch("the header or the index".into()));
+            return Err(RulesetError::DigestMismatch(
+                "the header or the index".into(),
+            ));
         }
         let index: Index = codec::decode(&index_bytes)
             .map_err(|e| RulesetError::Corrupt(format!("index: {e}")))?;
@@ -645,7 +647,7 @@ mod tests {
         ));
         assert!(matches!(
             Ruleset::from_bytes(b""),
-            Err(RulesetError::BadMagic)
+            Err(RulesetError::Empty)
         ));
 
         // A damaged section passes the cheap open, is caught when its command

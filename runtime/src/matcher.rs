@@ -241,6 +241,20 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
                 }
             },
             Rest::Chain => match chain(rule, rest, ctx) {
+                // A variable set twice would reach the command twice, and
+                // programs read the first: the chained rule's limit on it
+                // would not hold.
+                Ok(inner)
+                    if inner
+                        .env
+                        .iter()
+                        .any(|(name, _)| env.iter().any(|(n, _)| n == name)) =>
+                {
+                    last_error = Some(Mismatch::ChainDenied(
+                        "a variable is set both before and after the chain".into(),
+                    ));
+                    continue;
+                }
                 Ok(inner) => {
                     args.extend(inner.args);
                     let mut env = env.clone();
