@@ -645,10 +645,7 @@ mod tests {
             Ruleset::from_bytes(b"garbage"),
             Err(RulesetError::BadMagic)
         ));
-        assert!(matches!(
-            Ruleset::from_bytes(b""),
-            Err(RulesetError::Empty)
-        ));
+        assert!(matches!(Ruleset::from_bytes(b""), Err(RulesetError::Empty)));
 
         // A damaged section passes the cheap open, is caught when its command
         // is looked up, and by the full verification that precedes a denial.
