@@ -186,7 +186,10 @@ impl AuditLog {
         };
         if let Some(target) = options.syslog {
             match check_syslog() {
-                Ok(()) => log.syslog = Some(target),
+                Ok(()) => {
+                    sys::open_syslog(target.facility);
+                    log.syslog = Some(target);
+                }
                 Err(e) => log.failed(e)?,
             }
         }

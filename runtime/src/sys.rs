@@ -166,6 +166,19 @@ pub fn user_name(uid: u32) -> Option<String> {
     }
 }
 
+/// Connects to the system logger now (`openlog` with `LOG_NDELAY`), while
+/// still root, rather than at the first message.
+pub fn open_syslog(facility: i32) {
+    // SAFETY: the ident is a static C string that outlives the process.
+    unsafe {
+        libc::openlog(
+            c"rootwrap".as_ptr(),
+            libc::LOG_PID | libc::LOG_NDELAY,
+            facility,
+        )
+    };
+}
+
 /// Sends one message through the system's `syslog(3)`. The message must
 /// hold no NUL byte (the audit log escapes control bytes).
 pub fn syslog(facility: i32, priority: i32, message: &str) -> io::Result<()> {
