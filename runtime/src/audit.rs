@@ -91,7 +91,7 @@ impl<'a> Event<'a> {
 }
 
 /// Who asked, from where.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Caller {
     /// From sudo's SUDO_USER, else the name of the real uid.
     pub user: String,
@@ -212,17 +212,17 @@ impl AuditLog {
         }
     }
 
-    /// Writes one record to every target. `caller` is only asked for when
-    /// there is a target: its user lookup is not free.
-    pub fn record(
-        &mut self,
-        caller: impl FnOnce() -> Caller,
-        event: &Event<'_>,
-    ) -> Result<(), LogError> {
-        if self.syslog.is_none() && self.json.is_none() {
+    /// Whether any target is open (a caller lookup is only worth it then).
+    pub fn is_active(&self) -> bool {
+        self.syslog.is_some() || self.json.is_some()
+    }
+
+    /// Writes one record to every target. The caller must have been looked
+    /// up before any switch to the target user.
+    pub fn record(&mut self, caller: &Caller, event: &Event<'_>) -> Result<(), LogError> {
+        if !self.is_active() {
             return Ok(());
         }
-        let caller = &caller();
         let time = rfc3339_now();
         if let Some(target) = self.syslog {
             let level = if event.outcome == Outcome::Allowed {
@@ -230,7 +230,7 @@ impl AuditLog {
             } else {
                 target.denied_level
             };
-            let line = render_kv(caller, event);
+            let line = fit_datagram(render_kv(caller, event));
             if let Err(e) = sys::syslog(target.facility, level, &line) {
                 self.failed(LogError::Syslog(e))?;
             }
@@ -261,13 +261,37 @@ impl AuditLog {
 /// targets (an unreadable ruleset, no arguments): syslog, if it listens.
 pub fn record_fallback(caller: impl FnOnce() -> Caller, event: &Event<'_>) {
     if check_syslog().is_ok() {
-        let line = render_kv(&caller(), event);
+        let line = fit_datagram(render_kv(&caller(), event));
         let _ = sys::syslog(
             FALLBACK_SYSLOG.facility,
             FALLBACK_SYSLOG.denied_level,
             &line,
         );
     }
+}
+
+/// The longest syslog message sent: syslog(3) sends one datagram and says
+/// nothing when the socket refuses it (about 208 KiB by default on Linux,
+/// and many relays keep 8 KiB). The JSON log keeps the whole record.
+const MAX_SYSLOG_MESSAGE: usize = 8000;
+
+/// A syslog line cut to `MAX_SYSLOG_MESSAGE` bytes, ending in a marker that
+/// says how much was cut, so a long argument cannot make a record vanish.
+fn fit_datagram(mut line: String) -> String {
+    let full = line.len();
+    if full <= MAX_SYSLOG_MESSAGE {
+        return line;
+    }
+    // The line is ASCII (everything else is escaped), so any byte index is a
+    // character boundary; and `"` only delimits values.
+    line.truncate(MAX_SYSLOG_MESSAGE);
+    if line.matches('"').count() % 2 == 1 {
+        line.push_str("...\"");
+    } else if let Some(space) = line.rfind(' ') {
+        line.truncate(space);
+    }
+    let _ = write!(line, " truncated=\"{}\"", full - MAX_SYSLOG_MESSAGE);
+    line
 }
 
 fn check_syslog() -> Result<(), LogError> {
@@ -532,5 +556,20 @@ mod tests {
             kv_list(&[OsString::from("a b"), OsString::from("c")]),
             "a\\x20b c"
         );
+    }
+
+    #[test]
+    fn long_syslog_lines_are_cut_with_a_marker() {
+        let short = "decision=\"denied\" argv=\"x\"".to_string();
+        assert_eq!(fit_datagram(short.clone()), short);
+        let long = format!(
+            "decision=\"denied\" argv=\"{}\" version=\"1\"",
+            "a".repeat(3 * MAX_SYSLOG_MESSAGE)
+        );
+        let cut = fit_datagram(long.clone());
+        assert!(cut.len() < MAX_SYSLOG_MESSAGE + 40);
+        let marker = format!("...\" truncated=\"{}\"", long.len() - MAX_SYSLOG_MESSAGE);
+        assert!(cut.ends_with(&marker), "{}", &cut[cut.len() - 60..]);
+        assert_eq!(cut.matches('"').count() % 2, 0);
     }
 }

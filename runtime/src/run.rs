@@ -74,13 +74,20 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
             return exit::BAD_RULESET;
         }
     };
+    // Looked up now, before any switch to the target user; only when a
+    // record will be written.
+    let caller = if log.is_active() {
+        Caller::current()
+    } else {
+        Caller::default()
+    };
     // Records a failure that ends the call: to the log, and on stderr.
     let finish = |log: &mut AuditLog, mut event: Event<'_>, message: String| -> i32 {
         eprintln!("rootwrap: {message}");
         event.ruleset = identity.clone();
         event.reason = Some(message);
         let code = event.exit_code;
-        if let Err(e) = log.record(Caller::current, &event) {
+        if let Err(e) = log.record(&caller, &event) {
             eprintln!("rootwrap: {e}");
         }
         code
@@ -120,7 +127,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
                 event.exit_code = exit::EXEC_FAILED;
                 return finish(&mut log, event, e.to_string());
             }
-            if let Err(e) = log.record(Caller::current, &event) {
+            if let Err(e) = log.record(&caller, &event) {
                 event.outcome = Outcome::BadRuleset;
                 event.exit_code = exit::BAD_RULESET;
                 eprintln!("rootwrap: {e}; refusing the call (on-log-failure refuse)");
