@@ -7,6 +7,7 @@ pub mod diag;
 pub mod explain;
 pub mod lint;
 pub mod lower;
+pub mod oslo;
 pub mod policy;
 pub mod syntax;
 

@@ -59,6 +59,20 @@ enum Sub {
         #[arg(last = true, value_name = "CMD ARGS")]
         argv: Vec<OsString>,
     },
+    /// Import an oslo.rootwrap deployment (a rootwrap.conf, or .filters files) as .rwf files.
+    /// Exit 0 all imported, 2 some filters refused (output still written), 1 unreadable input.
+    ImportOslo {
+        /// Leave out oslo's implicit rule allowing `privsep-helper` with any arguments.
+        #[arg(long = "no-privsep-helper")]
+        no_privsep_helper: bool,
+        /// Write one .rwf per filter file, and 00-ruleset.rwf, into this directory
+        /// (created if missing) instead of one combined .rwf on stdout.
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// A rootwrap.conf, or oslo filter files.
+        #[arg(value_name = "INPUT", required = true)]
+        inputs: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -72,17 +86,28 @@ fn main() -> ExitCode {
             let explanation = explain::explain(&ruleset, &argv);
             if json {
                 match serde_json::to_string_pretty(&explanation) {
-                    Ok(text) => println!("{text}"),
+                    Ok(text) => write_stdout(&format!("{text}\n")),
                     Err(e) => eprintln!("rootwrap-compile: {e}"),
                 }
             } else if explanation.exit_code == 0 {
-                print!("{}", explain::render(&explanation));
+                write_stdout(&explain::render(&explanation));
             } else {
                 eprint!("{}", explain::render(&explanation));
             }
             ExitCode::from(explanation.exit_code as u8)
         }
         Some(Sub::Check { inputs, check }) => compile(&inputs, None, check.deny_warnings),
+        Some(Sub::ImportOslo {
+            no_privsep_helper,
+            output,
+            inputs,
+        }) => ExitCode::from(rootwrap_compile::oslo::run(
+            &inputs,
+            output.as_deref(),
+            rootwrap_compile::oslo::ImportOptions {
+                privsep_helper: !no_privsep_helper,
+            },
+        )),
         None => compile(&cli.inputs, cli.output.as_deref(), cli.check.deny_warnings),
     }
 }
@@ -136,4 +161,11 @@ fn compile(inputs: &[PathBuf], output: Option<&std::path::Path>, deny_warnings: 
             }
         }
     }
+}
+
+/// Writes to stdout, ignoring a closed pipe (`explain ... | head`): print!
+/// would panic there.
+pub fn write_stdout(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

@@ -1,0 +1,659 @@
+//! Differential test against the real oslo.rootwrap (issue 4).
+//!
+//! Every filter file of the corpus (`../shared/corpus/oslo-filters`), and
+//! `tests/oslo_differential/synthetic.filters`, is imported with
+//! `import-oslo` and compiled. A Python driver installs oslo.rootwrap from
+//! PyPI into a virtualenv, derives command lines from each filter (calls
+//! that match, and near misses), and asks oslo's own `match_filter` for its
+//! decision. Each command line then goes through the imported ruleset, with
+//! the runtime's matcher, and the two decisions are compared: decision,
+//! rule (filter) name, executed argv and target user.
+//!
+//! Every disagreement must be a documented one: we refuse where oslo
+//! allowed, for a reason the importer wrote next to the rule (or because it
+//! refused the filter), or we accept the other spelling of the same
+//! command and run the very same argv. Anything else fails the test.
+//!
+//! Needs python3 with venv, and PyPI; without them the test says it was
+//! skipped, except under `CI=true`, where it fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use rootwrap::format::Ruleset;
+use rootwrap::matcher::{match_rule, Context, Invocation, Mismatch};
+use rootwrap::types::{Command as RuleCommand, Rule};
+use rootwrap::Decision;
+use rootwrap_compile::oslo::{self, FilterRecord, Import, ImportOptions, Outcome};
+use rootwrap_compile::{compile_sources, Sources};
+use serde_json::{json, Value};
+
+const OSLO_VERSION: &str = "7.10.0";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn corpus() -> Option<PathBuf> {
+    let dir = repo().join("../shared/corpus/oslo-filters");
+    dir.is_dir().then_some(dir)
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// A missing prerequisite: skipped locally, a failure in CI.
+fn unavailable(why: &str) {
+    if in_ci() {
+        panic!("oslo differential test cannot run in CI: {why}");
+    }
+    println!("oslo differential test SKIPPED: {why}");
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{command:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// A virtualenv with oslo.rootwrap, reused across runs.
+fn venv() -> Result<PathBuf, String> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("oslo-rootwrap-{OSLO_VERSION}-venv"));
+    let python = dir.join("bin/python");
+    let ready = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import oslo_rootwrap.wrapper"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if ready(&python) {
+        return Ok(python);
+    }
+    run(Command::new("python3").arg("--version")).map_err(|e| format!("no python3: {e}"))?;
+    run(Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&dir))
+    .map_err(|e| format!("cannot create a virtualenv (is python3-venv installed?): {e}"))?;
+    run(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &format!("oslo.rootwrap=={OSLO_VERSION}"),
+    ]))
+    .map_err(|e| format!("cannot install oslo.rootwrap from PyPI (network?): {e}"))?;
+    if ready(&python) {
+        Ok(python)
+    } else {
+        Err("oslo.rootwrap does not import after installing it".into())
+    }
+}
+
+/// A child process killed when dropped.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn which(name: &str, dirs: &[String]) -> Option<PathBuf> {
+    dirs.iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+}
+
+/// The path as the runtime resolves it (symlinks, `..`, a missing tail
+/// taken lexically), like oslo's `os.path.realpath`.
+fn realpath(path: &str) -> String {
+    rootwrap::canonical::canonicalize(Path::new(path))
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| path.to_string())
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|v| v.as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One filter file: the import, the compiled ruleset and its rules.
+struct Subject {
+    import: Import,
+    ruleset: Ruleset<Vec<u8>>,
+    rules: Vec<Rule>,
+}
+
+impl Subject {
+    fn record(&self, name: &str) -> Option<&FilterRecord> {
+        self.import.records().find(|r| r.oslo_name == name)
+    }
+
+    /// The rule name oslo's filter `index` became.
+    fn expected_rule(&self, filters: &[Value], index: usize) -> Option<String> {
+        let filter = &filters[index];
+        if filter["builtin"].as_bool() == Some(true) {
+            return self.import.privsep_helper.clone();
+        }
+        let record = self.record(filter["name"].as_str()?)?;
+        record.is_imported().then(|| record.rule_name.clone())
+    }
+
+    fn rule(&self, name: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.name == name)
+    }
+
+    /// Why rule `name` refuses `argv` (or `None` if it accepts it).
+    fn why_refused(&self, name: &str, argv: &[OsString]) -> Option<Mismatch> {
+        let rule = self.rule(name)?;
+        let call = Invocation::parse(argv)?;
+        let lookup = |command: &[u8]| self.ruleset.rules_for(command);
+        let context = Context {
+            exec_dirs: &self.ruleset.options().exec_dirs,
+            lookup: &lookup,
+            resolve_executables: true,
+        };
+        match_rule(rule, &call, &context).err()
+    }
+}
+
+/// Where the two sides part.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Verdict {
+    Agree,
+    /// Both allow with the same rule and user; the argv differs in a
+    /// documented way.
+    ArgvDiffers(String),
+    /// We refuse what oslo allowed (or pick a later rule), for this reason.
+    Stricter(String),
+    /// We accept another spelling of the same command, and run the same argv.
+    SameProgram(String),
+    Unexplained(String),
+}
+
+struct Case<'a> {
+    subject: &'a Subject,
+    filters: &'a [Value],
+    case: &'a Value,
+    argv: Vec<String>,
+}
+
+fn os(argv: &[String]) -> Vec<OsString> {
+    argv.iter().map(OsString::from).collect()
+}
+
+fn canonical_decimal(value: &str) -> bool {
+    rootwrap::values::int(value.as_bytes()).is_some()
+}
+
+impl Case<'_> {
+    fn verdict(&self) -> Verdict {
+        let decided = self.subject.ruleset.decide(&os(&self.argv), true);
+        let ours = match decided {
+            Ok(d) => d,
+            Err(e) => return Verdict::Unexplained(format!("ruleset error: {e}")),
+        };
+        let oslo = self.case["decision"].as_str().unwrap_or("");
+        match (oslo, &ours) {
+            ("allow", Decision::Allow(allowed)) => self.both_allow(allowed),
+            ("allow", _) => {
+                let index = self.case["filter"].as_u64().unwrap_or(0) as usize;
+                match self.why_stricter(index, &self.argv, self.case) {
+                    Some(category) => Verdict::Stricter(category),
+                    None => Verdict::Unexplained(format!(
+                        "oslo allows by `{}`, we refuse: {}",
+                        self.filters[index]["name"],
+                        self.mismatch_text(index, &self.argv)
+                    )),
+                }
+            }
+            (_, Decision::Allow(allowed)) => self.we_allow_more(allowed),
+            _ => Verdict::Agree,
+        }
+    }
+
+    fn mismatch_text(&self, index: usize, argv: &[String]) -> String {
+        match self.subject.expected_rule(self.filters, index) {
+            Some(name) => match self.subject.why_refused(&name, &os(argv)) {
+                Some(m) => format!("rule `{name}`: {m}"),
+                None => format!("rule `{name}` matches (its executable is missing?)"),
+            },
+            None => "the filter was not imported".into(),
+        }
+    }
+
+    fn both_allow(&self, allowed: &rootwrap::Allowed) -> Verdict {
+        let index = self.case["filter"].as_u64().unwrap_or(0) as usize;
+        let expected = self.subject.expected_rule(self.filters, index);
+        if expected.as_deref() != Some(allowed.rule.name.as_str()) {
+            // oslo's first match is refused by us; a later rule allowed.
+            return match self.why_stricter(index, &self.argv, self.case) {
+                Some(category) => Verdict::Stricter(format!("{category} (a later rule allows)")),
+                None => Verdict::Unexplained(format!(
+                    "oslo allows by `{}`, we by `{}`",
+                    self.filters[index]["name"], allowed.rule.name
+                )),
+            };
+        }
+        if self.case["run_as"].as_str() != Some(allowed.run_as.user_name()) {
+            return Verdict::Unexplained(format!(
+                "user: oslo {}, ours {}",
+                self.case["run_as"],
+                allowed.run_as.user_name()
+            ));
+        }
+        let theirs = strings(&self.case["command"]);
+        let ours: Vec<String> = allowed
+            .argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        match compare_argv(
+            &theirs,
+            &ours,
+            self.case["chain_at"].as_u64().map(|n| n as usize),
+        ) {
+            Ok(None) => Verdict::Agree,
+            Ok(Some(category)) => Verdict::ArgvDiffers(category),
+            Err(why) => Verdict::Unexplained(why),
+        }
+    }
+
+    /// oslo refused (or failed), we allow: only the other spelling of the
+    /// same command is tolerated, and only if it runs the very same argv.
+    fn we_allow_more(&self, allowed: &rootwrap::Allowed) -> Verdict {
+        let rule_has_note = self.subject.import.records().any(|r| {
+            r.rule_name == allowed.rule.name
+                && matches!(&r.outcome, Outcome::Imported(t) if t.notes.iter().any(|n| n.category == "argv0-spelling"))
+        });
+        let alt = &self.case["alt"];
+        if rule_has_note && alt["decision"].as_str() == Some("allow") {
+            // oslo may pick another filter for the other spelling (`ip`
+            // before `ip_usr`): what counts is what runs, and as whom.
+            let same_user = alt["run_as"].as_str() == Some(allowed.run_as.user_name());
+            let ours: Vec<String> = allowed
+                .argv
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            let theirs = strings(&alt["command"]);
+            let same_argv = matches!(compare_argv(&theirs, &ours, None), Ok(None));
+            if same_user && same_argv {
+                return Verdict::SameProgram("argv0-spelling".into());
+            }
+        }
+        Verdict::Unexplained(format!(
+            "oslo says {}, we allow by `{}` running {:?}",
+            self.case["decision"], allowed.rule.name, allowed.argv
+        ))
+    }
+
+    /// Why our translation of oslo's filter `index` refuses `argv`, as one
+    /// of the categories the importer wrote down for that filter.
+    fn why_stricter(&self, index: usize, argv: &[String], case: &Value) -> Option<String> {
+        let filter = &self.filters[index];
+        if filter["builtin"].as_bool() == Some(true) {
+            return self
+                .subject
+                .import
+                .privsep_helper
+                .is_none()
+                .then(|| "privsep-helper".into());
+        }
+        let record = self.subject.record(filter["name"].as_str()?)?;
+        let translated = match &record.outcome {
+            Outcome::Refused(refusal) => return Some(format!("refused:{}", refusal.category)),
+            Outcome::Imported(t) => t,
+        };
+        let has = |category: &str| {
+            translated
+                .notes
+                .iter()
+                .any(|n| n.category == category && n.kind == oslo::translate::Kind::Stricter)
+        };
+        let mismatch = self.subject.why_refused(&record.rule_name, &os(argv))?;
+        let pick = |candidates: &[&str]| candidates.iter().find(|c| has(c)).map(|c| c.to_string());
+        match &mismatch {
+            Mismatch::Arg { value, pattern, .. } => {
+                if value.contains('\n') {
+                    if let Some(c) = pick(&["regex-newline"]) {
+                        return Some(c);
+                    }
+                }
+                if !value.is_ascii() {
+                    if let Some(c) = pick(&["unicode-class"]) {
+                        return Some(c);
+                    }
+                }
+                if pattern.starts_with("<path") || pattern.contains("/**") {
+                    return pick(&["path-lookahead", "path-prefix"]);
+                }
+                if pattern.starts_with("<netns") {
+                    return pick(&["netns-name"]);
+                }
+                if pattern.starts_with("<pid") {
+                    return if canonical_decimal(value) {
+                        None
+                    } else {
+                        pick(&["pid-syntax"])
+                    };
+                }
+                pick(&["regex-alternation"])
+            }
+            Mismatch::IpArgs(why) => {
+                if why.contains("batch") || why.contains("force") {
+                    pick(&["ip-batch"])
+                } else if why.contains("vrf") {
+                    pick(&["ip-vrf-exec"])
+                } else {
+                    pick(&["ip-netns-exec"])
+                }
+            }
+            Mismatch::ChainDenied(_) | Mismatch::ChainEmpty => {
+                let at = case["chain_at"].as_u64()? as usize;
+                let chained = argv.get(at)?;
+                if chained.contains('/') {
+                    return pick(&["chain-path"]);
+                }
+                // The chained command line itself: why our leaf refuses it.
+                let leaf = case["leaf"].as_u64()? as usize;
+                let leaf_argv = &argv[at..];
+                self.why_stricter(leaf, leaf_argv, &Value::Null)
+                    .map(|c| format!("chain:{c}"))
+            }
+            Mismatch::Command => pick(&["argv0-regex"]),
+            _ => None,
+        }
+    }
+}
+
+/// `None` when equal (the executable compared by its real path), the
+/// documented difference otherwise.
+fn compare_argv(
+    theirs: &[String],
+    ours: &[String],
+    chain_at: Option<usize>,
+) -> Result<Option<String>, String> {
+    if theirs.is_empty() || ours.is_empty() || realpath(&theirs[0]) != realpath(&ours[0]) {
+        return Err(format!("executable: oslo {theirs:?}, ours {ours:?}"));
+    }
+    if theirs[1..] == ours[1..] {
+        return Ok(None);
+    }
+    if let Some(at) = chain_at {
+        // We run the chained command with the executable of the rule that
+        // allows it; oslo ran the caller's spelling. A leading `env A=1`
+        // becomes the command's environment.
+        let (t, o) = (&theirs[..at.min(theirs.len())], &ours[..at.min(ours.len())]);
+        if t[1..] == o[1..] {
+            let t_rest = &theirs[at..];
+            let o_rest = &ours[at..];
+            let t_cmd: Vec<&String> = t_rest
+                .iter()
+                .skip_while(|a| a.as_str() == "env")
+                .skip_while(|a| a.contains('='))
+                .collect();
+            let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+            if !o_rest.is_empty()
+                && !t_cmd.is_empty()
+                && name(&o_rest[0]) == name(t_cmd[0])
+                && o_rest[1..].iter().collect::<Vec<_>>() == t_cmd[1..]
+            {
+                return Ok(Some("chain-exec".into()));
+            }
+        }
+    }
+    if theirs.len() == ours.len()
+        && theirs[1..]
+            .iter()
+            .zip(&ours[1..])
+            .all(|(t, o)| t == o || realpath(t) == *o)
+    {
+        return Ok(Some("path-canonical".into()));
+    }
+    Err(format!("argv: oslo {theirs:?}, ours {ours:?}"))
+}
+
+fn import_with(conf: &str, path: &Path) -> Subject {
+    let text = fs::read_to_string(path).unwrap();
+    let import = oslo::import_conf_text(
+        "differential/rootwrap.conf",
+        conf,
+        vec![(path.display().to_string(), text)],
+        ImportOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut sources = Sources::default();
+    let compiled = compile_sources(import.outputs(), false, &mut sources).unwrap_or_else(|f| {
+        let text: Vec<String> = f.diagnostics.iter().map(|d| sources.render(d)).collect();
+        panic!("{} does not compile:\n{}", path.display(), text.join("\n"))
+    });
+    let ruleset = Ruleset::from_bytes(&compiled.bytes).unwrap();
+    Subject {
+        import,
+        ruleset,
+        rules: compiled.policy.rules.clone(),
+    }
+}
+
+#[test]
+fn imported_rulesets_refuse_at_least_what_oslo_refuses() {
+    let Some(corpus) = corpus() else {
+        println!("oslo differential test SKIPPED: no corpus at ../shared/corpus/oslo-filters");
+        return;
+    };
+    let python = match venv() {
+        Ok(python) => python,
+        Err(why) => return unavailable(&why),
+    };
+    let started = std::time::Instant::now();
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![corpus];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "filters") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let corpus_files = files.len();
+    files.push(repo().join("tests/oslo_differential/synthetic.filters"));
+
+    // Programs missing on this host get stub executables in an exec dir of
+    // their own, searched last: never run, they let allowed calls be
+    // compared instead of both sides answering "not found".
+    let stubs = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("oslo-diff-stubs-{}", std::process::id()));
+    fs::create_dir_all(&stubs).unwrap();
+    let mut exec_dirs: Vec<String> = oslo::DEFAULT_EXEC_DIRS
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    let probe_conf = format!(
+        "[DEFAULT]\nfilters_path=/nonexistent\nexec_dirs={}\n",
+        exec_dirs.join(",")
+    );
+    for path in &files {
+        for rule in import_with(&probe_conf, path).rules {
+            if let RuleCommand::Name(name) = &rule.command {
+                if which(name, &exec_dirs).is_none() {
+                    let stub = stubs.join(name);
+                    fs::write(&stub, "#!/bin/false\n").unwrap();
+                    fs::set_permissions(&stub, fs::Permissions::from_mode(0o755)).unwrap();
+                }
+            }
+        }
+    }
+    exec_dirs.push(stubs.display().to_string());
+    let conf = format!(
+        "[DEFAULT]\nfilters_path=/nonexistent\nexec_dirs={}\n",
+        exec_dirs.join(",")
+    );
+
+    // A process for the kill filters to find.
+    let sleep = which("sleep", &exec_dirs).expect("sleep");
+    let sleeper = Reaped(Command::new(&sleep).arg("600").spawn().unwrap());
+
+    let request = json!({
+        "files": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+        "exec_dirs": exec_dirs,
+        "sleep_pid": sleeper.0.id(),
+        "other_pid": std::process::id(),
+    });
+    let mut driver = Command::new(&python)
+        .arg(repo().join("tests/oslo_differential/driver.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    driver
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(request.to_string().as_bytes())
+        .unwrap();
+    let output = driver.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "driver failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let response: Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    let mut verdicts: BTreeMap<Verdict, usize> = BTreeMap::new();
+    let mut unexplained: Vec<String> = Vec::new();
+    let mut compared = 0usize;
+    let mut both_allow = 0usize;
+    for file in response["files"].as_array().unwrap() {
+        let path = PathBuf::from(file["path"].as_str().unwrap());
+        let subject = import_with(&conf, &path);
+        let filters = file["filters"].as_array().unwrap();
+        for case in file["cases"].as_array().unwrap() {
+            compared += 1;
+            let argv = strings(&case["argv"]);
+            let verdict = Case {
+                subject: &subject,
+                filters,
+                case,
+                argv: argv.clone(),
+            }
+            .verdict();
+            if std::env::var_os("OSLO_DIFF_VERBOSE").is_some() && verdict != Verdict::Agree {
+                println!(
+                    "  {}: {argv:?} ({}): {verdict:?}",
+                    path.display(),
+                    case["probe"]
+                );
+            }
+            if verdict == Verdict::Agree && case["decision"].as_str() == Some("allow") {
+                both_allow += 1;
+            }
+            if let Verdict::Unexplained(why) = &verdict {
+                let short = path.strip_prefix(repo().join("..")).unwrap_or(&path);
+                unexplained.push(format!(
+                    "{}: {argv:?} ({}): {why}",
+                    short.display(),
+                    case["probe"]
+                ));
+                *verdicts
+                    .entry(Verdict::Unexplained(String::new()))
+                    .or_default() += 1;
+            } else {
+                *verdicts.entry(verdict).or_default() += 1;
+            }
+        }
+    }
+    drop(sleeper);
+    let _ = fs::remove_dir_all(&stubs);
+
+    let count = |f: &dyn Fn(&Verdict) -> bool| -> usize {
+        verdicts.iter().filter(|(v, _)| f(v)).map(|(_, n)| n).sum()
+    };
+    let agree = count(&|v| *v == Verdict::Agree);
+    let argv_differs = count(&|v| matches!(v, Verdict::ArgvDiffers(_)));
+    let stricter = count(&|v| matches!(v, Verdict::Stricter(_)));
+    let same_program = count(&|v| matches!(v, Verdict::SameProgram(_)));
+    let percent = |n: usize| 100.0 * n as f64 / compared.max(1) as f64;
+    println!(
+        "oslo differential: oslo.rootwrap {} (Python {}), {} filter files ({corpus_files} from the corpus, 1 synthetic), {:.1}s",
+        response["oslo_rootwrap"].as_str().unwrap_or("?"),
+        response["python"].as_str().unwrap_or("?"),
+        files.len(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("  command lines compared                       {compared:>6}");
+    println!(
+        "  agree (decision, rule, argv, user)           {agree:>6}  {:5.1}%",
+        percent(agree)
+    );
+    println!("    of which both allow                        {both_allow:>6}");
+    println!("  agree, argv differs as documented            {argv_differs:>6}");
+    for (verdict, n) in &verdicts {
+        if let Verdict::ArgvDiffers(c) = verdict {
+            println!("    {c:<42} {n:>6}");
+        }
+    }
+    println!("  stricter (we refuse what oslo allowed)       {stricter:>6}");
+    for (verdict, n) in &verdicts {
+        if let Verdict::Stricter(c) = verdict {
+            println!("    {c:<42} {n:>6}");
+        }
+    }
+    println!("  other spelling of the same command accepted  {same_program:>6}  (same argv runs)");
+    println!(
+        "  unexplained                                  {:>6}",
+        unexplained.len()
+    );
+    println!(
+        "  agreement: {:.1}% excluding the deliberate differences, {:.1}% including them",
+        percent(agree + argv_differs),
+        percent(agree + argv_differs + stricter + same_program)
+    );
+    for line in unexplained.iter().take(60) {
+        println!("  UNEXPLAINED {line}");
+    }
+    assert!(
+        compared > 1000,
+        "too few command lines compared: {compared}"
+    );
+    assert!(
+        agree > compared / 2,
+        "suspiciously few agreements: {agree} of {compared}"
+    );
+    assert!(
+        unexplained.is_empty(),
+        "{} disagreements with oslo.rootwrap are not documented differences (see above)",
+        unexplained.len()
+    );
+}
