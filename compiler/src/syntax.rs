@@ -116,6 +116,21 @@ pub struct OptionAst {
 pub fn parse_file(file: usize, text: &str) -> (Vec<Statement>, Vec<Diagnostic>) {
     let mut statements = Vec::new();
     let mut diagnostics = Vec::new();
+    // The parser and lowering recurse per bracket: refuse deep nesting
+    // before it can exhaust the stack.
+    if let Some(at) = too_deep(text) {
+        let span = Span {
+            file,
+            start: at,
+            end: at + 1,
+        };
+        diagnostics.push(
+            Diagnostic::error(format!("brackets nest more than {MAX_BRACKET_DEPTH} deep"))
+                .at(span, "too deep")
+                .help("a rule this nested cannot be reviewed: split it into several rules"),
+        );
+        return (statements, diagnostics);
+    }
     let mut pos = 0;
     while pos < text.len() {
         let rest = &text[pos..];
@@ -142,6 +157,54 @@ pub fn parse_file(file: usize, text: &str) -> (Vec<Statement>, Vec<Diagnostic>) 
         }
     }
     (statements, diagnostics)
+}
+
+/// How deeply `(`, `[` and `{` may nest: well within the runtime's decoding
+/// bound (`rootwrap::types::MAX_NESTING`, which counts about two levels per
+/// bracket), and far beyond what a reviewable rule needs.
+pub const MAX_BRACKET_DEPTH: usize = 12;
+
+/// The offset of the first bracket nested deeper than allowed, outside
+/// strings and comments.
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut in_comment = false;
+    let mut escaped = false;
+    let mut previous = '\n';
+    let mut last_visible = '\n';
+    for (at, c) in text.char_indices() {
+        if in_comment {
+            in_comment = c != '\n';
+        } else if in_string {
+            in_string = escaped || c != '"';
+            escaped = !escaped && c == '\\';
+        } else {
+            match c {
+                '"' => in_string = true,
+                '#' if previous.is_whitespace() => in_comment = true,
+                '(' | '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_BRACKET_DEPTH {
+                        return Some(at);
+                    }
+                }
+                ')' | ']' | '}' => depth = depth.saturating_sub(1),
+                // A statement ends at a line end, unless the line ends in `\`.
+                '\n' if last_visible != '\\' => depth = 0,
+                _ => {}
+            }
+        }
+        if c == '\n' {
+            in_comment = false;
+            in_string = false;
+        }
+        if !c.is_whitespace() {
+            last_visible = c;
+        }
+        previous = c;
+    }
+    None
 }
 
 fn error_offset(error: &pest::error::Error<Rule>) -> usize {

@@ -565,3 +565,26 @@ fn compiling_is_reproducible() {
     let changed = compile(&text.replace("[0-9]+", "[0-9]*")).unwrap();
     assert_ne!(first.digest, changed.digest);
 }
+
+#[test]
+fn deep_nesting_is_refused_before_it_can_exhaust_the_stack() {
+    for (open, close) in [("[", "]"), ("(", ")"), ("{", "}")] {
+        let deep = format!(
+            "{HEAD}allow r: true {}x{}\n",
+            open.repeat(5000),
+            close.repeat(5000)
+        );
+        let rendered = errors(&deep);
+        assert!(
+            rendered.contains("error: brackets nest more than 12 deep"),
+            "{rendered}"
+        );
+    }
+    // Twelve levels are fine, and brackets in strings and comments do not count.
+    let ok = format!(
+        "{HEAD}allow r: true {}x{} \"((((((((((((((\" # [[[[[[[[[[[[[[[[\n",
+        "[".repeat(12),
+        "]".repeat(12)
+    );
+    assert!(compile(&ok).is_ok());
+}

@@ -64,8 +64,13 @@ pub fn target_account(run_as: &RunAs) -> Result<sys::Account, ExecError> {
 /// Becomes the target user for good: groups, gid, uid, checked.
 pub fn switch_user(run_as: &RunAs) -> Result<(), ExecError> {
     let user = run_as.user_name();
-    let account = target_account(run_as)?;
     let euid = sys::effective_uid();
+    if euid == 0 && *run_as == RunAs::Root {
+        // Root needs no user database: uid and gid 0 and the one group 0,
+        // without NSS's files, sockets and modules (half the cost of a call).
+        return sys::become_root().map_err(|e| ExecError::Switch(user.to_string(), e));
+    }
+    let account = target_account(run_as)?;
     if euid != 0 {
         // Unprivileged (tests, a misconfigured caller): nothing to drop, and
         // no way to become anyone else.

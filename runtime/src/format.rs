@@ -54,7 +54,43 @@ pub type Sha256Digest = [u8; 32];
 pub struct SectionRef {
     pub offset: u64,
     pub len: u32,
+    #[serde(with = "digest_bytes")]
     pub sha256: Sha256Digest,
+}
+
+/// A digest as one byte string: serde's default for `[u8; 32]` is a tuple
+/// of 32 elements, decoded one by one, which made the index of a large
+/// ruleset (256 of them) cost tens of microseconds per call.
+mod digest_bytes {
+    use serde::de::{Error, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    use super::Sha256Digest;
+
+    pub fn serialize<S: Serializer>(
+        digest: &Sha256Digest,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(digest)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Sha256Digest, D::Error> {
+        struct DigestVisitor;
+        impl Visitor<'_> for DigestVisitor {
+            type Value = Sha256Digest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("32 bytes")
+            }
+            fn visit_bytes<E: Error>(self, bytes: &[u8]) -> Result<Sha256Digest, E> {
+                bytes
+                    .try_into()
+                    .map_err(|_| E::invalid_length(bytes.len(), &self))
+            }
+        }
+        deserializer.deserialize_bytes(DigestVisitor)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -666,5 +702,31 @@ mod tests {
             write_ruleset(&options(), &rules),
             write_ruleset(&options(), &rules)
         );
+    }
+
+    #[test]
+    fn nesting_beyond_the_bound_is_corrupt_not_a_stack_overflow() {
+        use crate::types::{Arg, Item, MAX_NESTING};
+        let nest = |depth: usize| {
+            let mut item = Item::One(Arg::Literal("x".into()));
+            for _ in 0..depth {
+                item = Item::Optional(Box::new(item));
+            }
+            let mut r = rule(0, "deep");
+            r.args = vec![item];
+            write_ruleset(&options(), &[r]).unwrap()
+        };
+        let fine = Ruleset::from_bytes(&nest(MAX_NESTING)).unwrap();
+        assert_eq!(fine.rules_for(b"deep").unwrap().len(), 1);
+        // Encoding, cloning and dropping recurse too: 1000 levels is what a
+        // test thread can build, and far past the bound.
+        for depth in [MAX_NESTING + 1, 1000] {
+            let deep = Ruleset::from_bytes(&nest(depth)).unwrap();
+            assert!(matches!(
+                deep.rules_for(b"deep"),
+                Err(RulesetError::Corrupt(_))
+            ));
+            assert!(matches!(deep.verify_all(), Err(RulesetError::Corrupt(_))));
+        }
     }
 }

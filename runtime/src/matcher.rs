@@ -221,6 +221,7 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
         args: &call.args,
         ctx,
         steps: 0,
+        depth: 0,
         furthest: None,
     };
     let outcomes = walker.seq(&rule.args, 0)?;
@@ -363,6 +364,8 @@ struct Walker<'a, 'c> {
     args: &'a [OsString],
     ctx: &'a Context<'c>,
     steps: u32,
+    /// Nesting of items now being walked (bounded like decoding).
+    depth: usize,
     /// The furthest argument position a pattern was tried at, and it.
     furthest: Option<(usize, String)>,
 }
@@ -394,6 +397,16 @@ impl Walker<'_, '_> {
     }
 
     fn item(&mut self, item: &Item, start: usize) -> Result<Outcomes, Mismatch> {
+        if self.depth >= crate::types::MAX_NESTING * 2 {
+            return Err(Mismatch::TooComplex);
+        }
+        self.depth += 1;
+        let outcomes = self.item_inner(item, start);
+        self.depth -= 1;
+        outcomes
+    }
+
+    fn item_inner(&mut self, item: &Item, start: usize) -> Result<Outcomes, Mismatch> {
         match item {
             Item::One(pattern) => {
                 self.steps += 1;

@@ -35,6 +35,7 @@ pub fn open_trusted(path: &Path) -> Result<Ruleset<File>, RulesetError> {
 
 /// Runs one call; returns the exit code when it does not exec.
 pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
+    crate::sys::ensure_std_fds();
     let _program = args.next();
     let ruleset_path = args.next();
     let argv: Vec<OsString> = args.collect();

@@ -68,6 +68,32 @@ pub fn become_user(account: &Account) -> io::Result<()> {
             return Err(io::Error::last_os_error());
         }
     }
+    check_ids(uid, gid)?;
+    // SAFETY: a plain syscall; success here would be the failure we test for.
+    if uid != 0 && unsafe { libc::setuid(0) } == 0 {
+        return Err(io::Error::other("root privileges could be regained"));
+    }
+    Ok(())
+}
+
+/// Becomes root for good: supplementary groups exactly `[0]`, gid and uid
+/// 0 (real, effective and saved), checked.
+pub fn become_root() -> io::Result<()> {
+    let groups: [libc::gid_t; 1] = [0];
+    // SAFETY: plain syscalls; the group list is a valid array of its length.
+    unsafe {
+        if libc::setgroups(1, groups.as_ptr()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::setresgid(0, 0, 0) != 0 || libc::setresuid(0, 0, 0) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    check_ids(0, 0)
+}
+
+/// Checks that real, effective and saved uid and gid are `uid` and `gid`.
+fn check_ids(uid: u32, gid: u32) -> io::Result<()> {
     let (mut ruid, mut euid, mut suid) = (0, 0, 0);
     let (mut rgid, mut egid, mut sgid) = (0, 0, 0);
     // SAFETY: the out-pointers are valid locals.
@@ -80,11 +106,24 @@ pub fn become_user(account: &Account) -> io::Result<()> {
             "the uid or gid did not change as requested",
         ));
     }
-    // SAFETY: a plain syscall; success here would be the failure we test for.
-    if uid != 0 && unsafe { libc::setuid(0) } == 0 {
-        return Err(io::Error::other("root privileges could be regained"));
-    }
     Ok(())
+}
+
+/// Makes sure descriptors 0, 1 and 2 are open (on /dev/null if they were
+/// closed), so that no file this process opens later, such as the audit
+/// log, can become someone's stdout or stderr. std's start-up does this;
+/// the `rootwrap` binary skips std's start-up (see its `main`).
+pub fn ensure_std_fds() {
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only queries the descriptor.
+        let closed = unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1
+            && io::Error::last_os_error().raw_os_error() == Some(libc::EBADF);
+        if closed {
+            // SAFETY: a static C string; open returns the lowest free
+            // descriptor, which is `fd`.
+            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        }
+    }
 }
 
 /// The effective uid of this process.

@@ -146,14 +146,14 @@ pub enum Item {
     /// Exactly one argument.
     One(Arg),
     /// These items, one after the other (`(A B)`).
-    Seq(Vec<Item>),
+    Seq(#[serde(deserialize_with = "nested::vec")] Vec<Item>),
     /// One of these alternatives (`(A B | C)`), tried in order.
-    Alt(Vec<Item>),
+    Alt(#[serde(deserialize_with = "nested::vec")] Vec<Item>),
     /// The item, or nothing (`[A]`).
-    Optional(Box<Item>),
+    Optional(#[serde(deserialize_with = "nested::boxed")] Box<Item>),
     /// These items in any order, each at most once; all but the optional
     /// ones must appear (`{ A [B] C }`).
-    AnyOrder(Vec<Item>),
+    AnyOrder(#[serde(deserialize_with = "nested::vec")] Vec<Item>),
 }
 
 /// A pattern for exactly one argument.
@@ -165,7 +165,7 @@ pub enum Arg {
     Regex(Regex),
     /// Any one of these patterns (the first that matches decides how the
     /// argument is passed on).
-    OneOf(Vec<Arg>),
+    OneOf(#[serde(deserialize_with = "nested::vec")] Vec<Arg>),
     /// A decimal integer (`-?(0|[1-9][0-9]*)`) within an inclusive range.
     Int {
         min: i64,
@@ -242,3 +242,48 @@ pub enum PathDepth {
     /// Anything below `base`, at any depth (`base/**`).
     Descendant,
 }
+
+/// Decoding of the recursive types with a depth bound: the compiler never
+/// nests patterns deeper than `MAX_NESTING`, and a ruleset that does is
+/// refused as corrupt instead of overflowing the stack.
+mod nested {
+    use std::cell::Cell;
+
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer};
+
+    use super::MAX_NESTING;
+
+    thread_local! {
+        static DEPTH: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn within<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<T, D::Error> {
+        let depth = DEPTH.with(|d| d.get()) + 1;
+        if depth > MAX_NESTING {
+            return Err(D::Error::custom("patterns nested too deeply"));
+        }
+        DEPTH.with(|d| d.set(depth));
+        let value = T::deserialize(deserializer);
+        DEPTH.with(|d| d.set(depth - 1));
+        value
+    }
+
+    pub fn vec<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<T>, D::Error> {
+        within(deserializer)
+    }
+
+    pub fn boxed<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<Box<T>, D::Error> {
+        within(deserializer)
+    }
+}
+
+/// How deeply groups, optional and any-order items and prefixed or
+/// alternative patterns may nest (the compiler refuses deeper ones).
+pub const MAX_NESTING: usize = 32;
