@@ -59,7 +59,11 @@ if [ "${1:-}" = "--inside" ]; then
         "$rootwrap" "$work/$file.rwc" true || die "rootwrap $file.rwc true failed"
         cmds+=("$rootwrap $work/$file.rwc true")
     done
-    echo "== hyperfine: $ROUNDS rounds x $RUNS runs (warm-up $WARMUP), -N, one mount namespace"
+    # In production every call comes through sudo, which sets these: the
+    # runtime then takes the caller from them and needs no user-database
+    # lookup (without them, each record costs an NSS lookup of the uid).
+    export SUDO_USER=${SUDO_USER:-audit-bench} SUDO_UID=${SUDO_UID:-4242}
+    echo "== hyperfine: $ROUNDS rounds x $RUNS runs (warm-up $WARMUP), -N, one mount namespace, SUDO_USER=$SUDO_USER SUDO_UID=$SUDO_UID"
     for round in $(seq 1 "$ROUNDS"); do
         args=()
         for i in "${!names[@]}"; do

@@ -303,8 +303,8 @@ fn a_flipped_byte_in_a_section() {
 fn a_wrong_format_version() {
     require_root!();
     refused(
-        Damage::Bytes(|bytes| with_version(bytes, 2)),
-        "format version 2; this rootwrap reads version 1",
+        Damage::Bytes(|bytes| with_version(bytes, 1)),
+        "format version 1; this rootwrap reads version 2",
     );
 }
 
@@ -369,7 +369,7 @@ fn each_refusal_has_its_own_message() {
         ),
         (
             "wrong version",
-            Damage::Bytes(|bytes| with_version(bytes, 2)),
+            Damage::Bytes(|bytes| with_version(bytes, 1)),
         ),
         (
             "wrong DFA format",
@@ -451,8 +451,8 @@ fn library_refuses_a_bad_header_by_variant() {
         RulesetError::Truncated { expected, actual } if expected == len && actual == len + 1
     ));
     assert!(matches!(
-        error(&with_version(bytes.clone(), 2)),
-        RulesetError::UnknownVersion(2)
+        error(&with_version(bytes.clone(), 1)),
+        RulesetError::UnknownVersion(1)
     ));
     assert!(matches!(
         error(&with_dfa_format(bytes.clone(), 7)),
