@@ -147,6 +147,8 @@ fn strings(value: &Value) -> Vec<String> {
 struct Subject {
     import: Import,
     ruleset: Ruleset<Vec<u8>>,
+    /// The compiled bytes, for `rootwrap-compile explain`.
+    bytes: Vec<u8>,
     rules: Vec<Rule>,
 }
 
@@ -455,11 +457,110 @@ fn import_with(conf: &str, path: &Path) -> Subject {
         panic!("{} does not compile:\n{}", path.display(), text.join("\n"))
     });
     let ruleset = Ruleset::from_bytes(&compiled.bytes).unwrap();
+    let bytes = compiled.bytes.clone();
     Subject {
         import,
         ruleset,
+        bytes,
         rules: compiled.policy.rules.clone(),
     }
+}
+
+/// What `rootwrap-compile explain --json` reports, reduced to what the
+/// comparison with oslo looks at.
+fn explained(json: &Value) -> (String, Option<String>, Option<Vec<String>>, Option<String>) {
+    (
+        json["decision"].as_str().unwrap_or("").to_string(),
+        json["rule"]["name"].as_str().map(str::to_string),
+        json["exec"]["argv"]
+            .as_array()
+            .map(|_| strings(&json["exec"]["argv"])),
+        json["exec"]["user"].as_str().map(str::to_string),
+    )
+}
+
+/// The library's decision in the same shape.
+fn decided(
+    ruleset: &Ruleset<Vec<u8>>,
+    argv: &[String],
+) -> (String, Option<String>, Option<Vec<String>>, Option<String>) {
+    match ruleset.decide(&os(argv), true) {
+        Ok(Decision::Allow(a)) => (
+            "allow".into(),
+            Some(a.rule.name.clone()),
+            Some(
+                a.argv
+                    .iter()
+                    .map(|x| x.to_string_lossy().into_owned())
+                    .collect(),
+            ),
+            Some(a.run_as.user_name().to_string()),
+        ),
+        Ok(Decision::NotExecutable { rule }) => ("not-found".into(), Some(rule.name), None, None),
+        Ok(Decision::Deny { .. }) => ("deny".into(), None, None, None),
+        Err(_) => ("bad-ruleset".into(), None, None, None),
+    }
+}
+
+/// Every command line compared is also put to the real
+/// `rootwrap-compile explain --json` on the compiled ruleset file: it must
+/// report what the library decided (the comparison above uses the library
+/// to stay fast). Runs on a few threads.
+fn cross_check_explain(
+    jobs: &[(
+        PathBuf,
+        Vec<String>,
+        (String, Option<String>, Option<Vec<String>>, Option<String>),
+    )],
+) {
+    let compile = &rootwrap_tests::binaries().compile;
+    let chunk = jobs.len().div_ceil(4).max(1);
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut failures = Vec::new();
+                    for (ruleset, argv, expected) in part {
+                        let output = Command::new(compile)
+                            .args(["explain", "--json"])
+                            .arg(ruleset)
+                            .arg("--")
+                            .args(argv)
+                            .output()
+                            .unwrap();
+                        let json: Value =
+                            serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+                        let got = explained(&json);
+                        if &got != expected {
+                            failures
+                                .push(format!("{argv:?}: explain {got:?}, library {expected:?}"));
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    println!(
+        "explain --json cross-check: {} command lines, {} disagreements",
+        jobs.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "explain --json disagrees with the library:\n{}",
+        failures
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 #[test]
@@ -555,13 +656,23 @@ fn imported_rulesets_refuse_at_least_what_oslo_refuses() {
     let mut unexplained: Vec<String> = Vec::new();
     let mut compared = 0usize;
     let mut both_allow = 0usize;
-    for file in response["files"].as_array().unwrap() {
+    let rulesets = std::env::temp_dir().join(format!("rw-oslo-diff-{}", std::process::id()));
+    fs::create_dir_all(&rulesets).unwrap();
+    let mut explain_jobs = Vec::new();
+    for (number, file) in response["files"].as_array().unwrap().iter().enumerate() {
         let path = PathBuf::from(file["path"].as_str().unwrap());
         let subject = import_with(&conf, &path);
+        let ruleset_file = rulesets.join(format!("{number}.rwc"));
+        fs::write(&ruleset_file, &subject.bytes).unwrap();
         let filters = file["filters"].as_array().unwrap();
         for case in file["cases"].as_array().unwrap() {
             compared += 1;
             let argv = strings(&case["argv"]);
+            explain_jobs.push((
+                ruleset_file.clone(),
+                argv.clone(),
+                decided(&subject.ruleset, &argv),
+            ));
             let verdict = Case {
                 subject: &subject,
                 filters,
@@ -594,6 +705,9 @@ fn imported_rulesets_refuse_at_least_what_oslo_refuses() {
             }
         }
     }
+    // While the test's processes (kill targets) still run.
+    cross_check_explain(&explain_jobs);
+    let _ = fs::remove_dir_all(&rulesets);
     drop(sleeper);
     let _ = fs::remove_dir_all(&stubs);
 
