@@ -466,9 +466,13 @@ fn import_with(conf: &str, path: &Path) -> Subject {
     }
 }
 
+/// A decision reduced to what the comparison with oslo looks at: decision,
+/// rule name, executed argv, user.
+type Reduced = (String, Option<String>, Option<Vec<String>>, Option<String>);
+
 /// What `rootwrap-compile explain --json` reports, reduced to what the
 /// comparison with oslo looks at.
-fn explained(json: &Value) -> (String, Option<String>, Option<Vec<String>>, Option<String>) {
+fn explained(json: &Value) -> Reduced {
     (
         json["decision"].as_str().unwrap_or("").to_string(),
         json["rule"]["name"].as_str().map(str::to_string),
@@ -480,10 +484,7 @@ fn explained(json: &Value) -> (String, Option<String>, Option<Vec<String>>, Opti
 }
 
 /// The library's decision in the same shape.
-fn decided(
-    ruleset: &Ruleset<Vec<u8>>,
-    argv: &[String],
-) -> (String, Option<String>, Option<Vec<String>>, Option<String>) {
+fn decided(ruleset: &Ruleset<Vec<u8>>, argv: &[String]) -> Reduced {
     match ruleset.decide(&os(argv), true) {
         Ok(Decision::Allow(a)) => (
             "allow".into(),
@@ -506,13 +507,7 @@ fn decided(
 /// `rootwrap-compile explain --json` on the compiled ruleset file: it must
 /// report what the library decided (the comparison above uses the library
 /// to stay fast). Runs on a few threads.
-fn cross_check_explain(
-    jobs: &[(
-        PathBuf,
-        Vec<String>,
-        (String, Option<String>, Option<Vec<String>>, Option<String>),
-    )],
-) {
+fn cross_check_explain(jobs: &[(PathBuf, Vec<String>, Reduced)]) {
     let compile = &rootwrap_tests::binaries().compile;
     let chunk = jobs.len().div_ceil(4).max(1);
     let failures: Vec<String> = std::thread::scope(|scope| {
