@@ -691,19 +691,50 @@ impl Lowering<'_> {
             "int" => self.int(args, span),
             "mode" => {
                 let mut set = Vec::new();
+                let mut ranges = Vec::new();
                 for arg in args {
-                    match values::mode(arg.value.as_bytes()) {
-                        Some(mode) => set.push(mode),
-                        None => {
-                            self.error(
-                                Diagnostic::error(format!("`{}` is not an octal mode", arg.value))
-                                    .at(arg.span, "expected 3 or 4 octal digits, e.g. 0644"),
-                            );
-                            return None;
-                        }
+                    let parsed = match arg.value.split_once("..") {
+                        Some((low, high)) => values::mode(low.as_bytes())
+                            .zip(values::mode(high.as_bytes()))
+                            .map(|range| ranges.push(range)),
+                        None => values::mode(arg.value.as_bytes()).map(|mode| set.push(mode)),
+                    };
+                    if parsed.is_none() {
+                        self.error(
+                            Diagnostic::error(format!(
+                                "`{}` is not an octal mode or mode range",
+                                arg.value
+                            ))
+                            .at(
+                                arg.span,
+                                "expected 3 or 4 octal digits, e.g. 0644, or a range 0600..0664",
+                            ),
+                        );
+                        return None;
                     }
                 }
-                Some(Arg::Mode(set))
+                let mut alternatives: Vec<Arg> = Vec::new();
+                for (low, high) in ranges {
+                    if low & !high != 0 {
+                        self.error(
+                            Diagnostic::error(format!("the mode range {low:04o}..{high:04o} is empty"))
+                                .at(span, "its lower end has bits its upper end lacks")
+                                .help("a mode range gives the bits that must be set and the bits that may be: 0600..0664"),
+                        );
+                        return None;
+                    }
+                    alternatives.push(Arg::ModeBits {
+                        required: low,
+                        allowed: high,
+                    });
+                }
+                if !set.is_empty() || alternatives.is_empty() {
+                    alternatives.insert(0, Arg::Mode(set));
+                }
+                match <[Arg; 1]>::try_from(alternatives) {
+                    Ok([one]) => Some(one),
+                    Err(many) => Some(Arg::OneOf(many)),
+                }
             }
             "signal" => {
                 let mut set = Vec::new();

@@ -397,6 +397,11 @@ fn more_validation_errors() {
         "loader",
     );
     assert_error(
+        "allow r: ls <mode 0700..0644>",
+        "error: the mode range 0700..0644 is empty",
+        "bits that must be set",
+    );
+    assert_error(
         "allow r: env A=(x y | z) ls",
         "error: the value of `A` must be one pattern",
         "alternatives of single patterns",

@@ -90,6 +90,9 @@ impl fmt::Display for Arg {
             Arg::Any => write!(f, "<any>"),
             Arg::Owner => write!(f, "<owner>"),
             Arg::Netns => write!(f, "<netns>"),
+            Arg::ModeBits { required, allowed } => {
+                write!(f, "<mode {required:04o}..{allowed:04o}>")
+            }
         }
     }
 }

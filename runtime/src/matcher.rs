@@ -641,6 +641,9 @@ pub fn match_arg(
         Arg::Any => keep(),
         Arg::Owner => values::is_owner(bytes).then(keep).flatten(),
         Arg::Netns => values::is_netns(bytes).then(keep).flatten(),
+        Arg::ModeBits { required, allowed } => values::mode(bytes)
+            .filter(|m| m & required == *required && m & !allowed == 0)
+            .and(keep()),
     })
 }
 

@@ -213,6 +213,13 @@ pub enum Arg {
     Owner,
     /// A network namespace name: as an interface name, but up to 255 bytes.
     Netns,
+    /// An octal file mode (3 or 4 digits) with every bit of `required` set
+    /// and no bit outside `allowed` (`<mode 0600..0664>`): a range of
+    /// permissions, not of numbers (0700 is not between 0600 and 0664).
+    ModeBits {
+        required: u32,
+        allowed: u32,
+    },
 }
 
 /// A regular expression, compiled to a DFA by the compiler.
