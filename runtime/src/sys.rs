@@ -14,27 +14,31 @@ pub struct Account {
     pub gid: u32,
 }
 
-/// Looks a user up by name with `getpwnam_r`; `Ok(None)` when unknown.
-pub fn lookup_user(name: &str) -> io::Result<Option<Account>> {
-    let cname = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let mut buf = vec![0u8; 4096];
+/// A user database entry as the `getpw*_r` calls return it, with the
+/// buffer its strings point into.
+struct PasswdEntry {
+    entry: libc::passwd,
+    _buffer: Vec<u8>,
+}
+
+/// Calls a reentrant `getpw*_r` function, growing its buffer on ERANGE.
+/// `Ok(None)` when there is no such user.
+fn passwd_lookup(
+    call: impl Fn(*mut libc::passwd, *mut libc::c_char, usize, *mut *mut libc::passwd) -> libc::c_int,
+) -> io::Result<Option<PasswdEntry>> {
+    let mut buffer = vec![0u8; 4096];
     loop {
         // SAFETY: `passwd` is plain data; an all-zero value is valid.
         let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
         let mut result: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: every pointer is valid for the call and `buf.len()` is the
-        // buffer's true size; the strings it fills in point into `buf`.
-        let rc = unsafe {
-            libc::getpwnam_r(
-                cname.as_ptr(),
-                &mut entry,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut result,
-            )
-        };
-        if rc == libc::ERANGE && buf.len() < (1 << 20) {
-            buf.resize(buf.len() * 2, 0);
+        let rc = call(
+            &mut entry,
+            buffer.as_mut_ptr().cast(),
+            buffer.len(),
+            &mut result,
+        );
+        if rc == libc::ERANGE && buffer.len() < (1 << 20) {
+            buffer.resize(buffer.len() * 2, 0);
             continue;
         }
         if rc != 0 {
@@ -43,12 +47,26 @@ pub fn lookup_user(name: &str) -> io::Result<Option<Account>> {
         if result.is_null() {
             return Ok(None);
         }
-        return Ok(Some(Account {
-            name: cname,
-            uid: entry.pw_uid,
-            gid: entry.pw_gid,
+        return Ok(Some(PasswdEntry {
+            entry,
+            _buffer: buffer,
         }));
     }
+}
+
+/// Looks a user up by name with `getpwnam_r`; `Ok(None)` when unknown.
+pub fn lookup_user(name: &str) -> io::Result<Option<Account>> {
+    let cname = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: every pointer is valid for the call and the length is the
+    // buffer's true size; the strings it fills in point into that buffer.
+    let found = passwd_lookup(|entry, buf, len, result| unsafe {
+        libc::getpwnam_r(cname.as_ptr(), entry, buf, len, result)
+    })?;
+    Ok(found.map(|found| Account {
+        name: cname.clone(),
+        uid: found.entry.pw_uid,
+        gid: found.entry.pw_gid,
+    }))
 }
 
 /// Becomes `account` for good: its supplementary groups (`initgroups`), its
@@ -177,32 +195,18 @@ pub fn hostname() -> String {
 
 /// The name of user `uid` (`getpwuid_r`), when it has one.
 pub fn user_name(uid: u32) -> Option<String> {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        // SAFETY: as in `lookup_user`.
-        let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: as in `lookup_user`.
-        let rc = unsafe {
-            libc::getpwuid_r(
-                uid,
-                &mut entry,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut result,
-            )
-        };
-        if rc == libc::ERANGE && buf.len() < (1 << 20) {
-            buf.resize(buf.len() * 2, 0);
-            continue;
-        }
-        if rc != 0 || result.is_null() || entry.pw_name.is_null() {
-            return None;
-        }
-        // SAFETY: pw_name points to a NUL-terminated string inside `buf`.
-        let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
-        return Some(name.to_string_lossy().into_owned());
+    // SAFETY: as in `lookup_user`.
+    let found = passwd_lookup(|entry, buf, len, result| unsafe {
+        libc::getpwuid_r(uid, entry, buf, len, result)
+    })
+    .ok()??;
+    if found.entry.pw_name.is_null() {
+        return None;
     }
+    // SAFETY: pw_name points to a NUL-terminated string inside the entry's
+    // buffer, which `found` keeps alive.
+    let name = unsafe { std::ffi::CStr::from_ptr(found.entry.pw_name) };
+    Some(name.to_string_lossy().into_owned())
 }
 
 /// Connects to the system logger now (`openlog` with `LOG_NDELAY`), while
