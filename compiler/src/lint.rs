@@ -182,7 +182,18 @@ fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
             .help(help),
         );
     }
+    let dangerous = ROOT_WITH_FREE_ARGS.contains(&program);
     for (item, span) in rule.args.iter().zip(&site.arg_spans) {
+        if dangerous && accepts_anything(item) {
+            warnings.push(
+                Diagnostic::warning(
+                    "any-arg",
+                    format!("rule `{}` lets `{program}` take an unrestricted argument", rule.name),
+                )
+                .at(*span, "any value at all")
+                .help("a path, owner, mode or device here is root: give its type or location, e.g. `<path /var/lib/svc/**>`"),
+            );
+        }
         let rootwrap::types::Item::One(arg) = item else {
             continue;
         };
@@ -196,6 +207,28 @@ fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
                 .help("use a path constraint such as `<path /dir/**>`: it resolves `..` and symlinks before checking"),
             );
         }
+    }
+}
+
+/// Whether an item takes an argument without any restriction: `<any>`, or
+/// a regex that matches everything (`.*`, `.+`, `(?s).*`).
+fn accepts_anything(item: &rootwrap::types::Item) -> bool {
+    use rootwrap::types::Item;
+    let arg_free = |arg: &Arg| match arg {
+        Arg::Any => true,
+        Arg::Regex(regex) => matches!(
+            regex.source.as_str(),
+            ".*" | ".+" | "(?s).*" | "(?s).+" | "[^/]*"
+        ),
+        Arg::OneOf(alternatives) => alternatives.iter().any(|a| matches!(a, Arg::Any)),
+        _ => false,
+    };
+    match item {
+        Item::One(arg) => arg_free(arg),
+        Item::Seq(items) | Item::Alt(items) | Item::AnyOrder(items) => {
+            items.iter().any(accepts_anything)
+        }
+        Item::Optional(inner) => accepts_anything(inner),
     }
 }
 

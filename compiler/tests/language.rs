@@ -500,6 +500,15 @@ fn lints_warn_and_because_silences_them() {
         shown.contains("`chown` with free arguments is as good as root"),
         "{shown}"
     );
+    let shown = warnings(&format!("{HEAD}allow r: chown <any> <any>\n"));
+    assert!(
+        shown.contains("warning[any-arg]: rule `r` lets `chown` take an unrestricted argument"),
+        "{shown}"
+    );
+    let shown = warnings(&format!("{HEAD}allow r: chown nova re\".*\"\n"));
+    assert!(shown.contains("warning[any-arg]"), "{shown}");
+    let shown = warnings(&format!("{HEAD}allow r: echo <any>\n"));
+    assert!(shown.is_empty(), "{shown}");
     let shown = warnings(&format!("{HEAD}allow r: bash -c x\n"));
     assert!(
         shown.contains("warning[code-runner]: rule `r` runs `bash`"),
