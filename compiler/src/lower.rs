@@ -276,7 +276,14 @@ impl Lowering<'_> {
                 );
             }
             for dir in &option.values {
-                if let Err(why) = check_absolute_path(&dir.value) {
+                if dir.value.contains(':') {
+                    self.error(
+                        Diagnostic::error(format!("exec dir `{}` contains `:`", dir.value)).at(
+                            dir.span,
+                            "the exec dirs become the commands' PATH, where `:` separates entries",
+                        ),
+                    );
+                } else if let Err(why) = check_absolute_path(&dir.value) {
                     self.error(
                         Diagnostic::error(format!("exec dir `{}` {why}", dir.value))
                             .at(dir.span, "not a normalized absolute path"),

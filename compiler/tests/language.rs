@@ -396,6 +396,11 @@ fn more_validation_errors() {
         "error: a rule may not let the caller set `GCONV_PATH`",
         "loader",
     );
+    let rendered = errors("ruleset t\nexec-dirs /usr/bin /opt/tools:/tmp/evil\n");
+    assert!(
+        rendered.contains("error: exec dir `/opt/tools:/tmp/evil` contains `:`"),
+        "{rendered}"
+    );
     assert_error(
         "allow r: ls <mode 0700..0644>",
         "error: the mode range 0700..0644 is empty",

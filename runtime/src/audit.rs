@@ -206,7 +206,9 @@ impl AuditLog {
         match self.on_failure {
             OnLogFailure::Refuse => Err(error),
             OnLogFailure::Continue => {
-                eprintln!("rootwrap: warning: {error}; continuing without it, as the ruleset says (on-log-failure continue)");
+                crate::run::say(&format!(
+                    "warning: {error}; continuing without it, as the ruleset says (on-log-failure continue)"
+                ));
                 Ok(())
             }
         }
@@ -285,12 +287,17 @@ fn fit_datagram(mut line: String) -> String {
     // The line is ASCII (everything else is escaped), so any byte index is a
     // character boundary; and `"` only delimits values.
     line.truncate(MAX_SYSLOG_MESSAGE);
-    if line.matches('"').count() % 2 == 1 {
-        line.push_str("...\"");
-    } else if let Some(space) = line.rfind(' ') {
-        line.truncate(space);
+    let inside_value = line.matches('"').count() % 2 == 1;
+    if !inside_value {
+        // Between fields or inside a key: keep the last whole field.
+        let end = line.rfind('"').map_or(0, |i| i + 1);
+        line.truncate(end);
     }
-    let _ = write!(line, " truncated=\"{}\"", full - MAX_SYSLOG_MESSAGE);
+    let cut = full - line.len();
+    if inside_value {
+        line.push_str("...\"");
+    }
+    let _ = write!(line, " truncated=\"{cut}\"");
     line
 }
 
@@ -571,5 +578,25 @@ mod tests {
         let marker = format!("...\" truncated=\"{}\"", long.len() - MAX_SYSLOG_MESSAGE);
         assert!(cut.ends_with(&marker), "{}", &cut[cut.len() - 60..]);
         assert_eq!(cut.matches('"').count() % 2, 0);
+        // A cut just after a closing quote, or inside a key, keeps the
+        // last whole field and never leaves a quote open.
+        for pad in 0..40 {
+            let line = format!(
+                "decision=\"denied\" argv=\"{}\" reason=\"{}\"",
+                "a".repeat(MAX_SYSLOG_MESSAGE - 30 - pad),
+                "b".repeat(100)
+            );
+            let cut = fit_datagram(line.clone());
+            assert_eq!(
+                cut.matches('"').count() % 2,
+                0,
+                "{}",
+                &cut[cut.len() - 80..]
+            );
+            let (kept, marker) = cut.rsplit_once(" truncated=").unwrap();
+            let removed: usize = marker.trim_matches('"').parse().unwrap();
+            assert_eq!(kept.trim_end_matches("...\"").len() + removed, line.len());
+            assert!(line.starts_with(kept.trim_end_matches("...\"")));
+        }
     }
 }

@@ -14,6 +14,21 @@ const MAX_SYMLINKS: usize = 40;
 /// the current directory. Errors (a deleted cwd, a symlink loop, a component
 /// that cannot be inspected) mean the path cannot be trusted.
 pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
+    resolve(path, false)
+}
+
+/// Like [`canonicalize`], but only through symlinks that only root can
+/// have made or changed: each link owned by root, in a directory owned by
+/// root and writable by nobody else. Any other link is an error. Used for
+/// the directories a rule names, which the caller must not be able to
+/// redirect (a service owning /var/lib/svc could otherwise point
+/// /var/lib/svc/instances at /).
+pub fn canonicalize_trusted(path: &Path) -> io::Result<PathBuf> {
+    resolve(path, true)
+}
+
+fn resolve(path: &Path, trusted_links_only: bool) -> io::Result<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
     let mut pending: VecDeque<OsString> = VecDeque::new();
     let mut resolved = PathBuf::from("/");
     if path.is_relative() {
@@ -30,6 +45,12 @@ pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
         let candidate = resolved.join(&component);
         match std::fs::symlink_metadata(&candidate) {
             Ok(meta) if meta.file_type().is_symlink() => {
+                if trusted_links_only {
+                    let parent = std::fs::metadata(&resolved)?;
+                    if meta.uid() != 0 || parent.uid() != 0 || parent.mode() & 0o022 != 0 {
+                        return Err(io::Error::other("a symlink that is not root's alone"));
+                    }
+                }
                 symlinks += 1;
                 if symlinks > MAX_SYMLINKS {
                     return Err(io::Error::other("too many levels of symbolic links"));

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use regex_automata::dfa::{sparse, Automaton};
 use regex_automata::{Anchored, Input};
 
-use crate::canonical::canonicalize;
+use crate::canonical::{canonicalize, canonicalize_trusted};
 use crate::format::RulesetError;
 use crate::types::{Arg, Command, Item, PathDepth, PathScope, Rest, Rule, RunAs};
 use crate::values;
@@ -234,7 +234,9 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
             Rest::Exact if *end == len => {}
             Rest::Exact => continue,
             Rest::Any => args.extend(rest.iter().cloned()),
-            Rest::IpArgs => match ip_args_allowed(rest) {
+            // All of the caller's arguments, not only those after the
+            // rule's items: `ip netns <ip-args...>` must refuse `netns exec`.
+            Rest::IpArgs => match ip_args_allowed(&call.args) {
                 Ok(()) => args.extend(rest.iter().cloned()),
                 Err(why) => {
                     last_error = Some(Mismatch::IpArgs(why));
@@ -449,6 +451,10 @@ impl Walker<'_, '_> {
     /// Breadth-first over (items used, position): every order is tried, each
     /// state once.
     fn any_order(&mut self, items: &[Item], start: usize) -> Result<Outcomes, Mismatch> {
+        // The compiler allows 16; a mask of 64 bits is the hard limit.
+        if items.len() > 64 {
+            return Err(Mismatch::TooComplex);
+        }
         let required: u64 = items
             .iter()
             .enumerate()
@@ -651,6 +657,21 @@ pub fn match_arg(
 /// kernel's ` (deleted)` suffix for a replaced binary removed). The
 /// process's own argv is never trusted.
 fn pid_runs(pid: i64, targets: &[String], exec_dirs: &[String]) -> bool {
+    // The executable's path only means something in our own view of the
+    // files: a process in another mount namespace or under another root
+    // (made by an unprivileged user namespace, say) could show any path.
+    let same_file = |a: &str, b: &str| {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    };
+    if !same_file(&format!("/proc/{pid}/ns/mnt"), "/proc/self/ns/mnt")
+        || !same_file(&format!("/proc/{pid}/root"), "/proc/self/root")
+    {
+        return false;
+    }
     let Ok(link) = std::fs::read_link(format!("/proc/{pid}/exe")) else {
         return false;
     };
@@ -702,15 +723,18 @@ pub fn match_path(scopes: &[PathScope], arg: &OsStr) -> Option<PathBuf> {
 }
 
 fn within(scope: &PathScope, resolved: &Path) -> bool {
-    // The scope's base is resolved on this host too, so `/var/run/**` still
-    // holds where /var/run is a symlink to /run.
-    let base = canonicalize(Path::new(&scope.base)).unwrap_or_else(|_| PathBuf::from(&scope.base));
-    match scope.depth {
+    let inside = |base: &Path| match scope.depth {
         PathDepth::Exactly => resolved == base,
-        PathDepth::Child => resolved.parent() == Some(base.as_path()) && resolved != base,
+        PathDepth::Child => resolved.parent() == Some(base) && resolved != base,
         // Component-wise: `/var/lib/images` never admits `/var/lib/images2`.
-        PathDepth::Descendant => resolved != base && resolved.starts_with(&base),
-    }
+        PathDepth::Descendant => resolved != base && resolved.starts_with(base),
+    };
+    let written = Path::new(&scope.base);
+    // The base as written; or as resolved on this host, so that
+    // `/var/run/**` holds where /var/run is a symlink to /run, but only
+    // through symlinks the caller cannot have made or changed.
+    inside(written)
+        || canonicalize_trusted(written).is_ok_and(|base| base != written && inside(&base))
 }
 
 /// The executable a rule runs on this host, or `None` when it is missing.

@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use crate::audit::{record_fallback, AuditLog, Caller, Event, Outcome};
@@ -16,7 +16,13 @@ use crate::matcher::{Decision, Invocation};
 /// owned by root, writable by nobody else, within the size cap, with a valid
 /// header and index.
 pub fn open_trusted(path: &Path) -> Result<Ruleset<File>, RulesetError> {
-    let file = File::open(path).map_err(RulesetError::Open)?;
+    // Non-blocking and without a controlling terminal: a FIFO or a device
+    // at the path must be refused below, not waited on or acquired.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(RulesetError::Open)?;
     let meta = file.metadata().map_err(RulesetError::Open)?;
     if !meta.is_file() {
         return Err(RulesetError::NotRegularFile);
@@ -36,15 +42,17 @@ pub fn open_trusted(path: &Path) -> Result<Ruleset<File>, RulesetError> {
 /// Runs one call; returns the exit code when it does not exec.
 pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
     crate::sys::ensure_std_fds();
+    // A caller that closes our stderr pipe must not kill us before the
+    // audit record is written (execve restores the default).
+    crate::sys::ignore_sigpipe();
     let _program = args.next();
     let ruleset_path = args.next();
     let argv: Vec<OsString> = args.collect();
     let Some(ruleset_path) = ruleset_path else {
-        let message = "No command specified".to_string();
-        eprintln!("rootwrap: {message}");
         let mut event = Event::new(Outcome::BadInvocation, exit::NO_COMMAND, &argv);
-        event.reason = Some(message);
+        event.reason = Some("No command specified".to_string());
         record_fallback(Caller::current, &event);
+        say("No command specified");
         return exit::NO_COMMAND;
     };
     let shown_path = Path::new(&ruleset_path).display().to_string();
@@ -53,10 +61,10 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
         Ok(ruleset) => ruleset,
         Err(e) => {
             let message = format!("{shown_path}: {e}");
-            eprintln!("rootwrap: {message}");
             let mut event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
-            event.reason = Some(message);
+            event.reason = Some(message.clone());
             record_fallback(Caller::current, &event);
+            say(&message);
             return exit::BAD_RULESET;
         }
     };
@@ -67,11 +75,11 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
         Err(e) => {
             // Fail closed: a call that cannot be audited does not run.
             let message = format!("{e}; refusing the call (on-log-failure refuse)");
-            eprintln!("rootwrap: {message}");
             let mut event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
             event.ruleset = identity.clone();
-            event.reason = Some(message);
+            event.reason = Some(message.clone());
             record_fallback(Caller::current, &event);
+            say(&message);
             return exit::BAD_RULESET;
         }
     };
@@ -82,14 +90,16 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
     } else {
         Caller::default()
     };
-    // Records a failure that ends the call: to the log, and on stderr.
+    // Records a failure that ends the call: to the log first, then on
+    // stderr (which the caller controls and may have made unwritable).
     let finish = |log: &mut AuditLog, mut event: Event<'_>, message: String| -> i32 {
-        eprintln!("rootwrap: {message}");
         event.ruleset = identity.clone();
-        event.reason = Some(message);
+        event.reason = Some(message.clone());
         let code = event.exit_code;
-        if let Err(e) = log.record(&caller, &event) {
-            eprintln!("rootwrap: {e}");
+        let logged = log.record(&caller, &event);
+        say(&message);
+        if let Err(e) = logged {
+            say(&e.to_string());
         }
         code
     };
@@ -131,7 +141,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
             if let Err(e) = log.record(&caller, &event) {
                 event.outcome = Outcome::BadRuleset;
                 event.exit_code = exit::BAD_RULESET;
-                eprintln!("rootwrap: {e}; refusing the call (on-log-failure refuse)");
+                say(&format!("{e}; refusing the call (on-log-failure refuse)"));
                 return exit::BAD_RULESET;
             }
             let error = crate::exec::exec(&allowed);
@@ -163,4 +173,11 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
             finish(&mut log, event, message)
         }
     }
+}
+
+/// One line on stderr, prefixed `rootwrap: `; a failed write is ignored
+/// (stderr belongs to the caller: it may be closed or full).
+pub fn say(message: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "rootwrap: {message}");
 }

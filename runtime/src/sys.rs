@@ -127,6 +127,13 @@ fn check_ids(uid: u32, gid: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// Ignores SIGPIPE in this process (std's start-up would have; the
+/// binary skips it). `execve` below restores every default.
+pub fn ignore_sigpipe() {
+    // SAFETY: sets a signal disposition to a constant; no handler runs.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
 /// Makes sure descriptors 0, 1 and 2 are open (on /dev/null if they were
 /// closed), so that no file this process opens later, such as the audit
 /// log, can become someone's stdout or stderr. std's start-up does this;
@@ -277,11 +284,19 @@ pub fn execve(
     let mut var_ptrs: Vec<*const libc::c_char> = vars.iter().map(|v| v.as_ptr()).collect();
     var_ptrs.push(std::ptr::null());
     // SAFETY: every pointer refers to a NUL-terminated string owned by
-    // `args`/`vars`, alive for the call; both arrays end with NULL. Rust
-    // ignores SIGPIPE at start-up and ignored signals survive execve, so the
-    // default is restored first, as a shell would leave it.
+    // `args`/`vars`, alive for the call; both arrays end with NULL. Ignored
+    // signals and the signal mask survive execve: the command starts with
+    // every signal at its default and none blocked, whatever rootwrap's
+    // caller set (handlers are reset by execve itself).
     unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        for signal in 1..libc::SIGRTMIN() {
+            if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+        }
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
         libc::execve(program.as_ptr(), arg_ptrs.as_ptr(), var_ptrs.as_ptr());
     }
     io::Error::last_os_error()
