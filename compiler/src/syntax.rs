@@ -116,9 +116,15 @@ pub struct OptionAst {
 pub fn parse_file(file: usize, text: &str) -> (Vec<Statement>, Vec<Diagnostic>) {
     let mut statements = Vec::new();
     let mut diagnostics = Vec::new();
-    // The parser and lowering recurse per bracket: refuse deep nesting
-    // before it can exhaust the stack.
-    if let Some(at) = too_deep(text) {
+    // The parser and lowering recurse per bracket: a statement nesting too
+    // deep is reported and blanked out (offsets kept), before it can exhaust
+    // the stack; the rest of the file is parsed as usual.
+    let mut blanked: Option<Vec<u8>> = None;
+    while let Some(at) = too_deep(
+        blanked
+            .as_deref()
+            .map_or(text, |b| std::str::from_utf8(b).unwrap_or("")),
+    ) {
         let span = Span {
             file,
             start: at,
@@ -129,8 +135,20 @@ pub fn parse_file(file: usize, text: &str) -> (Vec<Statement>, Vec<Diagnostic>) 
                 .at(span, "too deep")
                 .help("a rule this nested cannot be reviewed: split it into several rules"),
         );
-        return (statements, diagnostics);
+        let bytes = blanked.get_or_insert_with(|| text.as_bytes().to_vec());
+        let start = bytes[..at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = next_statement_start(std::str::from_utf8(bytes).unwrap_or(""), at);
+        for byte in &mut bytes[start..end] {
+            if *byte != b'\n' {
+                *byte = b' ';
+            }
+        }
     }
+    let blanked_text = blanked.as_deref().and_then(|b| std::str::from_utf8(b).ok());
+    let text = blanked_text.unwrap_or(text);
     let mut pos = 0;
     while pos < text.len() {
         let rest = &text[pos..];

@@ -287,6 +287,26 @@ fn fit_datagram(mut line: String) -> String {
     // The line is ASCII (everything else is escaped), so any byte index is a
     // character boundary; and `"` only delimits values.
     line.truncate(MAX_SYSLOG_MESSAGE);
+    // Never end inside an escape (`\\` or `\xNN`): it would read as
+    // something else.
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            let escape = if bytes.get(i + 1) == Some(&b'\\') {
+                2
+            } else {
+                4
+            };
+            if i + escape > bytes.len() {
+                line.truncate(i);
+                break;
+            }
+            i += escape;
+        } else {
+            i += 1;
+        }
+    }
     let inside_value = line.matches('"').count() % 2 == 1;
     if !inside_value {
         // Between fields or inside a key: keep the last whole field.
@@ -311,7 +331,9 @@ fn open_json(path: &str) -> Result<File, LogError> {
         .append(true)
         .create(true)
         .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        // Non-blocking: a FIFO planted at the path must be refused, not
+        // waited on (it has no effect on a regular file).
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| match e.raw_os_error() {
             Some(libc::ELOOP) => LogError::Symlink(path.to_string()),
@@ -578,6 +600,15 @@ mod tests {
         let marker = format!("...\" truncated=\"{}\"", long.len() - MAX_SYSLOG_MESSAGE);
         assert!(cut.ends_with(&marker), "{}", &cut[cut.len() - 60..]);
         assert_eq!(cut.matches('"').count() % 2, 0);
+        // A cut inside an escape drops the partial escape.
+        let escaped = format!("argv=\"{}\"", "\\x01".repeat(3000));
+        let cut = fit_datagram(escaped);
+        let value = cut.split('"').nth(1).unwrap().trim_end_matches("...");
+        assert!(
+            value.len() % 4 == 0 && value.split("\\x01").all(str::is_empty),
+            "{}",
+            &value[value.len() - 20..]
+        );
         // A cut just after a closing quote, or inside a key, keeps the
         // last whole field and never leaves a quote open.
         for pad in 0..40 {

@@ -289,7 +289,9 @@ pub fn execve(
     // every signal at its default and none blocked, whatever rootwrap's
     // caller set (handlers are reset by execve itself).
     unsafe {
-        for signal in 1..libc::SIGRTMIN() {
+        // Real-time signals too; the C library refuses the two it keeps
+        // for itself (32, 33), harmlessly.
+        for signal in 1..=libc::SIGRTMAX() {
             if signal != libc::SIGKILL && signal != libc::SIGSTOP {
                 libc::signal(signal, libc::SIG_DFL);
             }

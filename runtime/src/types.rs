@@ -199,6 +199,7 @@ pub enum Arg {
     /// /dev/*>`, `-<signal HUP>`, `--size=<int 1..>`).
     Prefixed {
         prefix: String,
+        #[serde(deserialize_with = "nested::boxed")]
         value: Box<Arg>,
     },
     /// The id of a running process whose executable is one of these: an

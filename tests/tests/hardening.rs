@@ -186,8 +186,10 @@ fn the_command_starts_with_default_signals() {
         "signals",
         "ruleset signals\nexec-dirs /usr/bin /bin\nallow status: cat /proc/self/status\n",
     );
+    // Python can ignore real-time signals too (the shell's trap cannot name
+    // them portably): SIGRTMIN+5 and SIGRTMAX.
     let script = format!(
-        "trap '' INT TERM HUP; exec {} {} cat /proc/self/status",
+        "trap '' INT TERM HUP; exec python3 -c 'import os, signal, sys; [signal.signal(s, signal.SIG_IGN) for s in (signal.SIGRTMIN + 5, signal.SIGRTMAX)]; os.execv(sys.argv[1], sys.argv[1:])' {} {} cat /proc/self/status",
         binaries().rootwrap.display(),
         ruleset.display()
     );
@@ -202,9 +204,9 @@ fn the_command_starts_with_default_signals() {
             .unwrap_or_default()
             .to_string()
     };
-    // Signals 1 to 31; 32 and 33 belong to the C library, which refuses to
-    // change them (and this test's own environment may ignore them).
-    let standard = |name: &str| u64::from_str_radix(&field(name), 16).unwrap() & 0x7fff_ffff;
+    // Every signal but 32 and 33, which belong to the C library: it refuses
+    // to change them (and this test's own environment may ignore them).
+    let standard = |name: &str| u64::from_str_radix(&field(name), 16).unwrap() & !0x1_8000_0000;
     assert_eq!(standard("SigIgn:"), 0, "{status}");
     assert_eq!(standard("SigBlk:"), 0, "{status}");
 }
@@ -255,4 +257,40 @@ fn a_pid_in_another_mount_namespace_is_not_the_target() {
     let _ = impostor.kill();
     let _ = impostor.wait();
     assert_eq!(ran.code, 99, "{}", ran.stderr);
+}
+
+/// A FIFO planted at the audit log's path is refused at once (97), not
+/// waited on: whoever can write the log's directory must not be able to
+/// block every call.
+#[test]
+fn a_fifo_as_audit_log_is_refused_without_blocking() {
+    require_root!();
+    let dir = Scratch::new_in(Path::new("/var/lib"), "rw-hardening-logfifo");
+    let log = dir.join("audit.jsonl");
+    let made = run(Command::new("mkfifo").arg(&log));
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let ruleset = compile_ruleset(
+        dir.path(),
+        "logfifo",
+        &format!(
+            "ruleset logfifo\nexec-dirs /usr/bin /bin\nlog json {}\nallow t: true\n",
+            log.display()
+        ),
+    );
+    let started = Instant::now();
+    let mut child = rootwrap(&ruleset, &["true"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(97));
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("rootwrap blocked on a FIFO audit log");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
