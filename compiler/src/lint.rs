@@ -128,8 +128,40 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
             continue;
         }
         lint_rule(rule, site, &mut warnings);
+        lint_chain_env(rule, site, &policy.rules, &mut warnings);
     }
     warnings
+}
+
+/// A chain whose rule sets a variable that a rule it could chain into sets
+/// too: the runtime refuses a variable set twice, so that pair never
+/// matches, which is surely not what the author meant.
+fn lint_chain_env(rule: &Rule, site: &RuleSite, rules: &[Rule], warnings: &mut Vec<Diagnostic>) {
+    if rule.rest != Rest::Chain || rule.env.is_empty() {
+        return;
+    }
+    for inner in rules {
+        if inner.rest == Rest::Chain || inner.run_as != rule.run_as {
+            continue;
+        }
+        if let Some(shared) = inner
+            .env
+            .iter()
+            .find(|v| rule.env.iter().any(|o| o.name == v.name))
+        {
+            warnings.push(
+                Diagnostic::warning(
+                    "dead-chain",
+                    format!(
+                        "rule `{}` can never chain into rule `{}`: both set `{}`",
+                        rule.name, inner.name, shared.name
+                    ),
+                )
+                .at(site.span, "a variable may be set once per call")
+                .help("set the variable in one of the two rules only"),
+            );
+        }
+    }
 }
 
 fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {

@@ -514,6 +514,15 @@ fn lints_warn_and_because_silences_them() {
     assert!(shown.contains("warning[any-arg]"), "{shown}");
     let shown = warnings(&format!("{HEAD}allow r: echo <any>\n"));
     assert!(shown.is_empty(), "{shown}");
+    let shown = warnings(&format!(
+        "{HEAD}allow outer: env A=<int> nice -n <int 0..19> then allowed\nallow inner: env A=<int> printenv\n"
+    ));
+    assert!(
+        shown.contains(
+            "warning[dead-chain]: rule `outer` can never chain into rule `inner`: both set `A`"
+        ),
+        "{shown}"
+    );
     let shown = warnings(&format!("{HEAD}allow r: bash -c x\n"));
     assert!(
         shown.contains("warning[code-runner]: rule `r` runs `bash`"),
