@@ -66,8 +66,10 @@ enum Node {
     /// `.`
     Any,
     Class(Class),
-    /// `^` or `\A`.
+    /// `^`: start, or after a newline under `(?m)`.
     Start,
+    /// `\A`: start of the argument only.
+    StartOnly,
     /// `$`: end, or before a final newline.
     End,
     /// `\Z`: end only.
@@ -155,7 +157,8 @@ impl Parser {
             return;
         }
         while let Some(c) = self.peek() {
-            if c.is_whitespace() {
+            // Python's verbose mode skips ASCII whitespace only.
+            if matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c') {
                 self.pos += 1;
             } else if c == '#' {
                 while let Some(c) = self.peek() {
@@ -200,7 +203,10 @@ impl Parser {
                 if matches!(last, Node::Repeat { .. }) {
                     return self.error("multiple repeat");
                 }
-                if matches!(last, Node::Start | Node::End | Node::EndOnly | Node::Empty) {
+                if matches!(
+                    last,
+                    Node::Start | Node::StartOnly | Node::End | Node::EndOnly | Node::Empty
+                ) {
                     return self.error("nothing to repeat");
                 }
                 let (min, max) = quantifier;
@@ -498,7 +504,7 @@ impl Parser {
         };
         self.pos += 1;
         Ok(match c {
-            'A' => Node::Start,
+            'A' => Node::StartOnly,
             'Z' => Node::EndOnly,
             'b' => Node::Unsupported("the word boundary `\\b`".into()),
             'B' => Node::Unsupported("the non-boundary `\\B`".into()),
@@ -780,6 +786,7 @@ impl Emitter {
             }
             Node::Class(class) => self.class(class),
             Node::Start => self.out.push('^'),
+            Node::StartOnly => self.out.push_str("\\A"),
             Node::End => {
                 self.note(
                     "regex-newline",
@@ -894,10 +901,14 @@ impl Emitter {
     /// must match a subset of Python's set; in a negated class, a superset
     /// (it is excluded).
     fn category(&mut self, item: ClassItem, negated: bool, in_negated_class: bool) -> String {
-        let (letter, ascii, unicode_superset) = match item {
-            ClassItem::Digit(_) => ('d', "0-9", "\\p{Nd}"),
-            ClassItem::Word(_) => ('w', "0-9A-Za-z_", "\\w\\p{N}"),
-            _ => ('s', "\\t-\\r\\x1C-\\x20", "\\s\\x1C-\\x1F"),
+        // `ascii`: the ASCII part of Python's set that every mode has (a
+        // subset); `ascii_superset`: every ASCII character any mode counts.
+        // Python's `\s` is `[ \t\n\r\f\v]` with the ASCII flag and also
+        // has \x1C-\x1F without it.
+        let (letter, ascii, ascii_superset, unicode_superset) = match item {
+            ClassItem::Digit(_) => ('d', "0-9", "0-9", "\\p{Nd}"),
+            ClassItem::Word(_) => ('w', "0-9A-Za-z_", "0-9A-Za-z_", "\\w\\p{N}"),
+            _ => ('s', "\\t-\\r ", "\\t-\\r\\x1C-\\x20", "\\s\\x1C-\\x1F"),
         };
         let ascii_flag = self.flags.ascii;
         let text = match (negated, in_negated_class) {
@@ -911,7 +922,7 @@ impl Emitter {
             // every other non-ASCII character, which is left out.
             (true, false) => {
                 self.unicode = true;
-                format!("[^{ascii}\\x80-\\x{{10FFFF}}]")
+                format!("[^{ascii_superset}\\x80-\\x{{10FFFF}}]")
             }
             (true, true) => {
                 self.unicode = true;
@@ -1020,7 +1031,7 @@ fn lookahead_path(alternatives: &[Node]) -> Option<String> {
     else {
         return None;
     };
-    let guards_dotdot = mentions_dotdot(node);
+    let guards_dotdot = is_dotdot_guard(node);
     let tail_is_anything = matches!(
         rest.get(1..),
         Some([Node::Repeat { node, min: 0 | 1, max: None, .. }]) if **node == Node::Any
@@ -1038,17 +1049,20 @@ fn lookahead_path(alternatives: &[Node]) -> Option<String> {
     (guards_dotdot && tail_is_anything && normalized && plain).then(|| dir.to_string())
 }
 
-/// Whether a node matches two literal dots in a row somewhere.
-fn mentions_dotdot(node: &Node) -> bool {
+/// Whether a lookahead body is exactly one of the two `..` guards the
+/// corpus uses, `\.\.` and `.*/\.\.`: only then does the path constraint
+/// mean the same thing. A body that excludes anything else (`\.\.|shadow`)
+/// cannot become a path rule.
+fn is_dotdot_guard(node: &Node) -> bool {
+    let any_run =
+        |n: &Node| matches!(n, Node::Repeat { node, min: 0, max: None, .. } if **node == Node::Any);
     match node {
-        Node::Concat(items) => {
-            items
-                .windows(2)
-                .any(|w| w[0] == Node::Char('.') && w[1] == Node::Char('.'))
-                || items.iter().any(mentions_dotdot)
-        }
-        Node::Alt(items) => items.iter().any(mentions_dotdot),
-        Node::Group(inner) | Node::Flagged(_, inner) => mentions_dotdot(inner),
+        Node::Group(inner) => is_dotdot_guard(inner),
+        Node::Concat(items) => match items.as_slice() {
+            [Node::Char('.'), Node::Char('.')] => true,
+            [run, Node::Char('/'), Node::Char('.'), Node::Char('.')] => any_run(run),
+            _ => false,
+        },
         _ => false,
     }
 }
@@ -1138,6 +1152,18 @@ pub fn translate(pattern: &str) -> Result<Translated, Untranslatable> {
             construct,
         });
     }
+    // Case-insensitive matching beyond ASCII folds by the Unicode tables of
+    // the regex engine, which are newer than Python 3.11's and fold some
+    // characters Python does not (and Python's ASCII flag is not carried
+    // into scoped groups): refused rather than risk accepting more.
+    let beyond_ascii =
+        !emitter.out.is_ascii() || emitter.out.contains("\\x{") || emitter.out.contains("\\p");
+    if emitter.unicode && has_flag(&emitter.out, 'i') && (beyond_ascii || has_flag(pattern, 'a')) {
+        return Err(Untranslatable::Unsupported {
+            construct: "case-insensitive matching with Unicode".into(),
+            suggestion: "list the accepted spellings, e.g. `(name|Name|NAME)`".into(),
+        });
+    }
     stricter.push(newline);
     stricter.extend(emitter.stricter);
     Ok(Translated {
@@ -1146,6 +1172,17 @@ pub fn translate(pattern: &str) -> Result<Translated, Untranslatable> {
             unicode: emitter.unicode,
         },
         stricter,
+    })
+}
+
+/// Whether a regex turns `flag` on anywhere: a flag group `(?...f...)` or
+/// `(?...f...:`.
+fn has_flag(source: &str, flag: char) -> bool {
+    source.match_indices("(?").any(|(at, _)| {
+        source[at + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .any(|c| c == flag)
     })
 }
 
@@ -1276,6 +1313,44 @@ mod tests {
     }
 
     #[test]
+    fn unicode_case_folding_is_refused() {
+        for pattern in [
+            "(?i)\u{264}x",
+            "(?ai)k",
+            "(?a)(?i:s)x",
+            "(?i)[\u{100}-\u{200}]",
+        ] {
+            assert!(
+                matches!(translate(pattern), Err(Untranslatable::Unsupported { .. })),
+                "{pattern}"
+            );
+        }
+        // ASCII-only case-insensitivity folds the same in both engines.
+        assert!(translate("(?i)abc").is_ok());
+    }
+
+    #[test]
+    fn python_ascii_space_anchors_and_verbose_whitespace() {
+        // Python's ASCII `\s` has no \x1C-\x1F; its `\S` excludes them in
+        // Unicode mode.
+        assert_eq!(regex("(?a)\\s").0, "[\\t-\\r ]");
+        assert_eq!(regex("\\s").0, "[\\t-\\r ]");
+        assert_eq!(regex("\\S").0, "[^\\t-\\r\\x1C-\\x20\\x80-\\x{10FFFF}]");
+        // `\A` stays the start of the argument under `(?m)`.
+        assert!(
+            regex("(?m)a\\n\\Ab").0.contains("\\A"),
+            "{:?}",
+            regex("(?m)a\\n\\Ab")
+        );
+        // Verbose mode skips ASCII whitespace only: a no-break space stays.
+        assert!(
+            regex("(?x)a\u{a0}b.").0.contains('\u{a0}'),
+            "{:?}",
+            regex("(?x)a\u{a0}b.")
+        );
+    }
+
+    #[test]
     fn lookahead() {
         assert_eq!(
             translate("/etc/(?!\\.\\.).*").map(|t| t.translation),
@@ -1285,6 +1360,20 @@ mod tests {
             translate("/dev/(?!.*/\\.\\.).*").map(|t| t.translation),
             Ok(Translation::PathUnder("/dev".into()))
         );
+        // A guard that excludes anything besides `..` is no path rule.
+        for wider in [
+            "/etc/(?!\\.\\.|shadow).*",
+            "/etc/(?!.*(\\.\\.|passwd)).*",
+            "/etc/(?!x\\.\\.).*",
+        ] {
+            assert!(
+                !matches!(
+                    translate(wider).map(|t| t.translation),
+                    Ok(Translation::PathUnder(_))
+                ),
+                "{wider}"
+            );
+        }
         assert!(matches!(
             translate("chown root:root /etc/(?!.*/\\.\\.).*"),
             Err(Untranslatable::Unsupported { .. })
