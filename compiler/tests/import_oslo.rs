@@ -609,10 +609,10 @@ fn names_are_unique_across_files_and_privsep_helper_comes_last() {
     assert_eq!(
         outputs,
         [
-            "00-ruleset-2.rwf",
             "00-ruleset.rwf",
-            "x-2.rwf",
+            "00-ruleset_2.rwf",
             "x.rwf",
+            "x_2.rwf",
             "zz-privsep-helper.rwf"
         ]
     );

@@ -557,12 +557,14 @@ fn unique_name(base: &str, taken: &mut HashSet<String>) -> String {
     name
 }
 
-/// `STEM.rwf`, or `STEM-2.rwf`... when taken.
+/// `STEM.rwf`, or `STEM_2.rwf`... when taken: `_` sorts after `.`, so a
+/// later file with the same stem keeps coming after the first one (the
+/// compiler reads a directory in name order, and rule order decides).
 fn unique_file(stem: &str, taken: &mut HashSet<String>) -> String {
     let mut name = format!("{stem}.rwf");
     let mut n = 2;
     while taken.contains(&name) {
-        name = format!("{stem}-{n}.rwf");
+        name = format!("{stem}_{n}.rwf");
         n += 1;
     }
     taken.insert(name.clone());
