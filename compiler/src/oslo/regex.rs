@@ -123,6 +123,8 @@ struct Parser {
     flags: Flags,
     /// A valid-Python construct met where no node can carry it (in a class).
     unsupported: Option<String>,
+    /// Named groups so far: Python refuses a name given twice.
+    group_names: Vec<String>,
 }
 
 type ParseResult<T> = Result<T, String>;
@@ -338,6 +340,10 @@ impl Parser {
                         if name.is_empty() || !is_identifier(&name) {
                             return self.error(format!("bad character in group name `{name}`"));
                         }
+                        if self.group_names.contains(&name) {
+                            return self.error(format!("redefinition of group name `{name}`"));
+                        }
+                        self.group_names.push(name);
                         return self.group_body(depth).map(|n| Node::Group(Box::new(n)));
                     }
                     if self.eat('=') {
@@ -447,6 +453,12 @@ impl Parser {
                 }
                 '-' if !negative => negative = true,
                 ')' if !negative => {
+                    if on.is_empty() {
+                        return self.error("missing flag");
+                    }
+                    if let Some(problem) = bad_flags(&on, &off) {
+                        return self.error(problem);
+                    }
                     if !at_start {
                         return self.error("global flags not at the start of the expression");
                     }
@@ -457,6 +469,12 @@ impl Parser {
                     return Ok(Node::Empty);
                 }
                 ':' => {
+                    if negative && off.is_empty() {
+                        return self.error("missing flag");
+                    }
+                    if let Some(problem) = bad_flags(&on, &off) {
+                        return self.error(problem);
+                    }
                     if on.contains('L') || off.contains('L') {
                         return Ok(Node::Unsupported("the locale flag `L`".into()));
                     }
@@ -703,10 +721,28 @@ fn category(item: ClassItem) -> Class {
     }
 }
 
+/// Python 3.11's checks of inline flags (`sre_parse._parse_flags`).
+fn bad_flags(on: &str, off: &str) -> Option<&'static str> {
+    let exclusive = |set: &str| set.chars().filter(|c| "auL".contains(*c)).count();
+    if off.chars().any(|c| "auL".contains(c)) {
+        Some("bad inline flags: cannot turn off flags 'a', 'u' and 'L'")
+    } else if exclusive(on) > 1 {
+        Some("bad inline flags: flags 'a', 'u' and 'L' are incompatible")
+    } else if on.chars().any(|c| off.contains(c)) {
+        Some("bad inline flags: flag turned on and off")
+    } else {
+        None
+    }
+}
+
+/// Python's `str.isidentifier`, narrowed: digits after the first character
+/// are ASCII only (`²` is numeric but no identifier character). Narrower
+/// only refuses more names, and a refused regex is a filter that is not
+/// imported.
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
-        && chars.all(|c| c == '_' || c.is_alphanumeric())
+        && chars.all(|c| c == '_' || c.is_alphabetic() || c.is_ascii_digit())
 }
 
 fn quantifier_text(min: u32, max: Option<u32>) -> String {
@@ -729,6 +765,7 @@ fn parse(pattern: &str) -> Result<(Vec<Node>, Flags), String> {
         pos: 0,
         flags: Flags::default(),
         unsupported: None,
+        group_names: Vec::new(),
     };
     // Global flags apply to the whole pattern wherever they are scanned; in
     // Python 3.11 they must come first, which inline_flags checks.
@@ -1310,6 +1347,28 @@ mod tests {
             );
         }
         assert!(translate("3}").is_ok());
+    }
+
+    #[test]
+    fn flag_groups_and_names_python_refuses_are_refused() {
+        for pattern in [
+            "(?-u:x)",
+            "(?-:x)",
+            "(?)x",
+            "(?au)x.",
+            "(?au:x).",
+            "(?i-i:x)",
+            "(?P<a>x)(?P<a>y)",
+            "(?P<a\u{b2}>x)",
+        ] {
+            assert!(
+                matches!(translate(pattern), Err(Untranslatable::PythonError(_))),
+                "{pattern}: {:?}",
+                translate(pattern)
+            );
+        }
+        assert!(translate("(?P<ab_1>x)(?P<c>y)").is_ok());
+        assert!(translate("(?i:x)(?-i:y)").is_ok());
     }
 
     #[test]
