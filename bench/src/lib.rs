@@ -238,12 +238,7 @@ pub fn compile_text(name: &str, text: String) -> Result<Vec<u8>, String> {
     let mut sources = rootwrap_compile::Sources::default();
     match rootwrap_compile::compile_sources(vec![(name.to_string(), text)], false, &mut sources) {
         Ok(compiled) => Ok(compiled.bytes),
-        Err(failed) => Err(failed
-            .diagnostics
-            .iter()
-            .map(|d| sources.render(d))
-            .collect::<Vec<_>>()
-            .join("\n")),
+        Err(failed) => Err(sources.render_all(&failed.diagnostics).join("\n")),
     }
 }
 

@@ -112,6 +112,11 @@ impl Sources {
         self.text(file).lines().nth(line - 1).unwrap_or("")
     }
 
+    /// Each diagnostic rendered, in order.
+    pub fn render_all(&self, diagnostics: &[Diagnostic]) -> Vec<String> {
+        diagnostics.iter().map(|d| self.render(d)).collect()
+    }
+
     pub fn render(&self, d: &Diagnostic) -> String {
         let mut out = String::new();
         let severity = match d.severity {

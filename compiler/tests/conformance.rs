@@ -130,11 +130,7 @@ fn run_row(row: &Row) -> Vec<String> {
     let compiled = match compile_sources(vec![(name, source.clone())], false, &mut sources) {
         Ok(compiled) => compiled,
         Err(failed) => {
-            let shown: Vec<String> = failed
-                .diagnostics
-                .iter()
-                .map(|d| sources.render(d))
-                .collect();
+            let shown: Vec<String> = sources.render_all(&failed.diagnostics);
             return vec![format!(
                 "the rules do not compile:\n{source}\n{}",
                 shown.join("\n")
@@ -286,11 +282,7 @@ fn shipped_filters_compile_without_warnings_and_pass_their_tests() {
     let mut sources = Sources::default();
     let compiled =
         rootwrap_compile::compile_paths(&[dir], true, &mut sources).unwrap_or_else(|failed| {
-            let shown: Vec<String> = failed
-                .diagnostics
-                .iter()
-                .map(|d| sources.render(d))
-                .collect();
+            let shown: Vec<String> = sources.render_all(&failed.diagnostics);
             panic!("filters/ does not compile cleanly:\n{}", shown.join("\n"))
         });
     assert!(compiled.warnings.is_empty());

@@ -78,11 +78,7 @@ fn run_golden(path: &Path, tmp: &Path, sleep_pid: u32) -> Vec<String> {
     ) {
         Ok(compiled) => compiled,
         Err(failed) => {
-            let shown: Vec<String> = failed
-                .diagnostics
-                .iter()
-                .map(|d| sources.render(d))
-                .collect();
+            let shown: Vec<String> = sources.render_all(&failed.diagnostics);
             panic!("{} does not compile:\n{}", path.display(), shown.join("\n"));
         }
     };

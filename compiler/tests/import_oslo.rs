@@ -28,7 +28,7 @@ fn import(text: &str) -> Import {
 fn compile(import: &Import) -> Ruleset<Vec<u8>> {
     let mut sources = Sources::default();
     let compiled = compile_sources(import.outputs(), false, &mut sources).unwrap_or_else(|f| {
-        let text: Vec<String> = f.diagnostics.iter().map(|d| sources.render(d)).collect();
+        let text: Vec<String> = sources.render_all(&f.diagnostics);
         panic!(
             "does not compile:\n{}\n{}",
             text.join("\n"),

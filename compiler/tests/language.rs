@@ -20,14 +20,8 @@ fn compile_files(files: &[(&str, &str)]) -> Result<Compiled, String> {
         .iter()
         .map(|(n, t)| (n.to_string(), t.to_string()))
         .collect();
-    compile_sources(texts, false, &mut sources).map_err(|failed| {
-        failed
-            .diagnostics
-            .iter()
-            .map(|d| sources.render(d))
-            .collect::<Vec<_>>()
-            .join("\n")
-    })
+    compile_sources(texts, false, &mut sources)
+        .map_err(|failed| sources.render_all(&failed.diagnostics).join("\n"))
 }
 
 /// The rendered diagnostics of a compile that must fail.
@@ -42,12 +36,7 @@ fn warnings(text: &str) -> String {
     let mut sources = Sources::default();
     let compiled = compile_sources(vec![("t.rwf".into(), text.into())], false, &mut sources)
         .unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
-    compiled
-        .warnings
-        .iter()
-        .map(|d| sources.render(d))
-        .collect::<Vec<_>>()
-        .join("\n")
+    sources.render_all(&compiled.warnings).join("\n")
 }
 
 fn only_rule(text: &str) -> rootwrap::Rule {

@@ -263,6 +263,7 @@ impl AuditLog {
 /// targets (an unreadable ruleset, no arguments): syslog, if it listens.
 pub fn record_fallback(caller: impl FnOnce() -> Caller, event: &Event<'_>) {
     if check_syslog().is_ok() {
+        sys::open_syslog(FALLBACK_SYSLOG.facility);
         let line = fit_datagram(render_kv(&caller(), event));
         let _ = sys::syslog(
             FALLBACK_SYSLOG.facility,

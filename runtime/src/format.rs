@@ -326,6 +326,12 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
     /// Verifies the header and the index of a ruleset.
     pub fn from_source(source: Box<R>) -> Result<Self, RulesetError> {
         let file_len = source.size().map_err(RulesetError::Read)?;
+        Self::from_source_of_len(source, file_len)
+    }
+
+    /// As `from_source`, for a caller that already knows the length (the
+    /// runtime has just `fstat`ed the file).
+    pub fn from_source_of_len(source: Box<R>, file_len: u64) -> Result<Self, RulesetError> {
         if file_len > MAX_RULESET_BYTES {
             return Err(RulesetError::TooLarge { size: file_len });
         }

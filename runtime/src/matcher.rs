@@ -330,21 +330,11 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
         }
         match match_rule(rule, &call, ctx) {
             Ok(matched) => {
-                let executable = if ctx.resolve_executables {
-                    match resolve_executable(&rule.command, ctx.exec_dirs) {
-                        Some(path) => path.into_os_string(),
-                        None => {
-                            reason = format!(
-                                "rule `{}` matches but its executable is missing",
-                                rule.name
-                            );
-                            continue;
-                        }
-                    }
-                } else {
-                    OsString::from(rule.command.as_str())
+                let Some(executable) = executable_for(rule, ctx) else {
+                    reason = format!("rule `{}` matches but its executable is missing", rule.name);
+                    continue;
                 };
-                let mut args = vec![executable];
+                let mut args = vec![executable.into_os_string()];
                 args.extend(matched.args);
                 return Ok(Matched {
                     args,
@@ -737,6 +727,16 @@ fn within(scope: &PathScope, resolved: &Path) -> bool {
         || canonicalize_trusted(written).is_ok_and(|base| base != written && inside(&base))
 }
 
+/// What a matching rule runs: its executable on this host, or, when
+/// executables are not looked up (policy tests), the command as written.
+fn executable_for(rule: &Rule, ctx: &Context<'_>) -> Option<PathBuf> {
+    if ctx.resolve_executables {
+        resolve_executable(&rule.command, ctx.exec_dirs)
+    } else {
+        Some(PathBuf::from(rule.command.as_str()))
+    }
+}
+
 /// The executable a rule runs on this host, or `None` when it is missing.
 /// Bare names are looked up in the exec dirs only, never the caller's PATH.
 pub fn resolve_executable(command: &Command, exec_dirs: &[String]) -> Option<PathBuf> {
@@ -795,12 +795,7 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
     for rule in &rules {
         match match_rule(rule, &call, ctx) {
             Ok(matched) => {
-                let executable = if ctx.resolve_executables {
-                    resolve_executable(&rule.command, ctx.exec_dirs)
-                } else {
-                    Some(PathBuf::from(rule.command.as_str()))
-                };
-                let Some(executable) = executable else {
+                let Some(executable) = executable_for(rule, ctx) else {
                     first_missing.get_or_insert(rule);
                     continue;
                 };

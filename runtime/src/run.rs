@@ -36,7 +36,7 @@ pub fn open_trusted(path: &Path) -> Result<Ruleset<File>, RulesetError> {
     if meta.len() > MAX_RULESET_BYTES {
         return Err(RulesetError::TooLarge { size: meta.len() });
     }
-    Ruleset::from_source(Box::new(file))
+    Ruleset::from_source_of_len(Box::new(file), meta.len())
 }
 
 /// Runs one call; returns the exit code when it does not exec.

@@ -229,20 +229,14 @@ pub fn open_syslog(facility: i32) {
     };
 }
 
-/// Sends one message through the system's `syslog(3)`. The message must
-/// hold no NUL byte (the audit log escapes control bytes).
+/// Sends one message through the system's `syslog(3)`, connected before
+/// by `open_syslog`. The message must hold no NUL byte (the audit log
+/// escapes control bytes).
 pub fn syslog(facility: i32, priority: i32, message: &str) -> io::Result<()> {
     let text = CString::new(message).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: the ident is a static C string; the message is passed as an
-    // argument to "%s", never as the format.
-    unsafe {
-        libc::openlog(
-            c"rootwrap".as_ptr(),
-            libc::LOG_PID | libc::LOG_NDELAY,
-            facility,
-        );
-        libc::syslog(priority | facility, c"%s".as_ptr(), text.as_ptr());
-    }
+    // SAFETY: the message is passed as an argument to "%s", never as the
+    // format.
+    unsafe { libc::syslog(priority | facility, c"%s".as_ptr(), text.as_ptr()) };
     Ok(())
 }
 

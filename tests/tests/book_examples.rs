@@ -126,11 +126,7 @@ fn every_filter_example_in_the_book_compiles_or_fails_as_marked() {
         match (block.expect, result) {
             (Expect::Compiles, Ok(_)) | (Expect::Fails, Err(_)) => {}
             (Expect::Compiles, Err(failed)) => {
-                let rendered: Vec<String> = failed
-                    .diagnostics
-                    .iter()
-                    .map(|d| sources.render(d))
-                    .collect();
+                let rendered: Vec<String> = sources.render_all(&failed.diagnostics);
                 failures.push(format!(
                     "book/src/{name}: this ```rwf block must compile, but:\n{}",
                     rendered.join("\n")

@@ -49,11 +49,7 @@ fn install_ruleset(dir: &Path, row: &Row) -> PathBuf {
         &mut sources,
     )
     .unwrap_or_else(|failed| {
-        let shown: Vec<String> = failed
-            .diagnostics
-            .iter()
-            .map(|d| sources.render(d))
-            .collect();
+        let shown: Vec<String> = sources.render_all(&failed.diagnostics);
         panic!("row {} does not compile:\n{}", row.number, shown.join("\n"))
     });
     let path = dir.join(format!("row-{}.rwc", row.number));

@@ -18,6 +18,23 @@ fn rootwrap(ruleset: &Path, argv: &[&str]) -> Command {
     command
 }
 
+/// Runs `command` and asserts it exits 97 within 5 s (killing it if not).
+fn assert_refused_without_blocking(mut command: Command, what: &str) {
+    let started = Instant::now();
+    let mut child = command.stderr(Stdio::piped()).spawn().unwrap();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(97));
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("rootwrap blocked on {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A scope's directory is resolved only through symlinks root alone can
 /// have made: a service that owns the parent directory cannot point the
 /// scope at `/`.
@@ -157,22 +174,7 @@ fn a_fifo_as_ruleset_is_refused_without_blocking() {
     let fifo = dir.join("ruleset.rwc");
     let made = run(Command::new("mkfifo").arg(&fifo));
     assert_eq!(made.code, 0, "{}", made.stderr);
-    let started = Instant::now();
-    let mut child = rootwrap(&fifo, &["true"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert_eq!(status.code(), Some(97));
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(5) {
-            let _ = child.kill();
-            panic!("rootwrap blocked on a FIFO");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert_refused_without_blocking(rootwrap(&fifo, &["true"]), "a FIFO");
 }
 
 /// Signals the caller ignored or blocked do not stay ignored or blocked in
@@ -277,20 +279,5 @@ fn a_fifo_as_audit_log_is_refused_without_blocking() {
             log.display()
         ),
     );
-    let started = Instant::now();
-    let mut child = rootwrap(&ruleset, &["true"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert_eq!(status.code(), Some(97));
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(5) {
-            let _ = child.kill();
-            panic!("rootwrap blocked on a FIFO audit log");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert_refused_without_blocking(rootwrap(&ruleset, &["true"]), "a FIFO audit log");
 }

@@ -453,7 +453,7 @@ fn import_with(conf: &str, path: &Path) -> Subject {
     .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut sources = Sources::default();
     let compiled = compile_sources(import.outputs(), false, &mut sources).unwrap_or_else(|f| {
-        let text: Vec<String> = f.diagnostics.iter().map(|d| sources.render(d)).collect();
+        let text: Vec<String> = sources.render_all(&f.diagnostics);
         panic!("{} does not compile:\n{}", path.display(), text.join("\n"))
     });
     let ruleset = Ruleset::from_bytes(&compiled.bytes).unwrap();

@@ -272,19 +272,24 @@ pub fn run(inputs: &[PathBuf], output: Option<&Path>, options: ImportOptions) ->
     import.exit_code()
 }
 
-/// Imports filter files given as text (no rootwrap.conf): `(name, text)`.
-pub fn import_texts(
-    files: Vec<(String, String)>,
-    options: ImportOptions,
-) -> Result<Import, ImportError> {
-    let inputs = files
+/// Filter files given as `(name, text)`, read from nowhere.
+fn text_inputs(files: Vec<(String, String)>) -> Vec<Input> {
+    files
         .into_iter()
         .map(|(display, text)| Input {
             display,
             path: None,
             text,
         })
-        .collect();
+        .collect()
+}
+
+/// Imports filter files given as text (no rootwrap.conf): `(name, text)`.
+pub fn import_texts(
+    files: Vec<(String, String)>,
+    options: ImportOptions,
+) -> Result<Import, ImportError> {
+    let inputs = text_inputs(files);
     import_inputs(inputs, Settings::default(), options, Vec::new())
 }
 
@@ -304,14 +309,7 @@ pub fn import_conf_text(
         text: conf_text.to_string(),
     };
     let settings = read_conf(&input, &ini, &mut warnings)?;
-    let inputs = files
-        .into_iter()
-        .map(|(display, text)| Input {
-            display,
-            path: None,
-            text,
-        })
-        .collect();
+    let inputs = text_inputs(files);
     import_inputs(inputs, settings, options, warnings)
 }
 
