@@ -4,8 +4,8 @@
 # their group. Run as root. The next test run sets everything up again.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
-rm -f /etc/sudoers.d/rootwrap-tests
-rm -rf /var/lib/rootwrap-tests
+rm -f /etc/sudoers.d/rootwrap-tests /etc/sudoers.d/rootwrap-tests-*
+rm -rf /var/lib/rootwrap-tests /var/lib/rootwrap-tests-*
 for user in rw-caller rw-target; do
   if getent passwd "$user" >/dev/null; then userdel "$user"; fi
 done

@@ -24,12 +24,31 @@ pub const CALLER: &str = "rw-caller";
 pub const TARGET: &str = "rw-target";
 /// A supplementary group of [`TARGET`], to check that `initgroups` took.
 pub const TARGET_GROUP: &str = "rw-extra";
-/// Root-owned home of the installed runtime, the ruleset and helper scripts.
-pub const FIXTURE_DIR: &str = "/var/lib/rootwrap-tests";
-/// The trusted exec dir of the installed test ruleset, for helper scripts.
-pub const EXEC_DIR: &str = "/var/lib/rootwrap-tests/bin";
-/// The sudoers drop-in that lets [`CALLER`] run the installed runtime.
-pub const SUDOERS_DROP_IN: &str = "/etc/sudoers.d/rootwrap-tests";
+/// The name of this checkout's system-wide fixture: `rootwrap-tests`, or
+/// `rootwrap-tests-INSTANCE` with `ROOTWRAP_E2E_INSTANCE=INSTANCE`, so that
+/// several checkouts on one machine can run their suites at once.
+pub fn fixture_name() -> String {
+    match std::env::var("ROOTWRAP_E2E_INSTANCE") {
+        Ok(instance) if !instance.is_empty() => format!("rootwrap-tests-{instance}"),
+        _ => "rootwrap-tests".to_string(),
+    }
+}
+
+/// Root-owned home of the installed runtime, the rulesets and helper scripts.
+pub fn fixture_dir() -> PathBuf {
+    Path::new("/var/lib").join(fixture_name())
+}
+
+/// The trusted exec dir of the installed test rulesets, for helper scripts.
+pub fn exec_dir() -> PathBuf {
+    fixture_dir().join("bin")
+}
+
+/// The sudoers drop-in that lets [`CALLER`] run the installed runtime with
+/// the ruleset `name`.
+fn sudoers_drop_in(name: &str) -> PathBuf {
+    Path::new("/etc/sudoers.d").join(format!("{}-{name}", fixture_name()))
+}
 
 /// The workspace's real binaries.
 #[derive(Debug)]
@@ -319,12 +338,19 @@ pub struct SudoFixture {
 
 impl SudoFixture {
     /// Sets up users, the installed runtime, helper scripts (name, text) in
-    /// the exec dir, the ruleset compiled from `source` and the sudoers
+    /// the exec dir, the ruleset `e2e` compiled from `source` and its sudoers
     /// drop-in. Idempotent; serialized between processes by a lock file;
     /// files are replaced atomically and only when their content changes,
     /// so tests running elsewhere are not disturbed.
     pub fn set_up(source: &str, scripts: &[(&str, &str)]) -> SudoFixture {
-        let dir = Path::new(FIXTURE_DIR);
+        SudoFixture::set_up_named("e2e", source, scripts)
+    }
+
+    /// As [`SudoFixture::set_up`], for a ruleset of its own, `NAME.rwc`,
+    /// with a sudoers line of its own: test files with different rulesets
+    /// do not disturb each other.
+    pub fn set_up_named(name: &str, source: &str, scripts: &[(&str, &str)]) -> SudoFixture {
+        let dir = &fixture_dir();
         // sudo lets the caller run what lies here as root: only root may
         // write to it.
         ensure_root_dir(dir);
@@ -336,8 +362,8 @@ impl SudoFixture {
 
         let fixture = SudoFixture {
             rootwrap: dir.join("rootwrap"),
-            ruleset: dir.join("e2e.rwc"),
-            exec_dir: PathBuf::from(EXEC_DIR),
+            ruleset: dir.join(format!("{name}.rwc")),
+            exec_dir: exec_dir(),
         };
         let runtime = fs::read(&binaries().rootwrap).expect("the rootwrap binary");
         install(&fixture.rootwrap, &runtime, 0o755);
@@ -346,11 +372,11 @@ impl SudoFixture {
             install(&fixture.exec_dir.join(name), text.as_bytes(), 0o755);
         }
         let staging = Scratch::new_in(dir, ".compile");
-        let compiled = compile_ruleset(staging.path(), "e2e", source);
+        let compiled = compile_ruleset(staging.path(), name, source);
         let bytes = fs::read(&compiled).expect("the compiled ruleset");
         install(&fixture.ruleset, &bytes, 0o644);
 
-        install_sudoers(&fixture);
+        install_sudoers(&fixture, name);
         fixture
     }
 
@@ -486,18 +512,16 @@ fn nologin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/bin/false"))
 }
 
-fn install_sudoers(fixture: &SudoFixture) {
+fn install_sudoers(fixture: &SudoFixture, name: &str) {
     let text = format!(
         "# Written by rootwrap's end-to-end tests (tests/src/lib.rs); removed by\n\
-         # scripts/e2e-cleanup.sh. The line a real service gets, plus SETENV so\n\
-         # that the tests can hand LD_PRELOAD and PATH to rootwrap with `sudo -E`\n\
-         # and check that rootwrap itself drops them. Never give a real service\n\
-         # SETENV: it lets the caller set LD_PRELOAD for rootwrap, which runs as root.\n\
-         {CALLER} ALL = (root) NOPASSWD:SETENV: {} {} *\n",
+         # scripts/e2e-cleanup.sh (which .ci/run calls at its end). The line a\n\
+         # real service gets.\n\
+         {CALLER} ALL = (root) NOPASSWD: {} {} *\n",
         fixture.rootwrap.display(),
         fixture.ruleset.display()
     );
-    install_checked(Path::new(SUDOERS_DROP_IN), text.as_bytes(), 0o440, |file| {
+    install_checked(&sudoers_drop_in(name), text.as_bytes(), 0o440, |file| {
         let checked = run(Command::new(tool("visudo")).arg("-cf").arg(file));
         if checked.code != 0 {
             let _ = fs::remove_file(file);

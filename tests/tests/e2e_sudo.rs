@@ -14,13 +14,13 @@ use std::sync::OnceLock;
 
 use rootwrap_tests::{
     groups_of, parse_ids, require_root, run, run_with_stdin, set_mode, tool, Ran, Scratch,
-    SudoFixture, EXEC_DIR, TARGET, TARGET_GROUP,
+    SudoFixture, TARGET, TARGET_GROUP,
 };
 
 /// The ruleset's exec dirs: the fixture's, then the system's.
 fn exec_dirs() -> Vec<String> {
     let system = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
-    let mut dirs = vec![EXEC_DIR.to_string()];
+    let mut dirs = vec![rootwrap_tests::exec_dir().display().to_string()];
     dirs.extend(system.map(String::from));
     dirs
 }
@@ -196,16 +196,19 @@ fn the_callers_environment_never_reaches_the_command() {
     direct_id.envs(hostile.iter().map(|(k, v)| (k, v)));
     assert_ran(&run(&mut direct_id), 0, "0\n");
 
-    // Through sudo -E (the test's sudoers line has SETENV, so sudo keeps
-    // what it does not itself strip and hands it to rootwrap).
+    // Through sudo, with the production line (no SETENV): the caller's
+    // environment is there when it calls, and sudo refuses to keep it (-E)
+    // or to take assignments; what reaches the command is PATH alone.
+    let mut plain = f.sudo(&["/usr/bin/env"]);
+    plain.envs(hostile.iter().map(|(k, v)| (k, v)));
+    assert_ran(&run(&mut plain), 0, &only_path);
     let mut preserved = f.sudo_with(&["-E"], &["/usr/bin/env"]);
     preserved.envs(hostile.iter().map(|(k, v)| (k, v)));
-    assert_ran(&run(&mut preserved), 0, &only_path);
-    let mut preserved_id = f.sudo_with(&["-E"], &["id", "-u"]);
-    preserved_id.envs(hostile.iter().map(|(k, v)| (k, v)));
-    assert_ran(&run(&mut preserved_id), 0, "0\n");
-
-    // Through `sudo VAR=value rootwrap ...`.
+    let refused = run(&mut preserved);
+    assert!(
+        refused.code != 0 && refused.stdout.is_empty(),
+        "sudo -E must be refused without SETENV: {refused:?}"
+    );
     let assignments: Vec<String> = hostile.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let mut assigned = f.as_caller();
     assigned
@@ -215,7 +218,11 @@ fn the_callers_environment_never_reaches_the_command() {
         .arg(&f.rootwrap)
         .arg(&f.ruleset)
         .arg("/usr/bin/env");
-    assert_ran(&run(&mut assigned), 0, &only_path);
+    let refused = run(&mut assigned);
+    assert!(
+        refused.code != 0 && refused.stdout.is_empty(),
+        "sudo VAR=value must be refused without SETENV: {refused:?}"
+    );
 
     // Nor through the command line: `env VAR=value CMD` needs a rule that
     // allows that variable.
