@@ -103,11 +103,7 @@ fn open(path: &Path, trusted: bool) -> Result<Ruleset<File>, RulesetError> {
 /// The matcher alone: `rules` are the command's, already decoded.
 fn decide_with(rules: &[Rule], argv: &[OsString], exec_dirs: &[String]) -> Decision {
     let lookup = |_: &[u8]| Ok(rules.to_vec());
-    let ctx = Context {
-        exec_dirs,
-        lookup: &lookup,
-        resolve_executables: true,
-    };
+    let ctx = Context::new(exec_dirs, &lookup, true);
     decide(argv, &ctx).unwrap()
 }
 

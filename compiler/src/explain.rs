@@ -58,9 +58,22 @@ pub struct RuleInfo {
 #[derive(Debug, Serialize)]
 pub struct ExecInfo {
     pub path: String,
+    /// The argv as the command receives it: pinned paths as
+    /// `/proc/self/fd/N...` (the descriptor numbers are explain's own; the
+    /// runtime's may differ).
     pub argv: Vec<String>,
+    /// The same argv with each pinned path as the path that was checked.
+    pub checked_argv: Vec<String>,
     pub user: String,
     pub env: Vec<(String, String)>,
+    /// Each pinned `<path>` argument: what was checked, what is passed.
+    pub paths: Vec<PinnedInfo>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PinnedInfo {
+    pub checked: String,
+    pub passed: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -170,11 +183,20 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
             explanation.exec = Some(ExecInfo {
                 path: allowed.executable.display().to_string(),
                 argv: lossy(&allowed.argv),
+                checked_argv: lossy(&allowed.argv_as_checked()),
                 user: allowed.run_as.user_name().to_string(),
                 env: allowed
                     .env
                     .iter()
                     .map(|(k, v)| (k.clone(), v.to_string_lossy().into_owned()))
+                    .collect(),
+                paths: allowed
+                    .pinned
+                    .iter()
+                    .map(|p| PinnedInfo {
+                        checked: p.checked.to_string_lossy().into_owned(),
+                        passed: p.passed.to_string_lossy().into_owned(),
+                    })
                     .collect(),
             });
         }
@@ -230,6 +252,13 @@ pub fn render(e: &Explanation) -> String {
     let _ = writeln!(out, "{}", e.message);
     if let Some(exec) = &e.exec {
         let _ = writeln!(out, "  runs:     {}", exec.argv.join(" "));
+        for path in &exec.paths {
+            let _ = writeln!(
+                out,
+                "  pinned:   {} is passed as {} (a descriptor opened beneath the scope)",
+                path.checked, path.passed
+            );
+        }
         let _ = writeln!(out, "  as user:  {}", exec.user);
         for (k, v) in &exec.env {
             let _ = writeln!(out, "  env:      {k}={v}");

@@ -281,11 +281,7 @@ fn escaping_path_regex(arg: &Arg) -> Option<&str> {
     let probe = format!("{prefix}../../../../etc/shadow");
     let probe_arg = std::ffi::OsString::from(probe);
     let no_lookup = |_: &[u8]| Ok(Vec::new());
-    let ctx = rootwrap::matcher::Context {
-        exec_dirs: &[],
-        lookup: &no_lookup,
-        resolve_executables: false,
-    };
+    let ctx = rootwrap::matcher::Context::new(&[], &no_lookup, false);
     let matched = rootwrap::matcher::match_arg(arg, &probe_arg, &ctx)
         .ok()
         .flatten()

@@ -8,8 +8,8 @@ use regex_automata::nfa::thompson;
 use regex_automata::util::syntax;
 
 use rootwrap::types::{
-    Arg, Command, EnvVar, Item, LogOptions, OnLogFailure, Options, PathDepth, PathScope, Regex,
-    Rest, Rule, RunAs, Source, SyslogTarget,
+    Arg, Command, EnvVar, Item, LogOptions, OnLogFailure, Options, PathDepth, PathScope, Pin,
+    Regex, Rest, Rule, RunAs, Source, SyslogTarget,
 };
 use rootwrap::values;
 
@@ -34,6 +34,8 @@ const TYPES: &[&str] = &[
     "group",
     "owner",
     "path",
+    "path-entry",
+    "path-unpinned",
     "pid",
     "operand",
     "any",
@@ -771,7 +773,9 @@ impl Lowering<'_> {
             "ifname" => no_args(self, Arg::IfName),
             "user" => no_args(self, Arg::User),
             "group" => no_args(self, Arg::Group),
-            "path" => self.path(args, span),
+            "path" => self.path(args, span, Pin::Object),
+            "path-entry" => self.path(args, span, Pin::Entry),
+            "path-unpinned" => self.path(args, span, Pin::Unpinned),
             "owner" => no_args(self, Arg::Owner),
             "operand" => no_args(self, Arg::Operand),
             "any" => no_args(self, Arg::Any),
@@ -860,10 +864,10 @@ impl Lowering<'_> {
         Some(Arg::Int { min, max })
     }
 
-    fn path(&mut self, args: &[Spanned<String>], span: Span) -> Option<Arg> {
+    fn path(&mut self, args: &[Spanned<String>], span: Span, pin: Pin) -> Option<Arg> {
         if args.is_empty() {
             self.error(
-                Diagnostic::error("`<path>` needs at least one allowed location")
+                Diagnostic::error(format!("`<{}>` needs at least one allowed location", pin.type_name()))
                     .at(span, "here")
                     .help("e.g. `<path /var/lib/nova/instances/**>` (any depth), `<path /dev/*>` (direct entries) or an exact path"),
             );
@@ -897,7 +901,7 @@ impl Lowering<'_> {
                 depth,
             });
         }
-        Some(Arg::Path(scopes))
+        Some(Arg::Path { scopes, pin })
     }
 
     fn test(&mut self, test: &TestAst) -> PolicyTest {

@@ -98,8 +98,9 @@ fn compare(case: &Case, decision: &Decision, exec_dirs: &[String]) -> Option<Str
                 return mismatch(" (PATH must be the exec dirs, once)");
             }
             let Some(exec) = exec else { return None };
+            // Pinned paths compare as the paths that were checked.
             let argv: Vec<String> = allowed
-                .argv
+                .argv_as_checked()
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
@@ -107,7 +108,10 @@ fn compare(case: &Case, decision: &Decision, exec_dirs: &[String]) -> Option<Str
                 .env
                 .iter()
                 .filter(|(name, _)| name != "PATH")
-                .map(|(name, value)| (name.clone(), value.to_string_lossy().into_owned()))
+                .map(|(name, value)| {
+                    let value = allowed.as_checked(value);
+                    (name.clone(), value.to_string_lossy().into_owned())
+                })
                 .collect();
             if argv != exec.argv
                 || env != exec.env

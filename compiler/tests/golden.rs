@@ -97,8 +97,10 @@ fn run_golden(path: &Path, tmp: &Path, sleep_pid: u32) -> Vec<String> {
                 let mut text = format!(
                     "allow {} : {}",
                     allowed.rule.name,
+                    // Pinned paths as checked: the descriptor numbers
+                    // are this process's.
                     allowed
-                        .argv
+                        .argv_as_checked()
                         .iter()
                         .map(|a| shown_word(&a.to_string_lossy()))
                         .collect::<Vec<_>>()
@@ -108,7 +110,9 @@ fn run_golden(path: &Path, tmp: &Path, sleep_pid: u32) -> Vec<String> {
                     .env
                     .iter()
                     .filter(|(name, _)| name != "PATH")
-                    .map(|(name, value)| format!("{name}={}", value.to_string_lossy()))
+                    .map(|(name, value)| {
+                        format!("{name}={}", allowed.as_checked(value).to_string_lossy())
+                    })
                     .collect();
                 let path = allowed
                     .env

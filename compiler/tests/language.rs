@@ -4,7 +4,7 @@
 // A test fails loudly: unwrapping is the point outside #[test] fns too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use rootwrap::types::{Arg, Command, Item, PathDepth, PathScope, Rest, RunAs};
+use rootwrap::types::{Arg, Command, Item, PathDepth, PathScope, Pin, Rest, RunAs};
 use rootwrap_compile::syntax::{parse_file, Expect, ItemAst, Pattern, Statement};
 use rootwrap_compile::{compile_sources, Compiled, Sources};
 
@@ -134,10 +134,13 @@ fn rules_lower_to_the_ruleset_types() {
                 Arg::Literal("--getsize64".into()),
                 Arg::Literal("--flushbufs".into())
             ]),
-            Arg::Path(vec![PathScope {
-                base: "/dev".into(),
-                depth: PathDepth::Child
-            }]),
+            Arg::Path {
+                scopes: vec![PathScope {
+                    base: "/dev".into(),
+                    depth: PathDepth::Child
+                }],
+                pin: Pin::Object
+            },
         ]
     );
     assert_eq!(rule.source.line, 3);
@@ -163,16 +166,38 @@ fn rules_lower_to_the_ruleset_types() {
     assert_eq!(ones(&rule)[3], Arg::Signal(vec![1, 9]));
     assert_eq!(
         ones(&rule)[4],
-        Arg::Path(vec![
-            PathScope {
-                base: "/".into(),
-                depth: PathDepth::Exactly
-            },
-            PathScope {
-                base: "/x".into(),
-                depth: PathDepth::Descendant
-            },
-        ])
+        Arg::Path {
+            scopes: vec![
+                PathScope {
+                    base: "/".into(),
+                    depth: PathDepth::Exactly
+                },
+                PathScope {
+                    base: "/x".into(),
+                    depth: PathDepth::Descendant
+                },
+            ],
+            pin: Pin::Object
+        }
+    );
+    let rule = only_rule("allow r: rm <path-entry /x/*> <path-unpinned /dev/*>");
+    assert!(matches!(
+        ones(&rule)[0],
+        Arg::Path {
+            pin: Pin::Entry,
+            ..
+        }
+    ));
+    assert!(matches!(
+        ones(&rule)[1],
+        Arg::Path {
+            pin: Pin::Unpinned,
+            ..
+        }
+    ));
+    assert_eq!(
+        rule.pattern_text(),
+        "rm <path-entry /x/*> <path-unpinned /dev/*>"
     );
     // `as root` is the default spelled out.
     assert_eq!(only_rule("allow r as root: ls").run_as, RunAs::Root);

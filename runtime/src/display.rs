@@ -83,7 +83,12 @@ impl fmt::Display for Arg {
             Arg::IfName => write!(f, "<ifname>"),
             Arg::User => write!(f, "<user>"),
             Arg::Group => write!(f, "<group>"),
-            Arg::Path(scopes) => write!(f, "<path {}>", join(scopes, |s| s.to_string())),
+            Arg::Path { scopes, pin } => write!(
+                f,
+                "<{} {}>",
+                pin.type_name(),
+                join(scopes, |s| s.to_string())
+            ),
             Arg::Prefixed { prefix, value } => write!(f, "{prefix}{value}"),
             Arg::Pid(targets) => write!(f, "<pid {}>", targets.join(" | ")),
             Arg::Operand => write!(f, "<operand>"),

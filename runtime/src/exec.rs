@@ -47,6 +47,13 @@ pub fn exec(allowed: &Allowed) -> ExecError {
     if let Err(e) = sys::cloexec_inherited_fds() {
         return ExecError::CloseFds(e);
     }
+    // The descriptors of pinned paths are what the command's
+    // `/proc/self/fd/N` arguments name: they alone stay open.
+    for pinned in &allowed.pinned {
+        if let Err(e) = sys::keep_across_exec(pinned.fd()) {
+            return ExecError::CloseFds(e);
+        }
+    }
     let error = sys::execve(&allowed.executable, &allowed.argv, &allowed.env);
     ExecError::Exec(allowed.executable.display().to_string(), error)
 }

@@ -9,9 +9,13 @@ use std::path::{Path, PathBuf};
 use regex_automata::dfa::{sparse, Automaton};
 use regex_automata::{Anchored, Input};
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use crate::canonical::{canonicalize, canonicalize_trusted};
 use crate::format::RulesetError;
-use crate::types::{Arg, Command, Item, PathDepth, PathScope, Rest, Rule, RunAs};
+use crate::pin::{PathRefusal, PinnedPath};
+use crate::types::{Arg, Command, Item, PathDepth, PathScope, Pin, Rest, Rule, RunAs};
 use crate::values;
 
 /// A caller's command line, split into its parts.
@@ -120,6 +124,13 @@ pub enum Mismatch {
     ChainDenied(String),
     /// `<ip-args...>`: a forbidden `ip` usage.
     IpArgs(String),
+    /// A path within the scope that cannot be handed to the command
+    /// (a symbolic link below the base, a directory someone else can
+    /// change for `<path-unpinned>`, ...).
+    Path {
+        value: String,
+        reason: String,
+    },
     /// The pattern needs too many steps to decide (a pathological rule).
     TooComplex,
     /// A DFA in the ruleset could not be loaded.
@@ -162,6 +173,7 @@ impl fmt::Display for Mismatch {
             Mismatch::ChainEmpty => write!(f, "no command follows to run"),
             Mismatch::ChainDenied(why) => write!(f, "the chained command is not allowed: {why}"),
             Mismatch::IpArgs(why) => write!(f, "{why}"),
+            Mismatch::Path { value, reason } => write!(f, "path `{value}`: {reason}"),
             Mismatch::TooComplex => write!(f, "the rule's pattern needs too many steps to decide"),
             Mismatch::BadAutomaton(e) => write!(f, "a regex automaton is unusable: {e}"),
             Mismatch::BadRuleset(e) => write!(f, "{e}"),
@@ -177,20 +189,118 @@ pub struct Context<'a> {
     pub exec_dirs: &'a [String],
     /// The rules for a command spelling (for chained command lines).
     pub lookup: &'a Lookup<'a>,
-    /// Whether executables are looked up on this host (the runtime and
-    /// `explain`) or assumed present (policy tests).
+    /// Whether this host's files are consulted (the runtime and `explain`):
+    /// executables looked up, paths pinned through descriptors. Otherwise
+    /// (policy tests) executables are assumed present and paths are passed
+    /// on as their canonical text.
     pub resolve_executables: bool,
+    /// Paths resolved during this call: each argument once.
+    paths: PathCache,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(exec_dirs: &'a [String], lookup: &'a Lookup<'a>, on_host: bool) -> Context<'a> {
+        Context {
+            exec_dirs,
+            lookup,
+            resolve_executables: on_host,
+            paths: PathCache::default(),
+        }
+    }
+}
+
+/// Canonical forms and pinned descriptors already found during one call:
+/// alternatives, optional and any-order items may try one argument many
+/// times, and each try must not cost (or open) it again.
+#[derive(Default)]
+struct PathCache {
+    canonical: RefCell<Vec<(OsString, Option<PathBuf>)>>,
+    pinned: RefCell<Vec<PinnedEntry>>,
+}
+
+/// A pinned path found during a call, by base, checked path and mode.
+type PinnedEntry = (PathBuf, PathBuf, Pin, Arc<PinnedPath>);
+
+impl PathCache {
+    fn canonical(&self, arg: &OsStr) -> Option<PathBuf> {
+        if let Some((_, found)) = self.canonical.borrow().iter().find(|(a, _)| a == arg) {
+            return found.clone();
+        }
+        let found = canonicalize(Path::new(arg)).ok();
+        self.canonical
+            .borrow_mut()
+            .push((arg.to_os_string(), found.clone()));
+        found
+    }
+
+    fn pinned(
+        &self,
+        base: &Path,
+        checked: &Path,
+        pin: Pin,
+    ) -> Result<Arc<PinnedPath>, PathRefusal> {
+        let cached = self
+            .pinned
+            .borrow()
+            .iter()
+            .find(|(b, c, p, _)| b == base && c == checked && *p == pin)
+            .map(|(_, _, _, pinned)| Arc::clone(pinned));
+        if let Some(pinned) = cached {
+            return Ok(pinned);
+        }
+        let pinned = Arc::new(crate::pin::pin(
+            base,
+            checked,
+            pin,
+            crate::pin::resolution(),
+        )?);
+        self.pinned.borrow_mut().push((
+            base.to_path_buf(),
+            checked.to_path_buf(),
+            pin,
+            Arc::clone(&pinned),
+        ));
+        Ok(pinned)
+    }
+}
+
+/// One argument as it is passed on, and where its value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passed {
+    pub value: OsString,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The caller's text (or its canonical form, in policy tests).
+    Text,
+    /// A pinned path: the value names this descriptor.
+    Pinned(Arc<PinnedPath>),
+    /// `<path-unpinned>`: this canonical path, whose directories are
+    /// checked once the rule, and so its target user, is known.
+    Unpinned(PathBuf),
+}
+
+impl Passed {
+    fn plain(value: OsString) -> Passed {
+        Passed {
+            value,
+            origin: Origin::Text,
+        }
+    }
 }
 
 /// What a matching rule will run, before its executable is looked up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matched {
-    /// Arguments after the command, as passed on (paths canonical; for a
-    /// chain, the chained command's executable and arguments included).
-    pub args: Vec<OsString>,
-    /// Variables to set, in the rule's order (path values canonical; a
+    /// Arguments after the command, as passed on (paths pinned or
+    /// canonical; for a chain, the chained command's executable and
+    /// arguments included).
+    pub args: Vec<Passed>,
+    /// Variables to set, in the rule's order (path values as arguments; a
     /// chained rule's variables follow).
-    pub env: Vec<(String, OsString)>,
+    pub env: Vec<(String, Passed)>,
     /// For `then allowed`: the rule that allowed the chained command.
     pub chained: Option<Box<Rule>>,
 }
@@ -233,11 +343,11 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
         match rule.rest {
             Rest::Exact if *end == len => {}
             Rest::Exact => continue,
-            Rest::Any => args.extend(rest.iter().cloned()),
+            Rest::Any => args.extend(rest.iter().cloned().map(Passed::plain)),
             // All of the caller's arguments, not only those after the
             // rule's items: `ip netns <ip-args...>` must refuse `netns exec`.
             Rest::IpArgs => match ip_args_allowed(&call.args) {
-                Ok(()) => args.extend(rest.iter().cloned()),
+                Ok(()) => args.extend(rest.iter().cloned().map(Passed::plain)),
                 Err(why) => {
                     last_error = Some(Mismatch::IpArgs(why));
                     continue;
@@ -334,7 +444,7 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
                     reason = format!("rule `{}` matches but its executable is missing", rule.name);
                     continue;
                 };
-                let mut args = vec![executable.into_os_string()];
+                let mut args = vec![Passed::plain(executable.into_os_string())];
                 args.extend(matched.args);
                 return Ok(Matched {
                     args,
@@ -350,7 +460,7 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
 
 /// Where a walk through a rule's items may end, with the arguments as they
 /// are passed on. Ends are unique, earlier ways first.
-type Outcomes = Vec<(usize, Vec<OsString>)>;
+type Outcomes = Vec<(usize, Vec<Passed>)>;
 
 struct Walker<'a, 'c> {
     args: &'a [OsString],
@@ -362,7 +472,7 @@ struct Walker<'a, 'c> {
     furthest: Option<(usize, String)>,
 }
 
-fn push_unique(outcomes: &mut Outcomes, end: usize, outputs: Vec<OsString>) {
+fn push_unique(outcomes: &mut Outcomes, end: usize, outputs: Vec<Passed>) {
     if !outcomes.iter().any(|(e, _)| *e == end) {
         outcomes.push((end, outputs));
     }
@@ -451,7 +561,7 @@ impl Walker<'_, '_> {
             .filter(|(_, item)| !matches!(item, Item::Optional(_)))
             .fold(0, |mask, (i, _)| mask | (1 << i));
         let mut seen: Vec<(u64, usize)> = vec![(0, start)];
-        let mut frontier: Vec<(u64, usize, Vec<OsString>)> = vec![(0, start, Vec::new())];
+        let mut frontier: Vec<(u64, usize, Vec<Passed>)> = vec![(0, start, Vec::new())];
         let mut outcomes = Outcomes::new();
         while !frontier.is_empty() {
             let mut next = Vec::new();
@@ -531,7 +641,7 @@ fn match_env(
     rule: &Rule,
     call: &Invocation,
     ctx: &Context<'_>,
-) -> Result<Vec<(String, OsString)>, Mismatch> {
+) -> Result<Vec<(String, Passed)>, Mismatch> {
     if rule.env.is_empty() {
         return if call.env_form {
             Err(Mismatch::EnvNotAllowed)
@@ -582,9 +692,9 @@ pub fn match_arg(
     pattern: &Arg,
     arg: &OsStr,
     ctx: &Context<'_>,
-) -> Result<Option<OsString>, Mismatch> {
+) -> Result<Option<Passed>, Mismatch> {
     let bytes = arg.as_bytes();
-    let keep = || Some(arg.to_os_string());
+    let keep = || Some(Passed::plain(arg.to_os_string()));
     Ok(match pattern {
         Arg::Literal(literal) => (literal.as_bytes() == bytes).then(keep).flatten(),
         Arg::Regex(regex) => regex_matches(&regex.dfa, bytes)?.then(keep).flatten(),
@@ -621,12 +731,15 @@ pub fn match_arg(
         Arg::Mac => values::is_mac(bytes).then(keep).flatten(),
         Arg::IfName => values::is_ifname(bytes).then(keep).flatten(),
         Arg::User | Arg::Group => values::is_account_name(bytes).then(keep).flatten(),
-        Arg::Path(scopes) => match_path(scopes, arg).map(PathBuf::into_os_string),
+        Arg::Path { scopes, pin } => match_path_arg(scopes, *pin, arg, ctx)?,
         Arg::Prefixed { prefix, value } => match bytes.strip_prefix(prefix.as_bytes()) {
             Some(rest) => match_arg(value, OsStr::from_bytes(rest), ctx)?.map(|passed| {
                 let mut whole = OsString::from(prefix);
-                whole.push(passed);
-                whole
+                whole.push(&passed.value);
+                Passed {
+                    value: whole,
+                    origin: passed.origin,
+                }
             }),
             None => None,
         },
@@ -700,19 +813,75 @@ fn regex_matches(dfa_bytes: &[u8], haystack: &[u8]) -> Result<bool, Mismatch> {
     Ok(found.is_some_and(|m| m.offset() == haystack.len()))
 }
 
+/// The longest path the kernel takes (`PATH_MAX`, with its NUL) and the
+/// longest name (`NAME_MAX`): anything longer cannot name a file, and
+/// resolving it would only cost root's time.
+const PATH_MAX: usize = 4095;
+const NAME_MAX: usize = 255;
+
+fn too_long(arg: &OsStr) -> bool {
+    let bytes = arg.as_bytes();
+    bytes.len() > PATH_MAX
+        || bytes
+            .split(|&b| b == b'/')
+            .any(|name| name.len() > NAME_MAX)
+}
+
+/// A `<path>` argument: checked on its canonical form, then, on this host,
+/// pinned (or, for `<path-unpinned>`, checked for directories someone
+/// else could change).
+fn match_path_arg(
+    scopes: &[PathScope],
+    pin: Pin,
+    arg: &OsStr,
+    ctx: &Context<'_>,
+) -> Result<Option<Passed>, Mismatch> {
+    if arg.is_empty() || too_long(arg) {
+        return Ok(None);
+    }
+    let Some(resolved) = ctx.paths.canonical(arg) else {
+        return Ok(None);
+    };
+    let Some(base) = scopes.iter().find_map(|scope| within(scope, &resolved)) else {
+        return Ok(None);
+    };
+    let refused = |why: PathRefusal| Mismatch::Path {
+        value: arg.to_string_lossy().into_owned(),
+        reason: why.to_string(),
+    };
+    if !ctx.resolve_executables {
+        return Ok(Some(Passed::plain(resolved.into_os_string())));
+    }
+    match pin {
+        Pin::Unpinned => Ok(Some(Passed {
+            value: resolved.clone().into_os_string(),
+            origin: Origin::Unpinned(resolved),
+        })),
+        Pin::Object | Pin::Entry => {
+            let pinned = ctx.paths.pinned(&base, &resolved, pin).map_err(refused)?;
+            Ok(Some(Passed {
+                value: pinned.passed.clone(),
+                origin: Origin::Pinned(pinned),
+            }))
+        }
+    }
+}
+
 /// The canonical form of `arg` when it lies within one of `scopes`.
 pub fn match_path(scopes: &[PathScope], arg: &OsStr) -> Option<PathBuf> {
-    if arg.is_empty() {
+    if arg.is_empty() || too_long(arg) {
         return None;
     }
     let resolved = canonicalize(Path::new(arg)).ok()?;
     scopes
         .iter()
-        .any(|scope| within(scope, &resolved))
+        .any(|scope| within(scope, &resolved).is_some())
         .then_some(resolved)
 }
 
-fn within(scope: &PathScope, resolved: &Path) -> bool {
+/// The base of `scope` that `resolved` lies in, free of symbolic links:
+/// as written, or as resolved through root's own links.
+fn within(scope: &PathScope, resolved: &Path) -> Option<PathBuf> {
     let inside = |base: &Path| match scope.depth {
         PathDepth::Exactly => resolved == base,
         PathDepth::Child => resolved.parent() == Some(base) && resolved != base,
@@ -720,11 +889,16 @@ fn within(scope: &PathScope, resolved: &Path) -> bool {
         PathDepth::Descendant => resolved != base && resolved.starts_with(base),
     };
     let written = Path::new(&scope.base);
-    // The base as written; or as resolved on this host, so that
-    // `/var/run/**` holds where /var/run is a symlink to /run, but only
-    // through symlinks the caller cannot have made or changed.
-    inside(written)
-        || canonicalize_trusted(written).is_ok_and(|base| base != written && inside(&base))
+    // The base as written (then, `resolved` being canonical, it holds no
+    // symbolic link); or as resolved on this host, so that `/var/run/**`
+    // holds where /var/run is a symlink to /run, but only through symlinks
+    // the caller cannot have made or changed.
+    if inside(written) {
+        return Some(written.to_path_buf());
+    }
+    canonicalize_trusted(written)
+        .ok()
+        .filter(|base| base != written && inside(base))
 }
 
 /// What a matching rule runs: its executable on this host, or, when
@@ -766,6 +940,36 @@ pub struct Allowed {
     /// The complete environment of the command.
     pub env: Vec<(String, OsString)>,
     pub run_as: RunAs,
+    /// The pinned paths among the arguments and variables: their
+    /// descriptors stay open across `execve`.
+    pub pinned: Vec<Arc<PinnedPath>>,
+}
+
+impl Allowed {
+    /// The argv with each pinned path written as the path that was checked
+    /// (what `explain` and the audit record show next to what is passed).
+    pub fn argv_as_checked(&self) -> Vec<OsString> {
+        self.argv.iter().map(|arg| self.as_checked(arg)).collect()
+    }
+
+    /// `value` (an argument or a variable's value), with a pinned path in
+    /// it written as the path that was checked.
+    pub fn as_checked(&self, value: &OsStr) -> OsString {
+        let bytes = value.as_bytes();
+        let found = self
+            .pinned
+            .iter()
+            .find(|p| bytes.ends_with(p.passed.as_bytes()));
+        match found {
+            // A prefixed value (`of=/proc/self/fd/5`) keeps its prefix.
+            Some(p) => {
+                let mut shown = bytes[..bytes.len() - p.passed.len()].to_vec();
+                shown.extend_from_slice(p.checked.as_os_str().as_bytes());
+                OsString::from_vec(shown)
+            }
+            None => value.to_os_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -799,11 +1003,29 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
                     first_missing.get_or_insert(rule);
                     continue;
                 };
+                if let Err(why) = unpinned_are_safe(rule, &matched) {
+                    tried.push((rule.clone(), why));
+                    continue;
+                }
+                let mut pinned: Vec<Arc<PinnedPath>> = Vec::new();
+                let mut keep = |passed: Passed| {
+                    if let Origin::Pinned(pin) = passed.origin {
+                        if !pinned.iter().any(|p| Arc::ptr_eq(p, &pin)) {
+                            pinned.push(pin);
+                        }
+                    }
+                    passed.value
+                };
                 let mut argv = Vec::with_capacity(matched.args.len() + 1);
                 argv.push(executable.clone().into_os_string());
-                argv.extend(matched.args);
+                argv.extend(matched.args.into_iter().map(&mut keep));
                 let mut env = vec![("PATH".to_string(), OsString::from(ctx.exec_dirs.join(":")))];
-                env.extend(matched.env);
+                env.extend(
+                    matched
+                        .env
+                        .into_iter()
+                        .map(|(name, value)| (name, keep(value))),
+                );
                 return Ok(Decision::Allow(Box::new(Allowed {
                     rule: rule.clone(),
                     chained: matched.chained.map(|r| *r),
@@ -811,6 +1033,7 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
                     argv,
                     env,
                     run_as: rule.run_as.clone(),
+                    pinned,
                 })));
             }
             Err(Mismatch::BadRuleset(e)) => return Err(RulesetError::Corrupt(e)),
@@ -821,6 +1044,35 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
         Some(rule) => Decision::NotExecutable { rule: rule.clone() },
         None => Decision::Deny { tried },
     })
+}
+
+/// `<path-unpinned>` values must lie below directories that only root, or
+/// the rule's own target user, can change: anyone else could swap a
+/// component between the check and the command's use (sudoedit's rule for
+/// the files it edits). A target user gains nothing by racing itself.
+fn unpinned_are_safe(rule: &Rule, matched: &Matched) -> Result<(), Mismatch> {
+    let values = matched
+        .args
+        .iter()
+        .chain(matched.env.iter().map(|(_, value)| value));
+    let mut target_uid = None;
+    for passed in values {
+        let Origin::Unpinned(path) = &passed.origin else {
+            continue;
+        };
+        let uid = *target_uid.get_or_insert_with(|| match &rule.run_as {
+            RunAs::Root => 0,
+            RunAs::User(name) => crate::sys::lookup_user(name)
+                .ok()
+                .flatten()
+                .map_or(0, |account| account.uid),
+        });
+        crate::pin::unpinned_is_safe(path, uid).map_err(|why| Mismatch::Path {
+            value: path.to_string_lossy().into_owned(),
+            reason: why.to_string(),
+        })?;
+    }
+    Ok(())
 }
 
 /// The argv[0] spelling under which a call's rules are indexed.
@@ -838,11 +1090,7 @@ impl<R: crate::format::ReadAt + ?Sized> crate::format::Ruleset<R> {
         resolve_executables: bool,
     ) -> Result<Decision, RulesetError> {
         let lookup = |command: &[u8]| self.rules_for(command);
-        let ctx = Context {
-            exec_dirs: &self.options().exec_dirs,
-            lookup: &lookup,
-            resolve_executables,
-        };
+        let ctx = Context::new(&self.options().exec_dirs, &lookup, resolve_executables);
         decide(argv, &ctx)
     }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::audit::{record_fallback, AuditLog, Caller, Event, Outcome};
 use crate::exit;
 use crate::format::{Ruleset, RulesetError, MAX_RULESET_BYTES};
-use crate::matcher::{Decision, Invocation};
+use crate::matcher::{Decision, Invocation, Mismatch};
 
 /// Opens a ruleset the way the privileged runtime must: a regular file,
 /// owned by root, writable by nobody else, within the size cap, with a valid
@@ -159,17 +159,29 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
             );
             finish(&mut log, event, message)
         }
-        Decision::Deny { .. } => {
+        Decision::Deny { tried } => {
             // A damaged ruleset must be reported as such, never as a denial.
             if let Err(e) = ruleset.verify_all() {
                 let event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
                 return finish(&mut log, event, format!("{shown_path}: {e}"));
             }
             let event = Event::new(Outcome::Denied, exit::UNAUTHORIZED, &argv);
-            let message = format!(
-                "Unauthorized command: {} (no filter matched)",
-                Invocation::display_argv(&argv)
-            );
+            // A rule that matched but whose path cannot be handed over
+            // safely says so: the operator has a directory to fix.
+            let unsafe_path = tried
+                .iter()
+                .find(|(_, why)| matches!(why, Mismatch::Path { .. }));
+            let message = match unsafe_path {
+                Some((rule, why)) => format!(
+                    "Unsafe path: {} (rule `{}`: {why})",
+                    Invocation::display_argv(&argv),
+                    rule.name
+                ),
+                None => format!(
+                    "Unauthorized command: {} (no filter matched)",
+                    Invocation::display_argv(&argv)
+                ),
+            };
             finish(&mut log, event, message)
         }
     }

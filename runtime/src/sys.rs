@@ -297,3 +297,156 @@ pub fn execve(
     }
     io::Error::last_os_error()
 }
+
+/// How [`open_beneath`] resolves a path below a directory descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// `openat2(2)` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+    /// RESOLVE_NO_MAGICLINKS` (Linux 5.6+): the kernel refuses `..`
+    /// escapes and every symbolic link on the way.
+    Openat2,
+    /// One `openat(2)` with `O_NOFOLLOW` per component, each result checked
+    /// with `fstat`, for kernels without `openat2`.
+    Walk,
+}
+
+/// Opens `relative` below the directory `dir` without following a symbolic
+/// link anywhere on the way (a trailing one is opened as the link itself
+/// with `O_PATH`) and without leaving `dir`. `flags` are `open(2)` flags;
+/// `O_CLOEXEC` and `O_NOFOLLOW` are always added. An empty `relative`
+/// reopens `dir` itself.
+pub fn open_beneath(
+    dir: std::os::fd::BorrowedFd<'_>,
+    relative: &std::path::Path,
+    flags: i32,
+    how: Resolution,
+) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::unix::ffi::OsStrExt;
+    let flags = flags | libc::O_CLOEXEC | libc::O_NOFOLLOW;
+    match how {
+        Resolution::Openat2 => {
+            let bytes = relative.as_os_str().as_bytes();
+            let path = CString::new(if bytes.is_empty() { b"." } else { bytes })
+                .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+            openat2(dir, &path, flags)
+        }
+        Resolution::Walk => {
+            use std::os::fd::AsFd;
+            let components: Vec<&[u8]> = bytes_components(relative.as_os_str().as_bytes());
+            let Some((last, parents)) = components.split_last() else {
+                return openat(dir, c".", flags);
+            };
+            let mut current: Option<std::os::fd::OwnedFd> = None;
+            for component in parents {
+                let at = current.as_ref().map_or(dir, |fd| fd.as_fd());
+                let name = component_cstring(component)?;
+                let next = openat(
+                    at,
+                    &name,
+                    libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                )?;
+                current = Some(next);
+            }
+            let at = current.as_ref().map_or(dir, |fd| fd.as_fd());
+            openat(at, &component_cstring(last)?, flags)
+        }
+    }
+}
+
+/// The names of `path`, which must be relative and free of `.` and `..`
+/// (checked by the caller's canonical form; refused here all the same).
+fn bytes_components(path: &[u8]) -> Vec<&[u8]> {
+    path.split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+fn component_cstring(component: &[u8]) -> io::Result<CString> {
+    if component == b"." || component == b".." {
+        // The walk must not leave the directory it started from.
+        return Err(io::Error::from_raw_os_error(libc::EXDEV));
+    }
+    CString::new(component).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+}
+
+fn openat2(
+    dir: std::os::fd::BorrowedFd<'_>,
+    path: &std::ffi::CStr,
+    flags: i32,
+) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: `open_how` is plain data; all-zero is valid and the fields
+    // the kernel reads are set below.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = flags as u64;
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: the path is a valid C string, `how` a valid struct of the
+    // size passed; the kernel returns a new descriptor or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            path.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor the kernel just returned, owned by nobody else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+fn openat(
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &std::ffi::CStr,
+    flags: i32,
+) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: a valid C string and descriptor; returns a new descriptor or -1.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor the kernel just returned, owned by nobody else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Opens an absolute path that must hold no symbolic link at all, with
+/// `O_PATH | O_DIRECTORY`: the base of a path scope (already resolved
+/// through root's own links only).
+pub fn open_dir_nofollow(
+    path: &std::path::Path,
+    how: Resolution,
+) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::AsFd;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::OpenOptionsExt;
+    let root: std::os::fd::OwnedFd = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open("/")?
+        .into();
+    let bytes = path.as_os_str().as_bytes();
+    let relative = std::path::Path::new(std::ffi::OsStr::from_bytes(
+        bytes.strip_prefix(b"/").unwrap_or(bytes),
+    ));
+    open_beneath(
+        root.as_fd(),
+        relative,
+        libc::O_PATH | libc::O_DIRECTORY,
+        how,
+    )
+}
+
+/// Clears close-on-exec on `fd`: a pinned path's descriptor must reach the
+/// command (`/proc/self/fd/N`), while every other one is closed at exec.
+pub fn keep_across_exec(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_SETFD on a descriptor the caller owns; only its flag changes.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -193,8 +193,12 @@ pub enum Arg {
     /// A group name (portable syntax; the name need not exist).
     Group,
     /// A path that, once made absolute and with symlinks resolved, lies
-    /// within one of these scopes. The command receives the canonical path.
-    Path(Vec<PathScope>),
+    /// within one of these scopes. How the command receives it: `pin`.
+    Path {
+        #[serde(deserialize_with = "nested::vec")]
+        scopes: Vec<PathScope>,
+        pin: Pin,
+    },
     /// This literal prefix, then a value matching the pattern (`if=<path
     /// /dev/*>`, `-<signal HUP>`, `--size=<int 1..>`).
     Prefixed {
@@ -239,6 +243,37 @@ pub struct PathScope {
     /// An absolute, normalized directory or file path.
     pub base: String,
     pub depth: PathDepth,
+}
+
+/// How a `<path>` argument reaches the command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Pin {
+    /// `<path ...>`: the checked object itself, through a descriptor the
+    /// runtime opened beneath the scope without following symbolic links:
+    /// `/proc/self/fd/N` (a directory: `/proc/self/fd/N/`); for a name
+    /// that does not exist yet, its nearest existing directory and the rest:
+    /// `/proc/self/fd/N/NAME`.
+    Object,
+    /// `<path-entry ...>`: the directory entry: the parent directory's
+    /// descriptor and the name, `/proc/self/fd/N/NAME`, for programs that
+    /// act on names (`rm`, `rmdir`, `mv`, `ln`, `umount`).
+    Entry,
+    /// `<path-unpinned ...>`: the canonical path as text, refused at call
+    /// time when a directory on the way is not root's alone.
+    Unpinned,
+}
+
+impl Pin {
+    pub const ALL: [Pin; 3] = [Pin::Object, Pin::Entry, Pin::Unpinned];
+
+    /// The type's name in a filter file.
+    pub const fn type_name(self) -> &'static str {
+        match self {
+            Pin::Object => "path",
+            Pin::Entry => "path-entry",
+            Pin::Unpinned => "path-unpinned",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -176,11 +176,7 @@ impl Subject {
         let rule = self.rule(name)?;
         let call = Invocation::parse(argv)?;
         let lookup = |command: &[u8]| self.ruleset.rules_for(command);
-        let context = Context {
-            exec_dirs: &self.ruleset.options().exec_dirs,
-            lookup: &lookup,
-            resolve_executables: true,
-        };
+        let context = Context::new(&self.ruleset.options().exec_dirs, &lookup, true);
         match_rule(rule, &call, &context).err()
     }
 }
@@ -271,8 +267,9 @@ impl Case<'_> {
             ));
         }
         let theirs = strings(&self.case["command"]);
+        // Pinned paths compare as the paths rootwrap checked.
         let ours: Vec<String> = allowed
-            .argv
+            .argv_as_checked()
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
@@ -300,7 +297,7 @@ impl Case<'_> {
             // before `ip_usr`): what counts is what runs, and as whom.
             let same_user = alt["run_as"].as_str() == Some(allowed.run_as.user_name());
             let ours: Vec<String> = allowed
-                .argv
+                .argv_as_checked()
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
@@ -476,9 +473,9 @@ fn explained(json: &Value) -> Reduced {
     (
         json["decision"].as_str().unwrap_or("").to_string(),
         json["rule"]["name"].as_str().map(str::to_string),
-        json["exec"]["argv"]
+        json["exec"]["checked_argv"]
             .as_array()
-            .map(|_| strings(&json["exec"]["argv"])),
+            .map(|_| strings(&json["exec"]["checked_argv"])),
         json["exec"]["user"].as_str().map(str::to_string),
     )
 }
@@ -490,7 +487,7 @@ fn decided(ruleset: &Ruleset<Vec<u8>>, argv: &[String]) -> Reduced {
             "allow".into(),
             Some(a.rule.name.clone()),
             Some(
-                a.argv
+                a.argv_as_checked()
                     .iter()
                     .map(|x| x.to_string_lossy().into_owned())
                     .collect(),

@@ -513,11 +513,7 @@ fn accepts(translation: &Translation, candidate: &str) -> bool {
     };
     let pattern = Arg::Regex(rootwrap::types::Regex { source, dfa });
     let lookup = |_: &[u8]| Ok(Vec::new());
-    let context = rootwrap::matcher::Context {
-        exec_dirs: &[],
-        lookup: &lookup,
-        resolve_executables: false,
-    };
+    let context = rootwrap::matcher::Context::new(&[], &lookup, false);
     matches!(
         rootwrap::matcher::match_arg(&pattern, std::ffi::OsStr::new(candidate), &context),
         Ok(Some(_))
