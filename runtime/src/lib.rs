@@ -13,6 +13,7 @@ pub mod exec;
 pub mod exit;
 pub mod format;
 pub mod matcher;
+pub mod process;
 pub mod run;
 pub mod sys;
 pub mod types;
