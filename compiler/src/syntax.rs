@@ -488,7 +488,7 @@ fn lower_pattern(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<Patte
                 if part.as_rule() == Rule::type_as {
                     user = part
                         .into_inner()
-                        .find(|p| p.as_rule() == Rule::account)
+                        .find(|p| p.as_rule() == Rule::type_arg)
                         .map(|p| spanned(file, base, &p));
                 } else {
                     args.push(spanned(file, base, &part));
