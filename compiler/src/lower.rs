@@ -8,8 +8,8 @@ use regex_automata::nfa::thompson;
 use regex_automata::util::syntax;
 
 use rootwrap::types::{
-    Arg, Command, EnvVar, Item, LogOptions, OnLogFailure, Options, PathDepth, PathScope, Pin,
-    Regex, Rest, Rule, RunAs, Source, SyslogTarget,
+    Arg, Command, EnvVar, Item, LogOptions, OnLogFailure, Options, PathDepth, PathScope,
+    PidPattern, Pin, Regex, Rest, Rule, RunAs, Source, SyslogTarget,
 };
 use rootwrap::values;
 
@@ -115,6 +115,13 @@ const FORBIDDEN_ENV: &[&str] = &[
     "NODE_OPTIONS",
     "NODE_PATH",
 ];
+
+/// `as USER` written on a type other than `<pid>`.
+fn no_user(name: &Spanned<String>, user: &Spanned<String>) -> Diagnostic {
+    Diagnostic::error(format!("`<{}>` takes no `as USER`", name.value))
+        .at(user.span, "unexpected")
+        .help("only `<pid ... as USER>` names a user: the one the process runs as")
+}
 
 /// A lowered policy: options, rules in declaration order, and the policy
 /// tests still to run.
@@ -484,8 +491,12 @@ impl Lowering<'_> {
             Some(RestAst::Any) => Rest::Any,
             Some(RestAst::Chain) => Rest::Chain,
         };
-        if let Some((ItemAst::Single(Pattern::Typed { name, .. }), init)) = items.split_last() {
+        if let Some((ItemAst::Single(Pattern::Typed { name, user, .. }), init)) = items.split_last()
+        {
             if name.value == "ip-args..." {
+                if let Some(user) = user {
+                    self.error(no_user(name, user));
+                }
                 if rest != Rest::Exact {
                     self.error(
                         Diagnostic::error("`<ip-args...>` already takes every remaining argument")
@@ -616,8 +627,7 @@ impl Lowering<'_> {
         match pattern {
             Pattern::Literal(s) => Some(Arg::Literal(s.value.clone())),
             Pattern::Regex { source, flags } => self.regex(source, flags.as_ref()),
-            Pattern::Typed { name, args, span } if name.value == "ip-args..." => {
-                let _ = args;
+            Pattern::Typed { name, span, .. } if name.value == "ip-args..." => {
                 self.error(
                     Diagnostic::error(
                         "`<ip-args...>` takes the remaining arguments, so it must come last",
@@ -626,7 +636,21 @@ impl Lowering<'_> {
                 );
                 None
             }
-            Pattern::Typed { name, args, span } => self.typed(name, args, *span),
+            Pattern::Typed {
+                name,
+                args,
+                user,
+                span,
+            } => {
+                if name.value == "pid" {
+                    return self.pid(args, user.as_ref(), *span);
+                }
+                if let Some(user) = user {
+                    self.error(no_user(name, user));
+                    return None;
+                }
+                self.typed(name, args, *span)
+            }
             Pattern::Prefixed {
                 prefix,
                 value,
@@ -780,33 +804,6 @@ impl Lowering<'_> {
             "operand" => no_args(self, Arg::Operand),
             "any" => no_args(self, Arg::Any),
             "netns" => no_args(self, Arg::Netns),
-            "pid" => {
-                if args.is_empty() {
-                    self.error(
-                        Diagnostic::error("`<pid>` needs the executables the process may run")
-                            .at(span, "here")
-                            .help("e.g. `<pid /usr/sbin/dnsmasq>`, or a bare name found in exec-dirs: `<pid dnsmasq>`"),
-                    );
-                    return None;
-                }
-                for target in args {
-                    let bad = if target.value.starts_with('/') {
-                        check_absolute_path(&target.value).err()
-                    } else if target.value.contains('/') {
-                        Some("is a relative path")
-                    } else {
-                        None
-                    };
-                    if let Some(why) = bad {
-                        self.error(
-                            Diagnostic::error(format!("executable `{}` {why}", target.value))
-                                .at(target.span, "here"),
-                        );
-                        return None;
-                    }
-                }
-                Some(Arg::Pid(args.iter().map(|a| a.value.clone()).collect()))
-            }
             other => {
                 let mut d = Diagnostic::error(format!("unknown type `<{other}>`"))
                     .at(name.span, "not a type");
@@ -818,6 +815,50 @@ impl Lowering<'_> {
                 None
             }
         }
+    }
+
+    /// `<pid TARGET | ... [as USER]>`.
+    fn pid(
+        &mut self,
+        args: &[Spanned<String>],
+        user: Option<&Spanned<String>>,
+        span: Span,
+    ) -> Option<Arg> {
+        if args.is_empty() {
+            self.error(
+                Diagnostic::error("`<pid>` needs the executables the process may run")
+                    .at(span, "here")
+                    .help("e.g. `<pid /usr/sbin/dnsmasq>`, or a bare name found in exec-dirs: `<pid dnsmasq>`"),
+            );
+            return None;
+        }
+        for target in args {
+            let bad = if target.value.starts_with('/') {
+                check_absolute_path(&target.value).err()
+            } else if target.value.contains('/') {
+                Some("is a relative path")
+            } else {
+                None
+            };
+            if let Some(why) = bad {
+                self.error(
+                    Diagnostic::error(format!("executable `{}` {why}", target.value))
+                        .at(target.span, "here"),
+                );
+                return None;
+            }
+        }
+        if let Some(user) = user.filter(|u| !values::is_account_name(u.value.as_bytes())) {
+            self.error(
+                Diagnostic::error(format!("`{}` is not a valid user name", user.value))
+                    .at(user.span, "here"),
+            );
+            return None;
+        }
+        Some(Arg::Pid(PidPattern {
+            targets: args.iter().map(|a| a.value.clone()).collect(),
+            user: user.map(|u| u.value.clone()),
+        }))
     }
 
     fn int(&mut self, args: &[Spanned<String>], span: Span) -> Option<Arg> {

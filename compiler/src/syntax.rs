@@ -69,6 +69,8 @@ pub enum Pattern {
     Typed {
         name: Spanned<String>,
         args: Vec<Spanned<String>>,
+        /// `as USER` (for `<pid>`).
+        user: Option<Spanned<String>>,
         span: Span,
     },
     /// A literal prefix glued to a pattern: `if=<path /dev/*>`, or to
@@ -274,6 +276,7 @@ fn describe(expected: &Rule) -> &'static str {
         Rule::typed => "a typed value such as `<int>`",
         Rule::type_name => "a type name",
         Rule::type_arg => "a type argument",
+        Rule::type_as => "`as USER`",
         Rule::regex => "`re\"...\"`",
         Rule::string => "a quoted string",
         Rule::rest => "`...`",
@@ -479,8 +482,24 @@ fn lower_pattern(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<Patte
                 .next()
                 .map(|p| spanned(file, base, &p))
                 .ok_or_else(|| Diagnostic::error("a typed value without a type").at(span, ""))?;
-            let args = inner.map(|p| spanned(file, base, &p)).collect();
-            Ok(Pattern::Typed { name, args, span })
+            let mut args = Vec::new();
+            let mut user = None;
+            for part in inner {
+                if part.as_rule() == Rule::type_as {
+                    user = part
+                        .into_inner()
+                        .find(|p| p.as_rule() == Rule::type_arg)
+                        .map(|p| spanned(file, base, &p));
+                } else {
+                    args.push(spanned(file, base, &part));
+                }
+            }
+            Ok(Pattern::Typed {
+                name,
+                args,
+                user,
+                span,
+            })
         }
         Rule::prefixed => {
             let mut inner = pair.into_inner();

@@ -52,7 +52,7 @@ fn words(text: &str) -> Vec<String> {
 fn make_tree() -> PathBuf {
     let base = std::env::temp_dir().join(format!("rw-golden-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
-    for dir in ["inside", "outside", "images", "images2"] {
+    for dir in ["inside", "outside", "images", "images2", "mapper", "inst/a"] {
         std::fs::create_dir_all(base.join(dir)).unwrap();
     }
     std::fs::write(base.join("inside/file"), "").unwrap();

@@ -321,6 +321,54 @@ fn kill_filter() {
     assert_eq!(allowed_by(&r, &["kill", "999999999"]), None);
 }
 
+/// Kill rules that cannot match as intended are flagged: a target missing
+/// on the importing host, a script (its processes execute the
+/// interpreter), an interpreter (it matches every script it runs).
+#[test]
+fn kill_targets_that_cannot_match_are_warned_about() {
+    let dir = std::env::temp_dir().join(format!("rw-import-kill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("rw-state-change");
+    std::fs::write(&script, "#!/usr/bin/python3\n").unwrap();
+    let i = import(&format!(
+        "kill_missing: KillFilter, root, /nonexistent/rw-daemon, -9\n\
+         kill_missing_name: KillFilter, root, rw-no-such-daemon, -9\n\
+         kill_script: KillFilter, root, {}, -9\n\
+         kill_py: KillFilter, root, python3.6, -15\n\
+         kill_sh: KillFilter, root, /bin/sh, -15\n\
+         kill_true: KillFilter, root, /bin/true, -15\n",
+        script.display()
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+    let warnings = |name: &str| -> Vec<String> {
+        i.records()
+            .find(|r| r.oslo_name == name)
+            .map(|r| r.warnings.clone())
+            .unwrap()
+    };
+    let has = |name: &str, text: &str| {
+        assert!(
+            warnings(name).iter().any(|w| w.contains(text)),
+            "{name}: {:?}",
+            warnings(name)
+        )
+    };
+    has(
+        "kill_missing",
+        "the kill target `/nonexistent/rw-daemon` is not installed on this host: here the rule matches no process",
+    );
+    has(
+        "kill_missing_name",
+        "the kill target `rw-no-such-daemon` is not installed on this host in the exec dirs (",
+    );
+    has("kill_script", "is a script on this host");
+    has("kill_py", "the kill target `python3.6` is an interpreter");
+    has("kill_sh", "the kill target `/bin/sh` is an interpreter");
+    assert_eq!(warnings("kill_true"), Vec::<String>::new());
+    // The warnings are comments of the imported file.
+    assert!(flat(&i).contains("is an interpreter"), "{}", i.combined());
+}
+
 #[test]
 fn read_file_ip_and_netns_filters() {
     let i = import(

@@ -4,7 +4,7 @@
 // A test fails loudly: unwrapping is the point outside #[test] fns too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use rootwrap::types::{Arg, Command, Item, PathDepth, PathScope, Pin, Rest, RunAs};
+use rootwrap::types::{Arg, Command, Item, PathDepth, PathScope, PidPattern, Pin, Rest, RunAs};
 use rootwrap_compile::syntax::{parse_file, Expect, ItemAst, Pattern, Statement};
 use rootwrap_compile::{compile_sources, Compiled, Sources};
 
@@ -201,6 +201,26 @@ fn rules_lower_to_the_ruleset_types() {
     );
     // `as root` is the default spelled out.
     assert_eq!(only_rule("allow r as root: ls").run_as, RunAs::Root);
+
+    let rule = only_rule("allow r: kill <pid /usr/sbin/dnsmasq | haproxy as nobody> <pid as>");
+    assert_eq!(
+        ones(&rule),
+        vec![
+            Arg::Pid(PidPattern {
+                targets: vec!["/usr/sbin/dnsmasq".into(), "haproxy".into()],
+                user: Some("nobody".into()),
+            }),
+            // A target named `as` stays a target.
+            Arg::Pid(PidPattern {
+                targets: vec!["as".into()],
+                user: None,
+            }),
+        ]
+    );
+    assert_eq!(
+        rule.pattern_text(),
+        "kill <pid /usr/sbin/dnsmasq | haproxy as nobody> <pid as>"
+    );
 }
 
 #[test]
@@ -319,6 +339,21 @@ fn validation_errors() {
         "allow r: ls <signal FOO>",
         "error: `FOO` is not a signal",
         "SIGKILL",
+    );
+    assert_error(
+        "allow r: kill <int as root>",
+        "error: `<int>` takes no `as USER`",
+        "only `<pid ... as USER>`",
+    );
+    assert_error(
+        "allow r: kill <pid as root>",
+        "error: `<pid>` needs the executables the process may run",
+        "here",
+    );
+    assert_error(
+        "allow r: kill <pid sleep as ro:ot>",
+        "error: `ro:ot` is not a valid user name",
+        "here",
     );
     assert_error(
         "allow r: ls <uuid x>",

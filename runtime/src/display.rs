@@ -90,7 +90,13 @@ impl fmt::Display for Arg {
                 join(scopes, |s| s.to_string())
             ),
             Arg::Prefixed { prefix, value } => write!(f, "{prefix}{value}"),
-            Arg::Pid(targets) => write!(f, "<pid {}>", targets.join(" | ")),
+            Arg::Pid(pid) => {
+                write!(f, "<pid {}", pid.targets.join(" | "))?;
+                if let Some(user) = &pid.user {
+                    write!(f, " as {user}")?;
+                }
+                write!(f, ">")
+            }
             Arg::Operand => write!(f, "<operand>"),
             Arg::Any => write!(f, "<any>"),
             Arg::Owner => write!(f, "<owner>"),

@@ -114,13 +114,24 @@ struct Section {
 /// Why a ruleset was refused. Each variant is one line for the operator.
 #[derive(Debug)]
 pub enum RulesetError {
+    /// The path as given is not absolute and canonical (why).
+    PathNotCanonical(&'static str),
     Open(io::Error),
     Empty,
     NotRegularFile,
-    NotOwnedByRoot { uid: u32 },
-    WritableByOthers { mode: u32 },
-    TooLarge { size: u64 },
-    Truncated { expected: u64, actual: u64 },
+    NotOwnedByRoot {
+        uid: u32,
+    },
+    WritableByOthers {
+        mode: u32,
+    },
+    TooLarge {
+        size: u64,
+    },
+    Truncated {
+        expected: u64,
+        actual: u64,
+    },
     BadMagic,
     UnknownVersion(u32),
     UnknownDfaFormat(u32),
@@ -134,6 +145,10 @@ impl fmt::Display for RulesetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use RulesetError::*;
         match self {
+            PathNotCanonical(why) => write!(
+                f,
+                "the ruleset path {why}: give it absolute and canonical, as the sudoers line names it"
+            ),
             Open(e) => write!(f, "cannot open the ruleset: {e}"),
             Empty => write!(f, "the ruleset is empty (0 bytes)"),
             NotRegularFile => write!(f, "the ruleset is not a regular file"),

@@ -14,6 +14,7 @@ pub mod exit;
 pub mod format;
 pub mod matcher;
 pub mod pin;
+pub mod process;
 pub mod run;
 pub mod sys;
 pub mod types;

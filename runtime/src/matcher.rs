@@ -15,6 +15,7 @@ use std::sync::Arc;
 use crate::canonical::{canonicalize, canonicalize_trusted};
 use crate::format::RulesetError;
 use crate::pin::{PathRefusal, PinnedPath};
+use crate::process;
 use crate::types::{Arg, Command, Item, PathDepth, PathScope, Pin, Rest, Rule, RunAs};
 use crate::values;
 
@@ -113,6 +114,12 @@ pub enum Mismatch {
         position: usize,
         pattern: String,
     },
+    /// The argument at this position names a process that is not one of
+    /// a `<pid>` pattern's targets.
+    Process {
+        position: usize,
+        why: process::NotTarget,
+    },
     /// Arguments from this position on are not allowed.
     Extra {
         position: usize,
@@ -167,6 +174,7 @@ impl fmt::Display for Mismatch {
             Mismatch::Missing { position, pattern } => {
                 write!(f, "argument {position} is missing: expected {pattern}")
             }
+            Mismatch::Process { position, why } => write!(f, "argument {position}: {why}"),
             Mismatch::Extra { position, value } => {
                 write!(f, "argument {position} `{value}` is one too many")
             }
@@ -333,6 +341,7 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
         steps: 0,
         depth: 0,
         furthest: None,
+        process: None,
     };
     let outcomes = walker.seq(&rule.args, 0)?;
     let len = call.args.len();
@@ -398,10 +407,16 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
     match (walker.furthest, longest) {
         (Some((position, pattern)), longest) if longest.is_none_or(|l| position >= l) => {
             Err(match call.args.get(position) {
-                Some(value) => Mismatch::Arg {
-                    position: position + 1,
-                    value: value.to_string_lossy().into_owned(),
-                    pattern,
+                Some(value) => match walker.process {
+                    Some(why) => Mismatch::Process {
+                        position: position + 1,
+                        why,
+                    },
+                    None => Mismatch::Arg {
+                        position: position + 1,
+                        value: value.to_string_lossy().into_owned(),
+                        pattern,
+                    },
                 },
                 None => Mismatch::Missing {
                     position: position + 1,
@@ -470,6 +485,8 @@ struct Walker<'a, 'c> {
     depth: usize,
     /// The furthest argument position a pattern was tried at, and it.
     furthest: Option<(usize, String)>,
+    /// Why that argument's process is not a `<pid>` target, if it is one.
+    process: Option<process::NotTarget>,
 }
 
 fn push_unique(outcomes: &mut Outcomes, end: usize, outputs: Vec<Passed>) {
@@ -524,6 +541,10 @@ impl Walker<'_, '_> {
                     None => {
                         if self.furthest.as_ref().is_none_or(|(p, _)| start > *p) {
                             self.furthest = Some((start, pattern.to_string()));
+                            self.process = self
+                                .args
+                                .get(start)
+                                .and_then(|arg| process_refusal(pattern, arg, self.ctx));
                         }
                         Ok(Vec::new())
                     }
@@ -743,8 +764,8 @@ pub fn match_arg(
             }),
             None => None,
         },
-        Arg::Pid(targets) => values::int(bytes)
-            .filter(|&pid| pid > 0 && pid_runs(pid, targets, ctx.exec_dirs))
+        Arg::Pid(pattern) => values::int(bytes)
+            .filter(|&pid| pid > 0 && process::check(pid, pattern, ctx.exec_dirs).is_ok())
             .and(keep()),
         Arg::Operand => (!bytes.is_empty() && bytes[0] != b'-').then(keep).flatten(),
         Arg::Any => keep(),
@@ -756,50 +777,14 @@ pub fn match_arg(
     })
 }
 
-/// Whether process `pid` runs one of `targets` (/proc/PID/exe, with the
-/// kernel's ` (deleted)` suffix for a replaced binary removed). The
-/// process's own argv is never trusted.
-fn pid_runs(pid: i64, targets: &[String], exec_dirs: &[String]) -> bool {
-    // The executable's path only means something in our own view of the
-    // files: a process in another mount namespace or under another root
-    // (made by an unprivileged user namespace, say) could show any path.
-    let same_file = |a: &str, b: &str| {
-        use std::os::unix::fs::MetadataExt;
-        match (std::fs::metadata(a), std::fs::metadata(b)) {
-            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-            _ => false,
-        }
+/// Why the process `arg` names is not one of a `<pid>` pattern's targets
+/// (checked again: only for the denial's reason).
+fn process_refusal(pattern: &Arg, arg: &OsStr, ctx: &Context<'_>) -> Option<process::NotTarget> {
+    let Arg::Pid(pattern) = pattern else {
+        return None;
     };
-    if !same_file(&format!("/proc/{pid}/ns/mnt"), "/proc/self/ns/mnt")
-        || !same_file(&format!("/proc/{pid}/root"), "/proc/self/root")
-    {
-        return false;
-    }
-    let Ok(link) = std::fs::read_link(format!("/proc/{pid}/exe")) else {
-        return false;
-    };
-    let mut exe = link.into_os_string().into_vec();
-    if let Some(nul) = exe.iter().position(|&b| b == 0) {
-        exe.truncate(nul);
-    }
-    if let Some(stripped) = exe.strip_suffix(b" (deleted)") {
-        exe.truncate(stripped.len());
-    }
-    let exe = PathBuf::from(OsString::from_vec(exe));
-    targets.iter().any(|target| {
-        if target.starts_with('/') {
-            let target = Path::new(target);
-            exe == target || canonicalize(target).is_ok_and(|t| t == exe)
-        } else {
-            exe.file_name()
-                .is_some_and(|n| n.as_bytes() == target.as_bytes())
-                && exec_dirs.iter().any(|dir| {
-                    let dir = Path::new(dir);
-                    exe.parent() == Some(dir)
-                        || canonicalize(dir).is_ok_and(|d| exe.parent() == Some(d.as_path()))
-                })
-        }
-    })
+    let pid = values::int(arg.as_bytes()).filter(|&pid| pid > 0)?;
+    process::check(pid, pattern, ctx.exec_dirs).err()
 }
 
 fn regex_matches(dfa_bytes: &[u8], haystack: &[u8]) -> Result<bool, Mismatch> {

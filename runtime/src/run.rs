@@ -4,6 +4,7 @@
 
 use std::ffi::OsString;
 use std::fs::File;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
@@ -11,6 +12,34 @@ use crate::audit::{record_fallback, AuditLog, Caller, Event, Outcome};
 use crate::exit;
 use crate::format::{Ruleset, RulesetError, MAX_RULESET_BYTES};
 use crate::matcher::{Decision, Invocation, Mismatch};
+
+/// Refuses a ruleset path that is not absolute and canonical, before it is
+/// opened. A sudoers line `rootwrap /etc/svc/R.rwc *` lets the caller pass
+/// a first argument `/etc/svc/R.rwc /../other.rwc` (sudo's `*` matches
+/// spaces and slashes too): such a path must never reach another file.
+pub fn check_ruleset_path(path: &Path) -> Result<(), RulesetError> {
+    let bytes = path.as_os_str().as_bytes();
+    let why = if !bytes.starts_with(b"/") {
+        "is not absolute"
+    } else if bytes
+        .iter()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        "holds whitespace or a control character"
+    } else if bytes.windows(2).any(|w| w == b"//") {
+        "repeats `/`"
+    } else if bytes.len() > 1 && bytes.ends_with(b"/") {
+        "ends with `/`"
+    } else if bytes
+        .split(|&b| b == b'/')
+        .any(|part| part == b"." || part == b"..")
+    {
+        "has a `.` or `..` component"
+    } else {
+        return Ok(());
+    };
+    Err(RulesetError::PathNotCanonical(why))
+}
 
 /// Opens a ruleset the way the privileged runtime must: a regular file,
 /// owned by root, writable by nobody else, within the size cap, with a valid
@@ -57,7 +86,9 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
     };
     let shown_path = Path::new(&ruleset_path).display().to_string();
 
-    let ruleset = match open_trusted(Path::new(&ruleset_path)) {
+    let opened = check_ruleset_path(Path::new(&ruleset_path))
+        .and_then(|()| open_trusted(Path::new(&ruleset_path)));
+    let ruleset = match opened {
         Ok(ruleset) => ruleset,
         Err(e) => {
             let message = format!("{shown_path}: {e}");
@@ -167,10 +198,17 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
             }
             let event = Event::new(Outcome::Denied, exit::UNAUTHORIZED, &argv);
             // A rule that matched but whose path cannot be handed over
-            // safely says so: the operator has a directory to fix.
+            // safely says so: the operator has a directory to fix. A rule
+            // that failed on the process an argument names says why: which
+            // file the process runs is not visible to the caller.
             let unsafe_path = tried
                 .iter()
                 .find(|(_, why)| matches!(why, Mismatch::Path { .. }));
+            let process = tried
+                .iter()
+                .find(|(_, why)| matches!(why, Mismatch::Process { .. }))
+                .map(|(rule, why)| format!("; rule `{}`: {why}", rule.name))
+                .unwrap_or_default();
             let message = match unsafe_path {
                 Some((rule, why)) => format!(
                     "Unsafe path: {} (rule `{}`: {why})",
@@ -178,7 +216,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
                     rule.name
                 ),
                 None => format!(
-                    "Unauthorized command: {} (no filter matched)",
+                    "Unauthorized command: {} (no filter matched{process})",
                     Invocation::display_argv(&argv)
                 ),
             };
@@ -192,4 +230,50 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
 pub fn say(message: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr(), "rootwrap: {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_absolute_canonical_ruleset_paths_are_opened() {
+        for good in [
+            "/etc/svc/r.rwc",
+            "/r",
+            "/etc/svc/.hidden.rwc",
+            "/etc/a..b/r",
+        ] {
+            assert!(check_ruleset_path(Path::new(good)).is_ok(), "{good}");
+        }
+        for (bad, why) in [
+            ("etc/svc/r.rwc", "is not absolute"),
+            ("r.rwc", "is not absolute"),
+            ("", "is not absolute"),
+            (
+                "/etc/svc/r.rwc /../x.rwc",
+                "holds whitespace or a control character",
+            ),
+            ("/etc/svc/r.rwc ", "holds whitespace or a control character"),
+            (
+                "/etc/svc/r.rwc\t",
+                "holds whitespace or a control character",
+            ),
+            (
+                "/etc/svc/r.rwc\n",
+                "holds whitespace or a control character",
+            ),
+            ("/etc//svc/r.rwc", "repeats `/`"),
+            ("/etc/svc/", "ends with `/`"),
+            ("/etc/svc/../x.rwc", "has a `.` or `..` component"),
+            ("/etc/./svc/r.rwc", "has a `.` or `..` component"),
+            ("/etc/svc/r.rwc/..", "has a `.` or `..` component"),
+            ("/.", "has a `.` or `..` component"),
+        ] {
+            match check_ruleset_path(Path::new(bad)) {
+                Err(RulesetError::PathNotCanonical(said)) => assert_eq!(said, why, "{bad:?}"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
 }

@@ -206,9 +206,9 @@ pub enum Arg {
         #[serde(deserialize_with = "nested::boxed")]
         value: Box<Arg>,
     },
-    /// The id of a running process whose executable is one of these: an
-    /// absolute path, or a bare name found in the exec dirs.
-    Pid(Vec<String>),
+    /// The id of a running process that executes one of the pattern's
+    /// targets (`<pid TARGET | ... [as USER]>`).
+    Pid(PidPattern),
     /// Any argument that does not start with `-` (so a command cannot take
     /// it for an option), and is not empty.
     Operand,
@@ -225,6 +225,18 @@ pub enum Arg {
         required: u32,
         allowed: u32,
     },
+}
+
+/// `<pid ...>`: which processes an argument may name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PidPattern {
+    /// The executables: absolute paths, or bare names found in the exec
+    /// dirs. A process matches when it executes the very file (device and
+    /// inode) a target names on the host.
+    pub targets: Vec<String>,
+    /// `as USER`: the process's real, effective and saved uid must be this
+    /// user's, resolved on the host when rootwrap decides.
+    pub user: Option<String>,
 }
 
 /// A regular expression, compiled to a DFA by the compiler.

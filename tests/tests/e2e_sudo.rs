@@ -309,3 +309,87 @@ fn descriptors_above_2_are_closed() {
         .args(["ls", "/proc/self/fd"]);
     assert_eq!(listed(&run(&mut sudo)), [0, 1, 2, 3]);
 }
+
+/// Sudo's `*` in the production line matches spaces and slashes too, so the
+/// caller can pass `RULESET /../OTHER.rwc` as the ruleset path; where a
+/// directory `RULESET ` exists, that path would reach another ruleset. Only
+/// an absolute, canonical path is opened; anything else exits 97 first.
+#[test]
+fn a_ruleset_path_that_is_not_canonical_is_refused() {
+    require_root!();
+    let f = fixture();
+    let other = SudoFixture::set_up_named(
+        "e2e-other",
+        "ruleset e2e-other\nexec-dirs /usr/bin /bin\nallow whoami: whoami\n",
+        &[],
+    );
+    // The directory the detour needs; only root can make it (the test
+    // plays a careless root).
+    let detour = std::path::PathBuf::from(format!("{} ", f.ruleset.display()));
+    let _ = fs::create_dir(&detour);
+    struct Remove(std::path::PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir(&self.0);
+        }
+    }
+    let _remove = Remove(detour);
+    let other_name = other.ruleset.file_name().unwrap().to_str().unwrap();
+    let sneaky = format!("{} /../{other_name}", f.ruleset.display());
+    let mut call = f.as_caller();
+    call.arg(tool("sudo"))
+        .arg("-n")
+        .arg(&f.rootwrap)
+        .arg(&sneaky)
+        .arg("whoami");
+    let ran = run(&mut call);
+    assert_eq!(
+        (ran.code, ran.stdout_text().as_str()),
+        (97, ""),
+        "stderr: {}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains(&format!(
+            "rootwrap: {sneaky}: the ruleset path holds whitespace or a control character"
+        )),
+        "{}",
+        ran.stderr
+    );
+
+    // As root, without sudo: relative, dotted and doubled-slash forms.
+    let dir = f.ruleset.parent().unwrap().display().to_string();
+    let name = f.ruleset.file_name().unwrap().to_str().unwrap();
+    for (path, why) in [
+        (name.to_string(), "is not absolute"),
+        (format!("{dir}/./{name}"), "has a `.` or `..` component"),
+        (
+            format!(
+                "{dir}/../{}/{name}",
+                f.ruleset
+                    .parent()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+            ),
+            "has a `.` or `..` component",
+        ),
+        (format!("{dir}//{name}"), "repeats `/`"),
+    ] {
+        let ran = run(Command::new(&f.rootwrap)
+            .env_clear()
+            .current_dir(&dir)
+            .arg(&path)
+            .args(["id", "-u"]));
+        assert_eq!(ran.code, 97, "{path}: {}", ran.stderr);
+        assert!(
+            ran.stderr
+                .contains(&format!("{path}: the ruleset path {why}")),
+            "{path}: {}",
+            ran.stderr
+        );
+        assert!(ran.stdout.is_empty(), "{path} ran something");
+    }
+}

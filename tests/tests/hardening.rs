@@ -213,9 +213,9 @@ fn the_command_starts_with_default_signals() {
     assert_eq!(standard("SigBlk:"), 0, "{status}");
 }
 
-/// `<pid>` trusts /proc/PID/exe only for processes that see the same files:
-/// one running in its own mount namespace, where any file can sit at the
-/// target's path, is refused.
+/// A process in its own mount namespace, running a file that sits at the
+/// target's path there, does not run the target: `<pid>` compares the file
+/// itself (device and inode), not the path it shows.
 #[test]
 fn a_pid_in_another_mount_namespace_is_not_the_target() {
     require_root!();
@@ -280,4 +280,51 @@ fn a_fifo_as_audit_log_is_refused_without_blocking() {
         ),
     );
     assert_refused_without_blocking(rootwrap(&ruleset, &["true"]), "a FIFO audit log");
+}
+
+/// An executable replaced since the process started (an upgrade) still
+/// counts as the target while the deleted file is one only root can have
+/// made; a deleted file of anyone else's, shown under the target's path,
+/// does not.
+#[test]
+fn a_deleted_target_counts_only_while_root_alone_owns_it() {
+    require_root!();
+    let dir = Scratch::new_in(Path::new("/var/lib"), "rw-hardening-deleted");
+    let daemon = dir.join("daemon");
+    fs::copy("/usr/bin/sleep", &daemon).unwrap();
+    let ruleset = compile_ruleset(
+        dir.path(),
+        "deleted",
+        &format!(
+            "ruleset deleted\nexec-dirs /usr/bin /bin\nallow k: kill -0 <pid {}>\n",
+            daemon.display()
+        ),
+    );
+    let mut process = Command::new(&daemon).arg("300").spawn().unwrap();
+    let pid = process.id().to_string();
+    // The upgrade: a new file renamed over the old one.
+    let new = dir.join("daemon.new");
+    fs::copy("/usr/bin/sleep", &new).unwrap();
+    fs::rename(&new, &daemon).unwrap();
+    let shown = fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    assert!(
+        shown.to_string_lossy().ends_with("/daemon (deleted)"),
+        "{shown:?}"
+    );
+    let upgraded = run(&mut rootwrap(&ruleset, &["kill", "-0", &pid]));
+    // The deleted file, given to another user (through the magic link).
+    std::os::unix::fs::chown(format!("/proc/{pid}/exe"), Some(65534), None).unwrap();
+    let foreign = run(&mut rootwrap(&ruleset, &["kill", "-0", &pid]));
+    let _ = process.kill();
+    let _ = process.wait();
+    assert_eq!(upgraded.code, 0, "{}", upgraded.stderr);
+    assert_eq!(foreign.code, 99, "{}", foreign.stderr);
+    assert!(
+        foreign.stderr.contains(&format!(
+            "process {pid} runs a deleted file shown as {} (device ",
+            daemon.display()
+        )),
+        "{}",
+        foreign.stderr
+    );
 }

@@ -387,6 +387,10 @@ impl Case<'_> {
                     .map(|c| format!("chain:{c}"))
             }
             Mismatch::Command => pick(&["argv0-regex"]),
+            // The runtime's, not the translation's: a path within the
+            // scope that cannot be pinned (only its last name may be
+            // missing; no symbolic link below the scope's base).
+            Mismatch::Path { .. } => Some("pinned-path".into()),
             _ => None,
         }
     }

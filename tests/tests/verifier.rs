@@ -304,7 +304,10 @@ fn a_wrong_format_version() {
     require_root!();
     refused(
         Damage::Bytes(|bytes| with_version(bytes, 1)),
-        "format version 1; this rootwrap reads version 3",
+        &format!(
+            "format version 1; this rootwrap reads version {}",
+            rootwrap::format::FORMAT_VERSION
+        ),
     );
 }
 

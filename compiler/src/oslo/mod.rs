@@ -673,6 +673,10 @@ fn import_inputs(
             }
             if let Outcome::Imported(t) = &outcome {
                 filter_warnings.extend(t.warnings.iter().cloned());
+                if class == "KillFilter" {
+                    let target = fields.get(2).map(String::as_str).unwrap_or_default();
+                    filter_warnings.extend(translate::kill_target_on_this_host(target, &exec_dirs));
+                }
             }
             filters.push(FilterRecord {
                 file: input.display.clone(),

@@ -701,11 +701,67 @@ fn kill_filter(args: &[String], context: Context) -> Outcome {
     let mut items = vec![kill];
     items.extend(signal_item);
     items.push(format!("<pid {target}>"));
+    let mut warnings = Vec::new();
+    if is_interpreter(basename(target)) {
+        warnings.push(format!(
+            "the kill target `{target}` is an interpreter: the executable of a process running a script is its interpreter, so this rule matches every process that runs a {} script, whatever the script, and no script by its own name; name the user the process runs as (`<pid {target} as USER>`)",
+            basename(target)
+        ));
+    }
     Ok(Translated {
         body: items.join(" "),
         run_as,
         notes,
-        warnings: Vec::new(),
+        warnings,
+    })
+}
+
+/// Programs whose processes, when they run a script, show the interpreter
+/// as their executable: `python`, `python3.11`, `perl`, `sh`...
+fn is_interpreter(name: &str) -> bool {
+    const INTERPRETERS: &[&str] = &[
+        "python", "perl", "ruby", "node", "nodejs", "php", "lua", "tclsh", "java", "sh", "bash",
+        "dash", "ksh", "zsh", "awk",
+    ];
+    let family = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    INTERPRETERS.contains(&family)
+}
+
+/// What the importing host says about a KillFilter's target: `Some(warning)`
+/// when no file of that name is installed where `<pid>` looks for it (so
+/// the rule matches no process here), or when it is a script (whose
+/// processes execute its interpreter, so the rule never matches them).
+pub fn kill_target_on_this_host(target: &str, exec_dirs: &[String]) -> Option<String> {
+    use std::io::Read as _;
+    let candidates: Vec<std::path::PathBuf> = if target.starts_with('/') {
+        vec![target.into()]
+    } else {
+        exec_dirs
+            .iter()
+            .map(|dir| std::path::Path::new(dir).join(target))
+            .collect()
+    };
+    let installed = candidates.iter().find(|path| path.is_file());
+    let Some(installed) = installed else {
+        let looked = if target.starts_with('/') {
+            String::new()
+        } else {
+            format!(" in the exec dirs ({})", exec_dirs.join(", "))
+        };
+        return Some(format!(
+            "the kill target `{target}` is not installed on this host{looked}: here the rule matches no process (it compares the file a process executes with the installed target)"
+        ));
+    };
+    let mut start = [0u8; 2];
+    let script = std::fs::File::open(installed)
+        .and_then(|mut file| file.read_exact(&mut start))
+        .is_ok()
+        && &start == b"#!";
+    script.then(|| {
+        format!(
+            "the kill target `{target}` is a script on this host ({}): its processes execute its interpreter, so the rule never matches them (nor did oslo's); name the interpreter and the user the process runs as, or kill it through its service manager",
+            installed.display()
+        )
     })
 }
 
