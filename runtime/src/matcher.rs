@@ -222,7 +222,7 @@ impl<'a> Context<'a> {
 /// times, and each try must not cost (or open) it again.
 #[derive(Default)]
 struct PathCache {
-    canonical: RefCell<Vec<(OsString, Option<PathBuf>)>>,
+    canonical: RefCell<Vec<(OsString, Pin, Option<PathBuf>)>>,
     pinned: RefCell<Vec<PinnedEntry>>,
 }
 
@@ -230,14 +230,34 @@ struct PathCache {
 type PinnedEntry = (PathBuf, PathBuf, Pin, Arc<PinnedPath>);
 
 impl PathCache {
-    fn canonical(&self, arg: &OsStr) -> Option<PathBuf> {
-        if let Some((_, found)) = self.canonical.borrow().iter().find(|(a, _)| a == arg) {
-            return found.clone();
+    /// The canonical form of `arg`; for `<path-entry>`, of its directory,
+    /// with its last name as written: the entry itself is checked, not
+    /// what a symbolic link there points to.
+    fn canonical(&self, arg: &OsStr, pin: Pin) -> Option<PathBuf> {
+        let entry = pin == Pin::Entry;
+        let cached = self
+            .canonical
+            .borrow()
+            .iter()
+            .find(|(a, p, _)| a == arg && (*p == Pin::Entry) == entry)
+            .map(|(_, _, found)| found.clone());
+        if let Some(found) = cached {
+            return found;
         }
-        let found = canonicalize(Path::new(arg)).ok();
+        let path = Path::new(arg);
+        let found = if entry {
+            // `..` as the last name is no entry of the directory before it.
+            path.file_name().and_then(|name| {
+                let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+                let dir = canonicalize(dir.unwrap_or(Path::new("."))).ok()?;
+                Some(dir.join(name))
+            })
+        } else {
+            canonicalize(path).ok()
+        };
         self.canonical
             .borrow_mut()
-            .push((arg.to_os_string(), found.clone()));
+            .push((arg.to_os_string(), pin, found.clone()));
         found
     }
 
@@ -824,7 +844,7 @@ fn match_path_arg(
     if arg.is_empty() || too_long(arg) {
         return Ok(None);
     }
-    let Some(resolved) = ctx.paths.canonical(arg) else {
+    let Some(resolved) = ctx.paths.canonical(arg, pin) else {
         return Ok(None);
     };
     let Some(base) = scopes.iter().find_map(|scope| within(scope, &resolved)) else {

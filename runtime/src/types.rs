@@ -260,15 +260,15 @@ pub struct PathScope {
 /// How a `<path>` argument reaches the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Pin {
-    /// `<path ...>`: the checked object itself, through a descriptor the
-    /// runtime opened beneath the scope without following symbolic links:
-    /// `/proc/self/fd/N` (a directory: `/proc/self/fd/N/`); for a name
-    /// that does not exist yet, its nearest existing directory and the rest:
-    /// `/proc/self/fd/N/NAME`.
+    /// `<path ...>`: an existing object, through a descriptor the runtime
+    /// opened beneath the scope without following symbolic links:
+    /// `/proc/self/fd/N` (a directory: `/proc/self/fd/N/`).
     Object,
-    /// `<path-entry ...>`: the directory entry: the parent directory's
-    /// descriptor and the name, `/proc/self/fd/N/NAME`, for programs that
-    /// act on names (`rm`, `rmdir`, `mv`, `ln`, `umount`).
+    /// `<path-entry ...>`: a directory entry, existing or not: the parent
+    /// directory's descriptor and the name, `/proc/self/fd/N/NAME`, for
+    /// programs that create or remove names (`mkdir`, `rm`, `rmdir`,
+    /// `ln -T`, `mv -T`, `cp -T --remove-destination`). The command looks
+    /// the name up itself.
     Entry,
     /// `<path-unpinned ...>`: the canonical path as text, refused at call
     /// time when a directory on the way is not root's alone.
