@@ -4,6 +4,7 @@
 
 pub mod compile;
 pub mod diag;
+pub mod env;
 pub mod explain;
 pub mod lint;
 pub mod lower;

@@ -14,6 +14,7 @@ use rootwrap::types::{
 use rootwrap::values;
 
 use crate::diag::{did_you_mean, Diagnostic, Sources, Span, Spanned};
+use crate::env::{self, Restriction};
 use crate::syntax::{Expect, ItemAst, OptionAst, Pattern, RestAst, RuleAst, Statement, TestAst};
 
 /// The largest serialized DFA one regex may compile to.
@@ -76,44 +77,6 @@ const LEVELS: &[(&str, i32)] = &[
     ("info", libc::LOG_INFO),
     ("debug", libc::LOG_DEBUG),
 ];
-/// Variables a rule may never let the caller set: the runtime owns PATH,
-/// and the others change what a program loads or runs.
-/// The list follows glibc's variables unsafe for setuid programs, plus
-/// those of shells and common interpreters. `LD_*` is refused as a prefix.
-const FORBIDDEN_ENV: &[&str] = &[
-    "PATH",
-    "GCONV_PATH",
-    "GETCONF_DIR",
-    "GLIBC_TUNABLES",
-    "HOSTALIASES",
-    "LOCALDOMAIN",
-    "LOCPATH",
-    "MALLOC_TRACE",
-    "NIS_PATH",
-    "NLSPATH",
-    "RESOLV_HOST_CONF",
-    "RES_OPTIONS",
-    "TMPDIR",
-    "TZDIR",
-    "IFS",
-    "BASH_ENV",
-    "ENV",
-    "SHELLOPTS",
-    "BASHOPTS",
-    "PS4",
-    "PYTHONPATH",
-    "PYTHONHOME",
-    "PYTHONSTARTUP",
-    "PYTHONINSPECT",
-    "PERL5LIB",
-    "PERL5OPT",
-    "PERLLIB",
-    "RUBYLIB",
-    "RUBYOPT",
-    "NODE_OPTIONS",
-    "NODE_PATH",
-];
-
 /// A lowered policy: options, rules in declaration order, and the policy
 /// tests still to run.
 #[derive(Debug, Default)]
@@ -444,12 +407,20 @@ impl Lowering<'_> {
         let command = self.command(&rule.command);
         let mut env: Vec<EnvVar> = Vec::new();
         for (var, pattern) in &rule.env {
-            if FORBIDDEN_ENV.contains(&var.value.as_str()) || var.value.starts_with("LD_") {
-                self.error(
-                    Diagnostic::error(format!("a rule may not let the caller set `{}`", var.value))
-                        .at(var.span, "forbidden variable")
-                        .help("the runtime sets PATH to the exec dirs; loader and shell variables would let the caller run any code"),
-                );
+            if let Some(entry) = env::restriction(&var.value) {
+                if entry.restriction == Restriction::Forbidden {
+                    self.error(
+                        Diagnostic::error(format!("a rule may not let the caller set `{}`", var.value))
+                            .at(var.span, format!("`{}`: {}", entry.names.shown(), entry.why))
+                            .help("allow the command without it (the book lists the forbidden variables under Environment variables)"),
+                    );
+                } else if !literal_values(pattern) {
+                    self.error(
+                        Diagnostic::error(format!("`{}` may only be set to literal values", var.value))
+                            .at(pattern.span(), format!("`{}`: {}", entry.names.shown(), entry.why))
+                            .help("spell out the values the command needs, e.g. `LC_ALL=C`, `LANG=(C | C.UTF-8)` or `TZ=UTC`"),
+                    );
+                }
             }
             if env.iter().any(|v| v.name == var.value) {
                 self.error(
@@ -911,6 +882,17 @@ impl Lowering<'_> {
             argv: test.argv.iter().map(|a| a.value.clone()).collect(),
             span: test.span,
         }
+    }
+}
+
+/// Whether an `env` value is a literal or a group of literals.
+fn literal_values(item: &ItemAst) -> bool {
+    match item {
+        ItemAst::Single(Pattern::Literal(_)) => true,
+        ItemAst::Group(alternatives, _) => alternatives
+            .iter()
+            .all(|seq| matches!(seq.as_slice(), [ItemAst::Single(Pattern::Literal(_))])),
+        _ => false,
     }
 }
 

@@ -392,6 +392,7 @@ fn env_filter() {
          haproxy_env: EnvFilter, env, root, PROCESS_TAG=, haproxy, -f, .*\n\
          ebtables: EnvFilter, ebtables, root, EBTABLES_ATOMIC_FILE=\n\
          vgs: EnvFilter, env, root, LC_ALL=C, vgs\n\
+         tagged: EnvFilter, env, root, PROCESS_TAG=t1, keepalived\n\
          spawn: EnvFilter, env, root, PATH=, python\n\
          libs: EnvFilter, env, root, LANG=, LD_LIBRARY_PATH=, /usr/stonavm/auman\n\
          any: CommandFilter, env, root\n\
@@ -409,10 +410,15 @@ fn env_filter() {
         rule(&i, "ebtables"),
         "allow ebtables: env EBTABLES_ATOMIC_FILE=<any> ebtables ..."
     );
-    assert_eq!(rule(&i, "vgs"), "allow vgs: env LC_ALL=<any> vgs ...");
+    assert_eq!(rule(&i, "vgs"), "allow vgs: env LC_ALL=C vgs ...");
+    assert_eq!(stricter(&i, "vgs"), ["env-pinned"]);
+    assert_eq!(
+        rule(&i, "tagged"),
+        "allow tagged: env PROCESS_TAG=<any> keepalived ..."
+    );
     assert!(i
         .combined()
-        .contains("oslo ignores the values written in an EnvFilter (`LC_ALL=C`)"));
+        .contains("oslo ignores the values written in an EnvFilter (`PROCESS_TAG=t1`)"));
     assert_eq!(refusal(&i, "spawn").0, "env-forbidden");
     assert_eq!(refusal(&i, "libs").0, "env-forbidden");
     assert_eq!(refusal(&i, "any").0, "env-command");

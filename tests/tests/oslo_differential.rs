@@ -390,6 +390,7 @@ impl Case<'_> {
                     .map(|c| format!("chain:{c}"))
             }
             Mismatch::Command => pick(&["argv0-regex"]),
+            Mismatch::EnvValue { .. } => pick(&["env-pinned"]),
             _ => None,
         }
     }
