@@ -47,9 +47,11 @@ const LIBC: &str = "the C library reads files or changes behaviour (it filters t
 const SHELL: &str = "shells run code from it";
 const INTERPRETER: &str = "an interpreter loads code or runs commands from it";
 const CONFIG: &str = "a library reads its configuration, certificates or network settings from it";
-const USER_FILES: &str = "programs read configuration files, and run code, from the directories it names";
+const USER_FILES: &str =
+    "programs read configuration files, and run code, from the directories it names";
 const RUNS: &str = "programs run the command it names";
-const LOCALE: &str = "a value other than a literal can name a locale, message catalogue or time zone file to load";
+const LOCALE: &str =
+    "a value other than a literal can name a locale, message catalogue or time zone file to load";
 
 /// Every restricted variable or family, with why.
 pub const RESTRICTED: &[Entry] = &[

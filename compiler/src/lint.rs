@@ -6,6 +6,40 @@ use rootwrap::types::{Arg, Rest, Rule};
 use crate::diag::Diagnostic;
 use crate::lower::{Policy, RuleSite};
 
+/// The lints, each with a stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lint {
+    CodeRunner,
+    AnyArgs,
+    AnyArg,
+    DeadChain,
+    RegexPath,
+    AnyEnv,
+}
+
+impl Lint {
+    pub const ALL: [Lint; 6] = [
+        Lint::CodeRunner,
+        Lint::AnyArgs,
+        Lint::AnyArg,
+        Lint::DeadChain,
+        Lint::RegexPath,
+        Lint::AnyEnv,
+    ];
+
+    /// The code shown as `warning[CODE]`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lint::CodeRunner => "code-runner",
+            Lint::AnyArgs => "any-args",
+            Lint::AnyArg => "any-arg",
+            Lint::DeadChain => "dead-chain",
+            Lint::RegexPath => "regex-path",
+            Lint::AnyEnv => "any-env",
+        }
+    }
+}
+
 /// Programs that run arbitrary code or commands given to them.
 const CODE_RUNNERS: &[&str] = &[
     "sh",
@@ -151,7 +185,7 @@ fn lint_chain_env(rule: &Rule, site: &RuleSite, rules: &[Rule], warnings: &mut V
         {
             warnings.push(
                 Diagnostic::warning(
-                    "dead-chain",
+                    Lint::DeadChain,
                     format!(
                         "rule `{}` can never chain into rule `{}`: both set `{}`",
                         rule.name, inner.name, shared.name
@@ -174,7 +208,7 @@ fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
     if interpreter && rule.rest != Rest::Chain {
         warnings.push(
             Diagnostic::warning(
-                "code-runner",
+                Lint::CodeRunner,
                 format!("rule `{}` runs `{program}`, which can run any code it is given", rule.name),
             )
             .at(site.command_span, "runs arbitrary code as its target user")
@@ -184,7 +218,7 @@ fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
     if rule.rest == Rest::IpArgs {
         let span = site.rest.unwrap_or(site.span);
         warnings.push(
-            Diagnostic::warning("any-args", format!("rule `{}` allows any `ip` object and command", rule.name))
+            Diagnostic::warning(Lint::AnyArgs, format!("rule `{}` allows any `ip` object and command", rule.name))
                 .at(span, "can reconfigure every interface, address and route")
                 .help("list the `ip` commands the service needs (e.g. `ip link set <ifname> up`), or say why with `because \"...\"`"),
         );
@@ -204,7 +238,7 @@ fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
         let span = site.rest.unwrap_or(site.span);
         warnings.push(
             Diagnostic::warning(
-                "any-args",
+                Lint::AnyArgs,
                 format!(
                     "rule `{}` allows any arguments after its pattern",
                     rule.name
@@ -214,12 +248,24 @@ fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
             .help(help),
         );
     }
+    for (var, span) in rule.env.iter().zip(&site.env_spans) {
+        if broad_env_value(&var.value) {
+            warnings.push(
+                Diagnostic::warning(
+                    Lint::AnyEnv,
+                    format!("rule `{}` lets the caller set `{}` to nearly anything", rule.name, var.name),
+                )
+                .at(*span, "a file, a command or options of the caller's choosing")
+                .help("give the values the command needs (a literal, `(a | b)`, `<int 1..9>`, a regex such as `re\"[a-z0-9-]+\"`), or say why with `because \"...\"`"),
+            );
+        }
+    }
     let dangerous = ROOT_WITH_FREE_ARGS.contains(&program);
     for (item, span) in rule.args.iter().zip(&site.arg_spans) {
         if dangerous && accepts_anything(item) {
             warnings.push(
                 Diagnostic::warning(
-                    "any-arg",
+                    Lint::AnyArg,
                     format!("rule `{}` lets `{program}` take an unrestricted argument", rule.name),
                 )
                 .at(*span, "any value at all")
@@ -232,7 +278,7 @@ fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
         if let Some(source) = escaping_path_regex(arg) {
             warnings.push(
                 Diagnostic::warning(
-                    "regex-path",
+                    Lint::RegexPath,
                     format!("rule `{}`: regex `{source}` accepts paths that climb out with `..`", rule.name),
                 )
                 .at(*span, "e.g. it accepts a path containing `/../`")
@@ -264,6 +310,40 @@ fn accepts_anything(item: &rootwrap::types::Item) -> bool {
     }
 }
 
+/// Values that only a broad pattern accepts: a path, a climb out of a
+/// directory, words separated by a space, shell syntax, several lines.
+const BROAD_PROBES: &[&str] = &["/tmp/x", "../x", "a b", "a;b", "$(id)", "a\nb"];
+
+/// Whether an `env` value pattern leaves the caller a free hand: `<any>`,
+/// `<operand>`, `<path>` (the program opens what it names later, without
+/// rootwrap's checks), or a regex that accepts one of `BROAD_PROBES`.
+fn broad_env_value(arg: &Arg) -> bool {
+    match arg {
+        Arg::Any | Arg::Operand | Arg::Path(_) => true,
+        Arg::OneOf(alternatives) => alternatives.iter().any(broad_env_value),
+        Arg::Prefixed { value, .. } => broad_env_value(value),
+        Arg::Regex(_) => BROAD_PROBES
+            .iter()
+            .any(|probe| matches_without_lookups(arg, probe)),
+        _ => false,
+    }
+}
+
+/// Whether `arg` accepts `value`, with nothing looked up on this host.
+fn matches_without_lookups(arg: &Arg, value: &str) -> bool {
+    let value = std::ffi::OsString::from(value);
+    let no_lookup = |_: &[u8]| Ok(Vec::new());
+    let ctx = rootwrap::matcher::Context {
+        exec_dirs: &[],
+        lookup: &no_lookup,
+        resolve_executables: false,
+    };
+    rootwrap::matcher::match_arg(arg, &value, &ctx)
+        .ok()
+        .flatten()
+        .is_some()
+}
+
 /// A regex that looks like a path and accepts `..` components.
 fn escaping_path_regex(arg: &Arg) -> Option<&str> {
     let Arg::Regex(regex) = arg else {
@@ -278,17 +358,5 @@ fn escaping_path_regex(arg: &Arg) -> Option<&str> {
         .take_while(|c| c.is_ascii_alphanumeric() || "/_-".contains(*c))
         .collect();
     let prefix = prefix.trim_end_matches(|c| c != '/');
-    let probe = format!("{prefix}../../../../etc/shadow");
-    let probe_arg = std::ffi::OsString::from(probe);
-    let no_lookup = |_: &[u8]| Ok(Vec::new());
-    let ctx = rootwrap::matcher::Context {
-        exec_dirs: &[],
-        lookup: &no_lookup,
-        resolve_executables: false,
-    };
-    let matched = rootwrap::matcher::match_arg(arg, &probe_arg, &ctx)
-        .ok()
-        .flatten()
-        .is_some();
-    matched.then_some(source)
+    matches_without_lookups(arg, &format!("{prefix}../../../../etc/shadow")).then_some(source)
 }

@@ -97,6 +97,8 @@ pub struct RuleSite {
     pub command_span: Span,
     /// Spans of the rule's argument patterns, in order.
     pub arg_spans: Vec<Span>,
+    /// Spans of the values of the rule's `env` variables, in order.
+    pub env_spans: Vec<Span>,
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +142,7 @@ pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagno
                                     .or_else(|| rule.args.last().map(ItemAst::span)),
                                 command_span: rule.command.span,
                                 arg_spans: rule.args.iter().map(ItemAst::span).collect(),
+                                env_spans: rule.env.iter().map(|(_, value)| value.span()).collect(),
                             },
                         );
                         policy.rules.push(lowered);

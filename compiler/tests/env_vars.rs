@@ -139,8 +139,12 @@ fn every_forbidden_name_is_refused_by_the_compiler_and_the_importer() {
                     "{rendered}"
                 );
             }
-            filters.push_str(&format!("f{i}_{j}: EnvFilter, env, root, {spelling}=, ls\n"));
-            filters.push_str(&format!("v{i}_{j}: EnvFilter, env, root, {spelling}=C, ls\n"));
+            filters.push_str(&format!(
+                "f{i}_{j}: EnvFilter, env, root, {spelling}=, ls\n"
+            ));
+            filters.push_str(&format!(
+                "v{i}_{j}: EnvFilter, env, root, {spelling}=C, ls\n"
+            ));
         }
     }
     let imported = import(&filters);
@@ -149,7 +153,9 @@ fn every_forbidden_name_is_refused_by_the_compiler_and_the_importer() {
             Outcome::Refused(refusal) => {
                 assert_eq!(refusal.category, "env-forbidden", "{}", record.oslo_name);
                 assert!(
-                    refusal.reason.contains("may not let the caller set it at all"),
+                    refusal
+                        .reason
+                        .contains("may not let the caller set it at all"),
                     "{}: {}",
                     record.oslo_name,
                     refusal.reason
@@ -166,7 +172,13 @@ fn locale_and_time_zone_take_literal_values_only() {
     for name in LITERAL_ONLY {
         let lower = name.to_ascii_lowercase();
         for spelling in [*name, lower.as_str()] {
-            for value in ["<any>", "re\".*\"", "re\"C|POSIX\"", "<path /usr/share/**>", "(C | <any>)"] {
+            for value in [
+                "<any>",
+                "re\".*\"",
+                "re\"C|POSIX\"",
+                "<path /usr/share/**>",
+                "(C | <any>)",
+            ] {
                 let rendered = compile(&format!("{HEAD}allow r: env {spelling}={value} ls\n"))
                     .expect_err(&format!("{spelling}={value} compiles"));
                 assert!(
@@ -191,7 +203,10 @@ fn locale_and_time_zone_take_literal_values_only() {
             panic!("{name}= imported");
         };
         assert_eq!(refusal.category, "env-forbidden");
-        assert!(refusal.reason.contains("literal values only"), "{refusal:?}");
+        assert!(
+            refusal.reason.contains("literal values only"),
+            "{refusal:?}"
+        );
         let rule = |filter: &str| {
             imported
                 .records()
@@ -210,12 +225,16 @@ fn locale_and_time_zone_take_literal_values_only() {
         let Outcome::Imported(translated) = outcome(&imported, "pinned") else {
             unreachable!()
         };
-        assert!(translated
-            .notes
-            .iter()
-            .any(|n| n.category == "env-pinned"));
-        compile(&imported.outputs().into_iter().map(|(_, t)| t).collect::<Vec<_>>().join("\n"))
-            .unwrap();
+        assert!(translated.notes.iter().any(|n| n.category == "env-pinned"));
+        compile(
+            &imported
+                .outputs()
+                .into_iter()
+                .map(|(_, t)| t)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+        .unwrap();
     }
 }
 

@@ -605,3 +605,59 @@ fn deep_nesting_is_refused_before_it_can_exhaust_the_stack() {
     );
     assert!(compile(&ok).is_ok());
 }
+
+#[test]
+fn broad_env_values_warn_and_tight_ones_do_not() {
+    for value in [
+        "<any>",
+        "<operand>",
+        "<path /etc/svc/**>",
+        "re\".*\"",
+        "re\"[^ ]+\"",
+        "re\"[a-z/]+\"",
+        "(a | <any>)",
+        "--x=<any>",
+    ] {
+        let shown = warnings(&format!("{HEAD}allow r: env A={value} ls\n"));
+        assert!(
+            shown.contains("warning[any-env]: rule `r` lets the caller set `A` to nearly anything"),
+            "{value}: {shown}"
+        );
+    }
+    for value in [
+        "x",
+        "\"a b\"",
+        "(fast | safe | <int 1..9>)",
+        "re\"[a-z0-9-]+\"",
+        "<uuid>",
+        "--x=<int>",
+    ] {
+        let shown = warnings(&format!("{HEAD}allow r: env A={value} ls\n"));
+        assert!(shown.is_empty(), "{value}: {shown}");
+    }
+    let shown = warnings(&format!(
+        "{HEAD}allow r: env LC_ALL=(C | C.UTF-8) A=<int> ls\n"
+    ));
+    assert!(shown.is_empty(), "{shown}");
+    let shown = warnings(&format!(
+        "{HEAD}allow r: env A=<any> ls because \"A is a free-form tag\"\n"
+    ));
+    assert!(shown.is_empty(), "{shown}");
+}
+
+#[test]
+fn every_lint_is_in_the_books_table() {
+    let book = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../book/src/language.md"
+    ))
+    .unwrap();
+    for lint in rootwrap_compile::lint::Lint::ALL {
+        let row = format!("\n| `{}` |", lint.code());
+        assert!(
+            book.contains(&row),
+            "no row for `{}` in language.md's lint table",
+            lint.code()
+        );
+    }
+}

@@ -934,7 +934,10 @@ fn env_filter(args: &[String], context: Context) -> Outcome {
             [one] => literal(one),
             many => format!(
                 "({})",
-                many.iter().map(|v| literal(v)).collect::<Vec<_>>().join(" | ")
+                many.iter()
+                    .map(|v| literal(v))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
             ),
         };
         items.push(format!("{name}={value}"));
