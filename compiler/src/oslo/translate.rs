@@ -529,6 +529,19 @@ fn untranslatable(position: usize, regex: &str, why: Untranslatable) -> Refusal 
             "dead-filter",
             format!("regex {position} `{regex}` is not valid Python ({error}): oslo never matches this filter"),
         ),
+        Untranslatable::Uncompilable(why) => refuse(
+            "regex-uncompilable",
+            format!("regex {position}: the rule language cannot hold its translation ({why})"),
+        )
+        .suggest("write a simpler regex, or list the allowed values"),
+        Untranslatable::TooDeep => refuse(
+            "regex-too-deep",
+            format!(
+                "regex {position} nests groups more than {} deep: Python's `re` fails with RecursionError from about 490 levels (fewer the deeper oslo's own call stack), and oslo then fails the call; refused rather than guess where Python stops",
+                regex::MAX_GROUP_NESTING
+            ),
+        )
+        .suggest("write the regex without the nesting: nested groups around one pattern mean the same as the pattern"),
         Untranslatable::Unsupported {
             construct,
             suggestion,
