@@ -10,6 +10,7 @@ pub mod lint;
 pub mod lower;
 pub mod oslo;
 pub mod policy;
+pub mod steps;
 pub mod syntax;
 
 pub use compile::{compile_paths, compile_sources, Compiled, Failed};

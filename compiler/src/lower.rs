@@ -9,7 +9,7 @@ use regex_automata::util::syntax;
 
 use rootwrap::types::{
     Arg, Command, EnvVar, Item, LogOptions, OnLogFailure, Options, PathDepth, PathScope, Regex,
-    Rest, Rule, RunAs, Source, SyslogTarget,
+    Rest, Rule, RunAs, Source, SyslogTarget, MAX_MATCH_STEPS,
 };
 use rootwrap::values;
 
@@ -473,6 +473,19 @@ impl Lowering<'_> {
             self.error(Diagnostic::error("internal error: an item was dropped").at(rule.span, ""));
         }
         if self.error_count() > errors_before {
+            return None;
+        }
+        let steps = crate::steps::bound(&args);
+        if steps > u64::from(MAX_MATCH_STEPS) {
+            self.error(
+                Diagnostic::error(format!(
+                    "rule `{}` can need {steps} matching steps; the runtime gives up after {MAX_MATCH_STEPS}",
+                    name.value
+                ))
+                .at(rule.span, "too many ways through these items")
+                .note(None, "the runtime would deny a call that needs more, legitimate or not; an any-order group of n optional items alone can need n \u{d7} 2^(n-1) steps")
+                .help("make items of an any-order group required, split the group, or write separate rules"),
+            );
             return None;
         }
         let (line, _) = self.sources.line_col(rule.span.file, rule.span.start);

@@ -661,3 +661,76 @@ fn every_lint_is_in_the_books_table() {
         );
     }
 }
+
+/// `echo [p] (<any> <any> | ...) { [<any>] x11 } end`: the group of
+/// `pairs` alternatives takes two steps each (all match, and end at one
+/// position), the optional `p` one, the any-order group 11 * 2^10, and
+/// `end` is tried at each of the group's 12 end positions.
+fn steps_rule(pairs: usize, p: bool) -> String {
+    format!(
+        "{HEAD}allow echo: echo {}({}) {{ {}}} end\n",
+        if p { "p " } else { "" },
+        vec!["<any> <any>"; pairs].join(" | "),
+        "[<any>] ".repeat(11)
+    )
+}
+
+#[test]
+fn rules_that_can_reach_the_runtimes_step_limit_are_refused() {
+    use rootwrap::matcher::{match_rule, Context, Invocation, Mismatch};
+    use rootwrap::types::MAX_MATCH_STEPS;
+    use std::ffi::OsString;
+
+    // The review's example: 12 optional items; the runtime denied the
+    // legitimate `echo 1 2 3 4 5 6 end` with "needs too many steps".
+    let twelve = format!(
+        "{HEAD}allow echo: echo {{ {}}} end\n",
+        "[<any>] ".repeat(12)
+    );
+    let rendered = errors(&twelve);
+    assert!(
+        rendered.contains(&format!(
+            "error: rule `echo` can need 24589 matching steps; the runtime gives up after {MAX_MATCH_STEPS}"
+        )),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("make items of an any-order group required"),
+        "{rendered}"
+    );
+
+    // Exactly at the limit: compiles, and the worst call is decided.
+    let pairs = (MAX_MATCH_STEPS as usize - 11 * 1024 - 12) / 2;
+    assert_eq!(2 * pairs + 11 * 1024 + 12, MAX_MATCH_STEPS as usize);
+    let compiled = compile(&steps_rule(pairs, false)).unwrap_or_else(|e| panic!("{e}"));
+    let mut argv: Vec<OsString> = vec!["echo".into(), "a".into(), "b".into()];
+    argv.extend((1..=11).map(|i| OsString::from(i.to_string())));
+    argv.push("end".into());
+    let ruleset = rootwrap::format::Ruleset::from_bytes(&compiled.bytes).unwrap();
+    assert!(matches!(
+        ruleset.decide(&argv, false).unwrap(),
+        rootwrap::Decision::Allow(_)
+    ));
+
+    // One step more: refused by the compiler, and the runtime would indeed
+    // give up on that call (so the bound is exact here, not loose).
+    let rendered = errors(&steps_rule(pairs, true));
+    assert!(
+        rendered.contains(&format!("can need {} matching steps", MAX_MATCH_STEPS + 1)),
+        "{rendered}"
+    );
+    let mut rule = compiled.policy.rules[0].clone();
+    rule.args.insert(0, Item::One(Arg::Literal("p".into())));
+    argv.insert(1, "p".into());
+    let no_lookup = |_: &[u8]| Ok(Vec::new());
+    let ctx = Context {
+        exec_dirs: &[],
+        lookup: &no_lookup,
+        resolve_executables: false,
+    };
+    let call = Invocation::parse(&argv).unwrap();
+    assert_eq!(
+        match_rule(&rule, &call, &ctx).err(),
+        Some(Mismatch::TooComplex)
+    );
+}

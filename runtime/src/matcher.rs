@@ -197,7 +197,7 @@ pub struct Matched {
 
 /// At most this many single-argument checks per rule: a bound on
 /// backtracking through optional and any-order items.
-const MAX_STEPS: u32 = 20_000;
+const MAX_STEPS: u32 = crate::types::MAX_MATCH_STEPS;
 
 /// Whether `rule` allows `call`, and with what arguments.
 pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Matched, Mismatch> {
