@@ -1,7 +1,7 @@
 //! Warnings about rules that are legal but dangerous. A rule's `because
 //! "..."` records that a reviewer accepted the risk, and silences them.
 
-use rootwrap::types::{Arg, Rest, Rule};
+use rootwrap::types::{Arg, Command, Item, Rest, Rule, RunAs};
 
 use crate::diag::Diagnostic;
 use crate::lower::{Policy, RuleSite};
@@ -15,16 +15,18 @@ pub enum Lint {
     DeadChain,
     RegexPath,
     AnyEnv,
+    OtherUser,
 }
 
 impl Lint {
-    pub const ALL: [Lint; 6] = [
+    pub const ALL: [Lint; 7] = [
         Lint::CodeRunner,
         Lint::AnyArgs,
         Lint::AnyArg,
         Lint::DeadChain,
         Lint::RegexPath,
         Lint::AnyEnv,
+        Lint::OtherUser,
     ];
 
     /// The code shown as `warning[CODE]`.
@@ -36,6 +38,7 @@ impl Lint {
             Lint::DeadChain => "dead-chain",
             Lint::RegexPath => "regex-path",
             Lint::AnyEnv => "any-env",
+            Lint::OtherUser => "other-user",
         }
     }
 }
@@ -154,7 +157,7 @@ fn basename(command: &str) -> &str {
 
 pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
     let mut warnings = Vec::new();
-    for rule in &policy.rules {
+    for (index, rule) in policy.rules.iter().enumerate() {
         let Some(site) = policy.rule_sites.get(&rule.name) else {
             continue;
         };
@@ -163,8 +166,95 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
         }
         lint_rule(rule, site, &mut warnings);
         lint_chain_env(rule, site, &policy.rules, &mut warnings);
+        lint_other_user(rule, site, &policy.rules[..index], policy, &mut warnings);
     }
     warnings
+}
+
+/// The argv[0] spellings that select a rule (the runtime's index).
+fn spellings(command: &Command) -> Vec<&str> {
+    match command {
+        Command::Name(name) => vec![name.as_str()],
+        Command::Path(path) => vec![path.as_str(), basename(path)],
+    }
+}
+
+/// A later rule that a call could reach only by passing over an earlier
+/// one with another target user. The runtime passes over a matching rule
+/// whose executable is missing only to a rule with the same target user;
+/// otherwise it refuses the call (exit 96), so the later rule never gets
+/// those calls, which is easy to misread.
+fn lint_other_user(
+    rule: &Rule,
+    site: &RuleSite,
+    earlier: &[Rule],
+    policy: &Policy,
+    warnings: &mut Vec<Diagnostic>,
+) {
+    let mine = spellings(&rule.command);
+    let Some(first) = earlier.iter().find(|other| {
+        other.run_as != rule.run_as
+            && spellings(&other.command).iter().any(|s| mine.contains(s))
+            && may_overlap(other, rule)
+    }) else {
+        return;
+    };
+    let user = |run_as: &RunAs| match run_as {
+        RunAs::Root => "root".to_string(),
+        RunAs::User(name) => name.clone(),
+    };
+    let mut d = Diagnostic::warning(
+        Lint::OtherUser,
+        format!(
+            "rule `{}` (as {}) follows rule `{}` (as {}) for the same command",
+            rule.name,
+            user(&rule.run_as),
+            first.name,
+            user(&first.run_as)
+        ),
+    )
+    .at(
+        site.span,
+        format!(
+            "a call both match goes to `{}`, and if its executable is missing the call is refused (exit 96), not passed to this rule",
+            first.name
+        ),
+    );
+    if let Some(first_site) = policy.rule_sites.get(&first.name) {
+        d = d.note(
+            Some(first_site.span),
+            format!("`{}` is declared here", first.name),
+        );
+    }
+    warnings.push(d.help(
+        "give both rules the same target user or distinct arguments, or say why with `because \"...\"`",
+    ));
+}
+
+/// Whether some call could match both rules, as far as a cheap look can
+/// tell: they set different variables, or differ in a literal argument at
+/// the same position before anything variable, or take different fixed
+/// numbers of arguments.
+fn may_overlap(a: &Rule, b: &Rule) -> bool {
+    fn names(rule: &Rule) -> Vec<&str> {
+        let mut names: Vec<&str> = rule.env.iter().map(|v| v.name.as_str()).collect();
+        names.sort_unstable();
+        names
+    }
+    if names(a) != names(b) {
+        return false;
+    }
+    for (x, y) in a.args.iter().zip(&b.args) {
+        match (x, y) {
+            (Item::One(Arg::Literal(x)), Item::One(Arg::Literal(y))) if x != y => return false,
+            (Item::One(_), Item::One(_)) => {}
+            _ => return true,
+        }
+    }
+    let fixed = |rule: &Rule| {
+        rule.rest == Rest::Exact && rule.args.iter().all(|item| matches!(item, Item::One(_)))
+    };
+    !(fixed(a) && fixed(b) && a.args.len() != b.args.len())
 }
 
 /// A chain whose rule sets a variable that a rule it could chain into sets

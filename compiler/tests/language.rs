@@ -734,3 +734,40 @@ fn rules_that_can_reach_the_runtimes_step_limit_are_refused() {
         Some(Mismatch::TooComplex)
     );
 }
+
+#[test]
+fn a_rule_after_one_with_another_target_user_warns() {
+    let shown = warnings(&format!(
+        "{HEAD}allow a as nobody: /opt/missing/id -u\nallow b: id -u\n"
+    ));
+    assert!(
+        shown.contains(
+            "warning[other-user]: rule `b` (as root) follows rule `a` (as nobody) for the same command"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("refused (exit 96), not passed to this rule"),
+        "{shown}"
+    );
+    assert!(shown.contains("`a` is declared here"), "{shown}");
+    for quiet in [
+        // Same target user: the runtime passes over to it.
+        "allow a as nobody: /opt/missing/id -u\nallow b as nobody: id -u\n",
+        // No call matches both.
+        "allow a as nobody: id -u\nallow b: id -g\n",
+        "allow a as nobody: id -u\nallow b: id -u -n\n",
+        "allow a as nobody: env A=1 id -u\nallow b: id -u\n",
+        // Other commands.
+        "allow a as nobody: /opt/x/id -u\nallow b: /opt/y/ls -u\n",
+        "allow a as nobody: id -u\nallow b: id -u because \"root when nobody cannot\"\n",
+    ] {
+        let shown = warnings(&format!("{HEAD}{quiet}"));
+        assert!(shown.is_empty(), "{quiet}: {shown}");
+    }
+    // Variable items may overlap: warned.
+    let shown = warnings(&format!(
+        "{HEAD}allow a as nobody: id [-u] <user>\nallow b: id -u root\n"
+    ));
+    assert!(shown.contains("warning[other-user]"), "{shown}");
+}
