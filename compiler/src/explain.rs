@@ -174,6 +174,9 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
             );
             explanation.rule = Some(rule_info(&allowed.rule));
             explanation.chained_rule = allowed.chained.as_ref().map(rule_info);
+            explanation
+                .warnings
+                .extend(crate::lint::unpinned_host_warnings(&allowed.rule));
             if let Err(e) = rootwrap::exec::target_account(&allowed.run_as) {
                 explanation.warnings.push(format!(
                     "{e}: the runtime would refuse to run it (exit {})",
@@ -234,6 +237,11 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
                     Invocation::display_argv(argv)
                 ),
             };
+            for (rule, _) in &tried {
+                explanation
+                    .warnings
+                    .extend(crate::lint::unpinned_host_warnings(rule));
+            }
             explanation.candidates = tried
                 .into_iter()
                 .map(|(rule, why)| Candidate {

@@ -335,7 +335,7 @@ pub struct Matched {
 
 /// At most this many single-argument checks per rule: a bound on
 /// backtracking through optional and any-order items.
-const MAX_STEPS: u32 = 20_000;
+const MAX_STEPS: u32 = crate::types::MAX_MATCH_STEPS;
 
 /// Whether `rule` allows `call`, and with what arguments.
 pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Matched, Mismatch> {
@@ -993,7 +993,8 @@ pub enum Decision {
 /// The decision for `argv`: the rules its command selects are tried in
 /// declaration order; the first match whose executable exists wins; a
 /// matching rule whose executable is missing is passed over, as in
-/// oslo.rootwrap.
+/// oslo.rootwrap, but only to a rule with the same target user: a missing
+/// program must not change who the command line runs as.
 pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetError> {
     let Some(call) = Invocation::parse(argv) else {
         return Ok(Decision::Deny { tried: Vec::new() });
@@ -1004,6 +1005,9 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
     for rule in &rules {
         match match_rule(rule, &call, ctx) {
             Ok(matched) => {
+                if first_missing.is_some_and(|missing| missing.run_as != rule.run_as) {
+                    break;
+                }
                 let Some(executable) = executable_for(rule, ctx) else {
                     first_missing.get_or_insert(rule);
                     continue;

@@ -342,3 +342,8 @@ mod nested {
 /// How deeply groups, optional and any-order items and prefixed or
 /// alternative patterns may nest (the compiler refuses deeper ones).
 pub const MAX_NESTING: usize = 32;
+
+/// At most this many single-argument checks per rule and call: a bound on
+/// backtracking through optional and any-order items. The compiler refuses
+/// a rule whose worst case exceeds it, so it never decides a call.
+pub const MAX_MATCH_STEPS: u32 = 20_000;
