@@ -87,8 +87,6 @@ fn no_user(name: &Spanned<String>, user: &Spanned<String>) -> Diagnostic {
 }
 
 /// A lowered policy: options, rules in declaration order, and the policy
-
-/// A lowered policy: options, rules in declaration order, and the policy
 /// tests still to run.
 #[derive(Debug, Default)]
 pub struct Policy {
