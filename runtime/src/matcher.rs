@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 use regex_automata::dfa::{sparse, Automaton};
 use regex_automata::{Anchored, Input};
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::canonical::{canonicalize, canonicalize_trusted};
+use crate::canonical::{canonicalize, canonicalize_trusted, canonicalize_within};
 use crate::format::RulesetError;
 use crate::pin::{PathRefusal, PinnedPath};
 use crate::process;
@@ -204,7 +206,14 @@ pub struct Context<'a> {
     pub resolve_executables: bool,
     /// Paths resolved during this call: each argument once.
     paths: PathCache,
+    /// Bytes regexes may still search during this call.
+    scan_left: Cell<usize>,
 }
+
+/// Bytes of arguments that regexes may search in one call: far above a
+/// legitimate call, and a few milliseconds of a sparse DFA's time (about
+/// 5 ns a byte here) for hostile ones.
+const MAX_SCAN_BYTES: usize = 1 << 20;
 
 impl<'a> Context<'a> {
     pub fn new(exec_dirs: &'a [String], lookup: &'a Lookup<'a>, on_host: bool) -> Context<'a> {
@@ -213,6 +222,7 @@ impl<'a> Context<'a> {
             lookup,
             resolve_executables: on_host,
             paths: PathCache::default(),
+            scan_left: Cell::new(MAX_SCAN_BYTES),
         }
     }
 }
@@ -220,10 +230,28 @@ impl<'a> Context<'a> {
 /// Canonical forms and pinned descriptors already found during one call:
 /// alternatives, optional and any-order items may try one argument many
 /// times, and each try must not cost (or open) it again.
-#[derive(Default)]
 struct PathCache {
     canonical: RefCell<Vec<(OsString, Pin, Option<PathBuf>)>>,
     pinned: RefCell<Vec<PinnedEntry>>,
+    /// Path components the call may still look up (symbolic links'
+    /// targets included): a bound on root's file-system work per call,
+    /// whatever the arguments.
+    lookups_left: Cell<usize>,
+}
+
+/// Far above any legitimate call (a path has a dozen components), far
+/// below what hostile arguments could ask for (a symbolic link may expand
+/// to thousands, 40 times over).
+const MAX_PATH_LOOKUPS: usize = 2048;
+
+impl Default for PathCache {
+    fn default() -> Self {
+        PathCache {
+            canonical: RefCell::default(),
+            pinned: RefCell::default(),
+            lookups_left: Cell::new(MAX_PATH_LOOKUPS),
+        }
+    }
 }
 
 /// A pinned path found during a call, by base, checked path and mode.
@@ -249,11 +277,12 @@ impl PathCache {
             // `..` as the last name is no entry of the directory before it.
             path.file_name().and_then(|name| {
                 let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-                let dir = canonicalize(dir.unwrap_or(Path::new("."))).ok()?;
+                let dir = dir.unwrap_or(Path::new("."));
+                let dir = canonicalize_within(dir, &self.lookups_left).ok()?;
                 Some(dir.join(name))
             })
         } else {
-            canonicalize(path).ok()
+            canonicalize_within(path, &self.lookups_left).ok()
         };
         self.canonical
             .borrow_mut()
@@ -295,7 +324,8 @@ impl PathCache {
 /// One argument as it is passed on, and where its value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Passed {
-    pub value: OsString,
+    /// Shared: the walk through a rule's items copies its outputs often.
+    pub value: Rc<OsStr>,
     pub origin: Origin,
 }
 
@@ -311,9 +341,9 @@ pub enum Origin {
 }
 
 impl Passed {
-    fn plain(value: OsString) -> Passed {
+    fn plain(value: impl Into<Rc<OsStr>>) -> Passed {
         Passed {
-            value,
+            value: value.into(),
             origin: Origin::Text,
         }
     }
@@ -362,6 +392,7 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
         depth: 0,
         furthest: None,
         process: None,
+        tried: BTreeMap::new(),
     };
     let outcomes = walker.seq(&rule.args, 0)?;
     let len = call.args.len();
@@ -507,6 +538,10 @@ struct Walker<'a, 'c> {
     furthest: Option<(usize, String)>,
     /// Why that argument's process is not a `<pid>` target, if it is one.
     process: Option<process::NotTarget>,
+    /// What each pattern made of each argument already: any-order and
+    /// optional items try the same pair many times, and a pattern may cost
+    /// a scan of a 128 KiB argument. Keyed by the pattern's address.
+    tried: BTreeMap<(*const Arg, usize), Option<Passed>>,
 }
 
 fn push_unique(outcomes: &mut Outcomes, end: usize, outputs: Vec<Passed>) {
@@ -552,9 +587,15 @@ impl Walker<'_, '_> {
                 if self.steps > MAX_STEPS {
                     return Err(Mismatch::TooComplex);
                 }
-                let passed = match self.args.get(start) {
-                    Some(arg) => match_arg(pattern, arg, self.ctx)?,
-                    None => None,
+                let key = (pattern as *const Arg, start);
+                let passed = match (self.tried.get(&key), self.args.get(start)) {
+                    (Some(known), _) => known.clone(),
+                    (None, Some(arg)) => {
+                        let passed = match_arg(pattern, arg, self.ctx)?;
+                        self.tried.insert(key, passed.clone());
+                        passed
+                    }
+                    (None, None) => None,
                 };
                 match passed {
                     Some(value) => Ok(vec![(start + 1, vec![value])]),
@@ -735,10 +776,16 @@ pub fn match_arg(
     ctx: &Context<'_>,
 ) -> Result<Option<Passed>, Mismatch> {
     let bytes = arg.as_bytes();
-    let keep = || Some(Passed::plain(arg.to_os_string()));
+    let keep = || Some(Passed::plain(arg));
     Ok(match pattern {
         Arg::Literal(literal) => (literal.as_bytes() == bytes).then(keep).flatten(),
-        Arg::Regex(regex) => regex_matches(&regex.dfa, bytes)?.then(keep).flatten(),
+        Arg::Regex(regex) => {
+            // Each search reads the whole argument (up to 128 KiB): the
+            // call's budget of bytes searched bounds root's time.
+            let left = ctx.scan_left.get().checked_sub(bytes.len());
+            ctx.scan_left.set(left.ok_or(Mismatch::TooComplex)?);
+            regex_matches(&regex.dfa, bytes)?.then(keep).flatten()
+        }
         Arg::OneOf(alternatives) => {
             for alternative in alternatives {
                 if let Some(passed) = match_arg(alternative, arg, ctx)? {
@@ -776,9 +823,9 @@ pub fn match_arg(
         Arg::Prefixed { prefix, value } => match bytes.strip_prefix(prefix.as_bytes()) {
             Some(rest) => match_arg(value, OsStr::from_bytes(rest), ctx)?.map(|passed| {
                 let mut whole = OsString::from(prefix);
-                whole.push(&passed.value);
+                whole.push(&*passed.value);
                 Passed {
-                    value: whole,
+                    value: whole.into(),
                     origin: passed.origin,
                 }
             }),
@@ -859,13 +906,13 @@ fn match_path_arg(
     }
     match pin {
         Pin::Unpinned => Ok(Some(Passed {
-            value: resolved.clone().into_os_string(),
+            value: resolved.as_os_str().into(),
             origin: Origin::Unpinned(resolved),
         })),
         Pin::Object | Pin::Entry => {
             let pinned = ctx.paths.pinned(&base, &resolved, pin).map_err(refused)?;
             Ok(Some(Passed {
-                value: pinned.passed.clone(),
+                value: pinned.passed.as_os_str().into(),
                 origin: Origin::Pinned(pinned),
             }))
         }
@@ -1023,7 +1070,7 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
                             pinned.push(pin);
                         }
                     }
-                    passed.value
+                    passed.value.to_os_string()
                 };
                 let mut argv = Vec::with_capacity(matched.args.len() + 1);
                 argv.push(executable.clone().into_os_string());
