@@ -15,6 +15,7 @@ pub mod format;
 pub mod matcher;
 pub mod run;
 pub mod sys;
+pub mod syslog;
 pub mod types;
 pub mod values;
 

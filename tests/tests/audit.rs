@@ -1,7 +1,8 @@
 //! The audit log, end to end: the real `rootwrap` binary, real rulesets
 //! compiled by the real `rootwrap-compile`, real JSON-lines files and a real
 //! syslog receiver (a Unix datagram socket that `/dev/log` points to inside a
-//! private mount namespace, so `syslog(3)` itself delivers to the test).
+//! private mount namespace, so the runtime's own syslog client delivers to
+//! the test).
 //!
 //! - every decision kind gives exactly the documented record, field by
 //!   field, in the documented order, in both forms;
@@ -138,18 +139,19 @@ const JSON_KEYS: &[&str] = &[
     "uid",
     "real_uid",
     "pid",
-    "cwd",
-    "argv",
     "rule",
     "chained_rule",
     "exec",
-    "exec_argv",
     "run_as",
-    "env",
     "ruleset",
     "ruleset_sha256",
-    "reason",
     "version",
+    "cwd",
+    "argv",
+    "exec_argv",
+    "paths",
+    "env",
+    "reason",
 ];
 
 /// The lines of a JSON-lines file: each one ends with `\n`, is printable
@@ -716,9 +718,9 @@ fn records_of_run_as_rules_name_the_caller_not_the_target() {
 }
 
 // ---------------------------------------------------------------------------
-// (b) syslog, through syslog(3), in a private mount namespace
+// (b) syslog, to /dev/log in a private mount namespace
 
-/// A syslog daemon's socket, as far as `syslog(3)` can tell.
+/// A syslog daemon's socket, as far as rootwrap can tell.
 struct Receiver {
     socket: UnixDatagram,
     path: PathBuf,
@@ -788,7 +790,7 @@ fn syslog_call<S: AsRef<OsStr>>(
     done
 }
 
-/// One datagram as `syslog(3)` sends it: `<PRI>Mmm dd hh:mm:ss
+/// One datagram as rootwrap sends it: `<PRI>Mmm dd hh:mm:ss
 /// rootwrap[PID]: MESSAGE`, no newline anywhere.
 #[derive(Debug)]
 struct Datagram {
@@ -909,8 +911,6 @@ impl<'a> KvExpect<'a> {
             }
         }
         put("host", &hostname());
-        put("cwd", self.cwd.to_str().unwrap());
-        put("argv", &self.argv.join(" "));
         if let Some((name, source)) = &self.rule {
             put("rule", name);
             put("rule_source", source);
@@ -918,24 +918,28 @@ impl<'a> KvExpect<'a> {
         if let Some(name) = self.chained_rule {
             put("chained_rule", name);
         }
-        if let Some((exec, argv)) = &self.exec {
+        if let Some((exec, _)) = &self.exec {
             put("exec", exec);
-            put("exec_argv", &argv.join(" "));
         }
         if let Some(user) = self.run_as {
             put("run_as", user);
-        }
-        for (name, value) in self.env {
-            put(&format!("env.{name}"), value);
         }
         if let Some((name, sha)) = self.ruleset {
             put("ruleset", name);
             put("ruleset_sha256", sha);
         }
+        put("version", VERSION);
+        put("cwd", self.cwd.to_str().unwrap());
+        put("argv", &self.argv.join(" "));
+        if let Some((_, argv)) = &self.exec {
+            put("exec_argv", &argv.join(" "));
+        }
+        for (name, value) in self.env {
+            put(&format!("env.{name}"), value);
+        }
         if let Some(reason) = self.reason {
             put("reason", reason);
         }
-        put("version", VERSION);
         out
     }
 }
