@@ -197,18 +197,40 @@ fn kernel_task_limit() -> u64 {
 }
 
 /// Sets every resource limit to `limits()`, so none the caller chose (sudo
-/// passes them on) applies to the audit record or the command. Needs
-/// root with CAP_SYS_RESOURCE to raise a hard limit the caller lowered;
-/// the first failure is returned with the limit's name.
+/// passes them on) applies to the audit record or the command. Raising a
+/// hard limit needs CAP_SYS_RESOURCE, which root lacks in some containers:
+/// there a hard limit that cannot be raised stays as it is if it allows the
+/// soft value, and is an error otherwise. The first failure is returned
+/// with the limit's name.
 pub fn reset_limits() -> Result<(), (&'static str, io::Error)> {
     for (name, resource, soft, hard) in limits() {
-        let limit = libc::rlimit {
+        let wanted = libc::rlimit {
             rlim_cur: soft,
             rlim_max: hard,
         };
-        // SAFETY: a plain syscall with a valid pointer to a local.
-        if unsafe { libc::setrlimit(resource, &limit) } != 0 {
-            return Err((name, io::Error::last_os_error()));
+        // SAFETY: plain syscalls with valid pointers to locals.
+        unsafe {
+            if libc::setrlimit(resource, &wanted) == 0 {
+                continue;
+            }
+            let error = io::Error::last_os_error();
+            let mut current = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            let kept = error.raw_os_error() == Some(libc::EPERM)
+                && libc::getrlimit(resource, &mut current) == 0
+                && soft <= current.rlim_max
+                && libc::setrlimit(
+                    resource,
+                    &libc::rlimit {
+                        rlim_cur: soft,
+                        rlim_max: current.rlim_max,
+                    },
+                ) == 0;
+            if !kept {
+                return Err((name, error));
+            }
         }
     }
     Ok(())
