@@ -11,7 +11,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rootwrap_tests::{binaries, compile_ruleset, require_root, run, tool, Scratch, SudoFixture};
+use rootwrap_tests::{
+    binaries, compile_ruleset, require_root, run, tool, Ran, Scratch, SudoFixture,
+};
 
 fn rootwrap(ruleset: &Path, argv: &[&str]) -> Command {
     let mut command = Command::new(&binaries().rootwrap);
@@ -300,21 +302,74 @@ fn logged_fixture(name: &str, log: &Path, extra: &str, rules: &str) -> SudoFixtu
     )
 }
 
-/// `sudo -n rootwrap RULESET ARGV...` run by the service from a shell that
-/// first runs `setup` (`ulimit ...`, `trap ...`).
-fn sudo_after<S: AsRef<OsStr>>(f: &SudoFixture, setup: &str, argv: &[S]) -> Command {
-    let mut command = f.as_caller();
+/// How a scenario's calls are made.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Via {
+    /// As the service, through sudo, after `ulimit` set soft and hard
+    /// limits (sudo itself resets soft limits it can raise again).
+    Sudo,
+    /// By root directly, after `ulimit -S` lowered soft limits only: root
+    /// can always raise them again, with or without CAP_SYS_RESOURCE.
+    Direct,
+}
+
+/// `rootwrap RULESET ARGV...` from a shell that first runs `trap` (when
+/// not empty) and sets each (option, value) limit: `ulimit -f 1`.
+fn call_after<S: AsRef<OsStr>>(
+    f: &SudoFixture,
+    via: Via,
+    trap: &str,
+    limits: &[(&str, u64)],
+    argv: &[S],
+) -> Command {
+    let mut setup = String::new();
+    if !trap.is_empty() {
+        setup = format!("trap '' {trap}; ");
+    }
+    for (option, value) in limits {
+        let scope = if via == Via::Direct { "-S " } else { "" };
+        setup += &format!("ulimit {scope}-{option} {value}; ");
+    }
+    setup += "exec \"$@\"";
+    let mut command = match via {
+        Via::Sudo => f.as_caller(),
+        Via::Direct => Command::new(tool("env")),
+    };
+    command.args(["/bin/sh", "-c", &setup, "sh"]);
+    if via == Via::Sudo {
+        command.arg(tool("sudo")).arg("-n");
+    }
+    command.arg(&f.rootwrap).arg(&f.ruleset).args(argv);
     command
-        .arg("/bin/sh")
-        .arg("-c")
-        .arg(format!("{setup}; exec \"$@\""))
-        .arg("sh")
-        .arg(tool("sudo"))
-        .arg("-n")
-        .arg(&f.rootwrap)
-        .arg(&f.ruleset)
-        .args(argv);
-    command
+}
+
+/// Whether root may raise hard limits here (CAP_SYS_RESOURCE in this
+/// process's bounding set, which sudo's root gets): some containers drop
+/// it.
+fn can_raise_hard_limits() -> bool {
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let bounding = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .unwrap()
+        .trim();
+    u64::from_str_radix(bounding, 16).unwrap() & (1 << 24) != 0
+}
+
+/// Where root cannot raise the hard limit the caller lowered (`resource`,
+/// e.g. "FSIZE"), the call must have been refused before anything was
+/// decided, with the same answer for every command line: then returns
+/// true. Otherwise the limits were reset and the call went on: false.
+#[track_caller]
+fn refused_for_its_limits(via: Via, ran: &Ran, resource: &str) -> bool {
+    if via == Via::Direct || can_raise_hard_limits() {
+        return false;
+    }
+    let message = format!(
+        "rootwrap: cannot set the resource limit RLIMIT_{resource}: Operation not permitted (os error 1)\n"
+    );
+    assert_eq!((ran.code, ran.stderr.as_str()), (97, message.as_str()));
+    true
 }
 
 /// The records of a JSON log, each line parsed (a line that is not one
@@ -348,17 +403,24 @@ fn a_file_size_limit_does_not_kill_the_record_of_a_denial() {
     let log = dir.join("audit.jsonl");
     let f = logged_fixture("fsize", &log, "", "allow t: true\n");
     let arg = long_arg();
-    let ran = run(&mut sudo_after(&f, "ulimit -S -f 1", &["cat", &arg]));
-    assert_eq!(ran.code, 99, "{}", ran.stderr);
-    let records = records(&log);
-    assert_eq!(records.len(), 1, "{records:?}");
-    assert_eq!(records[0]["decision"], "denied");
-    assert_eq!(records[0]["argv"][1], arg.as_str());
+    for via in [Via::Direct, Via::Sudo] {
+        let _ = fs::remove_file(&log);
+        let ran = run(&mut call_after(&f, via, "", &[("f", 1)], &["cat", &arg]));
+        if refused_for_its_limits(via, &ran, "FSIZE") {
+            continue;
+        }
+        assert_eq!(ran.code, 99, "{via:?}: {}", ran.stderr);
+        let records = records(&log);
+        assert_eq!(records.len(), 1, "{records:?}");
+        assert_eq!(records[0]["decision"], "denied");
+        assert_eq!(records[0]["argv"][1], arg.as_str());
+    }
 }
 
 /// With SIGXFSZ ignored the record write used to fail instead: denials went
 /// unrecorded, and exit 97 "refusing the call" told the caller which
-/// commands are allowed. Now every call is recorded and exits as usual.
+/// commands are allowed. Now every call is recorded and exits as usual
+/// (or, where the limit cannot be raised, every call is refused alike).
 #[test]
 fn an_ignored_sigxfsz_neither_hides_calls_nor_tells_allowed_from_denied() {
     require_root!();
@@ -366,15 +428,25 @@ fn an_ignored_sigxfsz_neither_hides_calls_nor_tells_allowed_from_denied() {
     let log = dir.join("audit.jsonl");
     let f = logged_fixture("xfsz", &log, "", "allow t: true ...\n");
     let arg = long_arg();
-    let setup = "trap '' XFSZ; ulimit -S -f 1";
-    let denied = run(&mut sudo_after(&f, setup, &["false", &arg]));
-    assert_eq!(denied.code, 99, "{}", denied.stderr);
-    assert_eq!(denied.stderr.lines().count(), 1, "{}", denied.stderr);
-    let allowed = run(&mut sudo_after(&f, setup, &["true", &arg]));
-    assert_eq!(allowed.code, 0, "{}", allowed.stderr);
-    assert_eq!(allowed.stderr, "");
-    let decisions: Vec<_> = records(&log).iter().map(|r| r["decision"].clone()).collect();
-    assert_eq!(decisions, ["denied", "allowed"]);
+    for via in [Via::Direct, Via::Sudo] {
+        let _ = fs::remove_file(&log);
+        let call = |argv: &[&str]| run(&mut call_after(&f, via, "XFSZ", &[("f", 1)], argv));
+        let denied = call(&["false", &arg]);
+        let allowed = call(&["true", &arg]);
+        if refused_for_its_limits(via, &denied, "FSIZE") {
+            assert!(refused_for_its_limits(via, &allowed, "FSIZE"));
+            continue;
+        }
+        assert_eq!(denied.code, 99, "{}", denied.stderr);
+        assert_eq!(denied.stderr.lines().count(), 1, "{}", denied.stderr);
+        assert_eq!(allowed.code, 0, "{}", allowed.stderr);
+        assert_eq!(allowed.stderr, "");
+        let decisions: Vec<_> = records(&log)
+            .iter()
+            .map(|r| r["decision"].clone())
+            .collect();
+        assert_eq!(decisions, ["denied", "allowed"]);
+    }
 }
 
 /// A limit just above the log's size used to tear a record (the next one
@@ -387,24 +459,38 @@ fn a_limit_just_above_the_log_size_tears_nothing_and_leaks_nothing() {
     let log = dir.join("audit.jsonl");
     let f = logged_fixture("tear", &log, "", "allow t: true\n");
     let arg = long_arg();
-    for _ in 0..3 {
-        assert_eq!(run(&mut f.sudo(&["false", "warm-up"])).code, 99);
-    }
-    let size = fs::metadata(&log).unwrap().len();
-    // The next 512-byte block boundary: the record (over 2000 bytes) would
-    // cross it.
-    let blocks = size / 512 + 1;
-    let setup = format!("trap '' XFSZ; ulimit -S -f {blocks}");
-    for _ in 0..2 {
-        let ran = run(&mut sudo_after(&f, &setup, &["false", &arg]));
-        assert_eq!(ran.code, 99, "{}", ran.stderr);
-        let expected = format!(
-            "rootwrap: Unauthorized command: false {arg} (no filter matched)\n"
+    for via in [Via::Direct, Via::Sudo] {
+        let _ = fs::remove_file(&log);
+        for _ in 0..3 {
+            assert_eq!(run(&mut f.sudo(&["false", "warm-up"])).code, 99);
+        }
+        let size = fs::metadata(&log).unwrap().len();
+        // The next 512-byte block boundary: the record (over 2000 bytes)
+        // would cross it.
+        let blocks = size / 512 + 1;
+        for _ in 0..2 {
+            let ran = run(&mut call_after(
+                &f,
+                via,
+                "XFSZ",
+                &[("f", blocks)],
+                &["false", &arg],
+            ));
+            if refused_for_its_limits(via, &ran, "FSIZE") {
+                continue;
+            }
+            assert_eq!(ran.code, 99, "{}", ran.stderr);
+            let expected =
+                format!("rootwrap: Unauthorized command: false {arg} (no filter matched)\n");
+            assert_eq!(ran.stderr, expected, "the size of the log: {size}");
+        }
+        // `records` checks that every line is one whole JSON object.
+        let written = records(&log).len();
+        assert!(
+            written == 5 || (written == 3 && via == Via::Sudo),
+            "{written}"
         );
-        assert_eq!(ran.stderr, expected, "the size of the log: {size}");
     }
-    // `records` checks every line is one whole JSON object.
-    assert_eq!(records(&log).len(), 5);
 }
 
 /// A torn record (a disk that filled up in the middle of one) must not
@@ -444,17 +530,27 @@ fn a_file_size_limit_does_not_let_commands_run_unrecorded_under_continue() {
     let marker_arg = marker.display().to_string();
     // A long spelling of a second file: a record over the limit.
     let second = format!("{}/{}second", dir.path().display(), "./".repeat(1000));
-    let ran = run(&mut sudo_after(
-        &f,
-        "trap '' XFSZ; ulimit -S -f 1",
-        &["touch", &marker_arg, &second],
-    ));
-    assert_eq!(ran.code, 0, "{}", ran.stderr);
-    assert!(marker.exists());
-    assert_eq!(ran.stderr, "");
-    let records = records(&log);
-    assert_eq!(records.len(), 1);
-    assert_eq!(records[0]["decision"], "allowed");
+    for via in [Via::Direct, Via::Sudo] {
+        let _ = fs::remove_file(&log);
+        let _ = fs::remove_file(&marker);
+        let ran = run(&mut call_after(
+            &f,
+            via,
+            "XFSZ",
+            &[("f", 1)],
+            &["touch", &marker_arg, &second],
+        ));
+        if refused_for_its_limits(via, &ran, "FSIZE") {
+            assert!(!marker.exists(), "the command ran");
+            continue;
+        }
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        assert!(marker.exists());
+        assert_eq!(ran.stderr, "");
+        let records = records(&log);
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0]["decision"], "allowed");
+    }
 }
 
 /// The limit of `name` in /proc/PID/limits text: (soft, hard).
@@ -475,69 +571,35 @@ fn the_command_runs_with_the_documented_limits_not_the_callers() {
     let dir = Scratch::new_in(Path::new("/var/lib"), "rw-hardening-limits");
     let log = dir.join("audit.jsonl");
     let f = logged_fixture("limits", &log, "", "allow l: cat /proc/self/limits\n");
-    let ran = run(&mut sudo_after(
-        &f,
-        "ulimit -S -f 1; ulimit -S -s 1024; ulimit -S -n 64",
-        &["cat", "/proc/self/limits"],
-    ));
-    assert_eq!(ran.code, 0, "{}", ran.stderr);
-    let limits = ran.stdout_text();
-    let unlimited = ("unlimited".to_string(), "unlimited".to_string());
-    assert_eq!(limit_of(&limits, "Max file size"), unlimited, "{limits}");
-    assert_eq!(
-        limit_of(&limits, "Max stack size"),
-        ("8388608".to_string(), "unlimited".to_string())
-    );
-    assert_eq!(
-        limit_of(&limits, "Max open files"),
-        ("1024".to_string(), "4096".to_string())
-    );
-    assert_eq!(limit_of(&limits, "Max cpu time"), unlimited);
-    assert_eq!(limit_of(&limits, "Max address space"), unlimited);
-}
-
-/// Whether root may raise hard limits here (CAP_SYS_RESOURCE in this
-/// process's bounding set, which sudo's root gets): some containers drop
-/// it.
-fn can_raise_hard_limits() -> bool {
-    let status = fs::read_to_string("/proc/self/status").unwrap();
-    let bounding = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapBnd:"))
-        .unwrap()
-        .trim();
-    u64::from_str_radix(bounding, 16).unwrap() & (1 << 24) != 0
-}
-
-/// A hard limit the caller lowered is raised again, or where root cannot
-/// raise it (no CAP_SYS_RESOURCE), the call is refused before anything is
-/// decided or run: the same answer for every command line.
-#[test]
-fn a_lowered_hard_limit_is_raised_or_the_call_refused() {
-    require_root!();
-    let dir = Scratch::new_in(Path::new("/var/lib"), "rw-hardening-hard");
-    let log = dir.join("audit.jsonl");
-    let marker = dir.join("marker");
-    let marker_arg = marker.display().to_string();
-    let f = logged_fixture(
-        "hard-limit",
-        &log,
-        "",
-        &format!("allow mark: touch {marker_arg}\n"),
-    );
-    let setup = "trap '' XFSZ; ulimit -f 1";
-    let allowed = run(&mut sudo_after(&f, setup, &["touch", &marker_arg]));
-    let denied = run(&mut sudo_after(&f, setup, &["cat", "/etc/shadow"]));
-    if can_raise_hard_limits() {
-        assert_eq!((allowed.code, denied.code), (0, 99), "{}{}", allowed.stderr, denied.stderr);
-        assert!(marker.exists());
-        assert_eq!(records(&log).len(), 2);
-    } else {
-        let message = "rootwrap: cannot set the resource limit RLIMIT_FSIZE: Operation not permitted (os error 1)\n";
-        for ran in [&allowed, &denied] {
-            assert_eq!((ran.code, ran.stderr.as_str()), (97, message));
+    for (via, limits, refused_for) in [
+        (Via::Direct, &[("f", 1), ("s", 1024), ("n", 64)][..], ""),
+        (Via::Sudo, &[("f", 1)][..], "FSIZE"),
+        (Via::Sudo, &[("s", 1024)][..], "STACK"),
+    ] {
+        let ran = run(&mut call_after(
+            &f,
+            via,
+            "",
+            limits,
+            &["cat", "/proc/self/limits"],
+        ));
+        if refused_for_its_limits(via, &ran, refused_for) {
+            continue;
         }
-        assert!(!marker.exists(), "the command ran");
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        let limits = ran.stdout_text();
+        let unlimited = ("unlimited".to_string(), "unlimited".to_string());
+        assert_eq!(limit_of(&limits, "Max file size"), unlimited, "{limits}");
+        assert_eq!(
+            limit_of(&limits, "Max stack size"),
+            ("8388608".to_string(), "unlimited".to_string())
+        );
+        assert_eq!(
+            limit_of(&limits, "Max open files"),
+            ("1024".to_string(), "4096".to_string())
+        );
+        assert_eq!(limit_of(&limits, "Max cpu time"), unlimited);
+        assert_eq!(limit_of(&limits, "Max address space"), unlimited);
     }
 }
 
