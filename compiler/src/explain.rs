@@ -228,7 +228,8 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
                 .into_iter()
                 .map(|(rule, why)| Candidate {
                     rule: rule_info(&rule),
-                    reason: why.to_string(),
+                    // It may quote an argument: one escaped line too.
+                    reason: message(why.to_string()),
                 })
                 .collect();
         }
@@ -241,10 +242,11 @@ pub fn render(e: &Explanation) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", e.message);
     if let Some(exec) = &e.exec {
-        let _ = writeln!(out, "  runs:     {}", exec.argv.join(" "));
+        let argv: Vec<String> = exec.argv.iter().map(|a| message(a)).collect();
+        let _ = writeln!(out, "  runs:     {}", argv.join(" "));
         let _ = writeln!(out, "  as user:  {}", exec.user);
         for (k, v) in &exec.env {
-            let _ = writeln!(out, "  env:      {k}={v}");
+            let _ = writeln!(out, "  env:      {k}={}", message(v));
         }
     }
     if let Some(rule) = &e.rule {

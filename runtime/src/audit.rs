@@ -312,19 +312,22 @@ fn with_reason<'a>(mut event: Event<'a>, more: &str) -> Event<'a> {
 /// concurrent calls never interleave their records. A write that is
 /// short is a failure (it says nothing of the file's size, which the
 /// caller must not learn), and the next record then starts on a new line
-/// rather than completing the torn one.
+/// rather than completing the torn one. The check and the write hold the
+/// file's lock: a record another call is still writing is not torn.
 fn append_record(file: &mut File, record: &str) -> io::Result<()> {
-    let mut line = Vec::with_capacity(record.len() + 2);
-    if ends_mid_line(file)? {
+    sys::with_file_lock(file, || {
+        let mut line = Vec::with_capacity(record.len() + 2);
+        if ends_mid_line(file)? {
+            line.push(b'\n');
+        }
+        line.extend_from_slice(record.as_bytes());
         line.push(b'\n');
-    }
-    line.extend_from_slice(record.as_bytes());
-    line.push(b'\n');
-    match file.write(&line) {
-        Ok(n) if n == line.len() => Ok(()),
-        Ok(_) => Err(io::Error::other("the record was written in part only")),
-        Err(e) => Err(e),
-    }
+        match (&*file).write(&line) {
+            Ok(n) if n == line.len() => Ok(()),
+            Ok(_) => Err(io::Error::other("the record was written in part only")),
+            Err(e) => Err(e),
+        }
+    })
 }
 
 /// Whether the file's last byte is not a newline (a torn record).

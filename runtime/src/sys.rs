@@ -236,6 +236,24 @@ pub fn reset_limits() -> Result<(), (&'static str, io::Error)> {
     Ok(())
 }
 
+/// Holds an exclusive `flock(2)` on `file` while `write` runs: records of
+/// concurrent calls then never see each other half-written.
+pub fn with_file_lock<T>(
+    file: &std::fs::File,
+    write: impl FnOnce() -> io::Result<T>,
+) -> io::Result<T> {
+    use std::os::unix::io::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: plain syscalls on a descriptor `file` keeps open.
+    if unsafe { libc::flock(fd, libc::LOCK_EX) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let result = write();
+    // SAFETY: as above; closing the file would release it too.
+    unsafe { libc::flock(fd, libc::LOCK_UN) };
+    result
+}
+
 /// Makes sure descriptors 0, 1 and 2 are open (on /dev/null if they were
 /// closed), so that no file this process opens later, such as the audit
 /// log, can become someone's stdout or stderr. std's start-up does this;

@@ -632,3 +632,72 @@ fn a_json_log_writable_by_others_is_refused() {
         assert_eq!(fs::read(&log).unwrap(), b"");
     }
 }
+
+/// Services forward rootwrap's stderr into their logs: an argument holding
+/// a newline, an ANSI escape or invalid UTF-8 must not start a second line
+/// there nor reach a terminal raw. The refusal line, `explain`'s message
+/// and the record's `reason` are escaped alike, and the reason is exact
+/// (invalid UTF-8 used to reach it as U+FFFD).
+#[test]
+fn refusal_messages_are_one_escaped_line_and_the_reason_is_exact() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    require_root!();
+    let dir = Scratch::new_in(Path::new("/var/lib"), "rw-hardening-escape");
+    let log = dir.join("audit.jsonl");
+    let f = logged_fixture("escape", &log, "", "allow t: cat /etc/hostname\n");
+    let argv: Vec<OsString> = vec![
+        "cat".into(),
+        "x\nrootwrap: forged".into(),
+        "\x1b[2K\x1b[31mred".into(),
+        OsString::from_vec(b"\xff\xfe\\".to_vec()),
+    ];
+    let escaped = r"cat x\x0arootwrap: forged \x1b[2K\x1b[31mred \xff\xfe\\";
+    let ran = run(&mut f.sudo(&argv));
+    assert_eq!(ran.code, 99, "{}", ran.stderr);
+    assert_eq!(
+        ran.stderr,
+        format!("rootwrap: Unauthorized command: {escaped} (no filter matched)\n")
+    );
+    let records = records(&log);
+    let reason = records[0]["reason"].as_str().unwrap();
+    assert_eq!(
+        reason,
+        format!("Unauthorized command: {escaped} (no filter matched)")
+    );
+    // The same bytes as the caller's, once unescaped.
+    let mut exact = b"Unauthorized command: ".to_vec();
+    exact.extend(
+        argv.iter()
+            .map(|a| a.as_bytes())
+            .collect::<Vec<_>>()
+            .join(&b' '),
+    );
+    exact.extend(b" (no filter matched)");
+    assert!(!reason.contains('\u{fffd}'));
+    assert_eq!(escape_like_a_record(&exact), reason);
+
+    let explained = run(Command::new(&binaries().compile)
+        .arg("explain")
+        .arg(&f.ruleset)
+        .arg("--")
+        .args(&argv));
+    assert_eq!(explained.code, 99, "{}", explained.stderr);
+    let first = explained.stdout_text() + &explained.stderr;
+    let message = first.lines().next().unwrap();
+    assert_eq!(message, format!("denied: no rule allows `{escaped}`"));
+    assert!(!first.contains('\x1b') && !first.contains("\nrootwrap: forged"));
+}
+
+/// The audit log's escaping, written out again here: printable ASCII but
+/// `\` as itself, `\` doubled, every other byte `\xNN`.
+fn escape_like_a_record(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            b'\\' => "\\\\".to_string(),
+            0x20..=0x7e => char::from(b).to_string(),
+            _ => format!("\\x{b:02x}"),
+        })
+        .collect()
+}
