@@ -18,8 +18,8 @@
 # rootwrap-compile`, then the runtime once more on its own, as it ships),
 # copied to a fresh root-owned directory under /var/lib with the rulesets
 # (mode 0644). rootwrap's syslog client writes to /dev/log: a small Python
-# receiver binds a
-# Unix datagram socket there and drains it (as journald or rsyslog would,
+# receiver binds a Unix datagram socket there and drains it (as journald or
+# rsyslog would,
 # minus their processing), and every row runs inside the same private mount
 # namespace (`unshare -m`, /dev a tmpfs with null/zero/random/urandom and
 # /dev/log -> the receiver's socket), so the four rows see the same system.

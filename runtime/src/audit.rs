@@ -696,6 +696,34 @@ mod tests {
     }
 
     #[test]
+    fn pinned_paths_are_listed_after_the_command_lines_and_escaped() {
+        let argv = [OsString::from("chown"), OsString::from("x")];
+        let paths = [
+            (OsString::from("/var/lib/a b"), OsString::from("/proc/self/fd/5")),
+            (OsString::from("/v/\n\u{1b}"), OsString::from("/proc/self/fd/6")),
+        ];
+        let mut event = Event::new(Outcome::Allowed, 0, &argv);
+        event.paths = &paths;
+        let caller = Caller::default();
+        let json = render_json(&caller, &event, "t");
+        assert!(
+            json.contains(
+                r#""argv":["chown","x"],"exec_argv":[],"paths":[{"checked":"/var/lib/a b","passed":"/proc/self/fd/5"},{"checked":"/v/\\x0a\\x1b","passed":"/proc/self/fd/6"}],"env":{}"#
+            ),
+            "{json}"
+        );
+        let kv = render_kv(&caller, &event);
+        assert!(
+            kv.contains(r#" argv="chown x" paths="/var/lib/a\x20b /proc/self/fd/5 /v/\x0a\x1b /proc/self/fd/6""#),
+            "{kv}"
+        );
+        // None: no field at all.
+        event.paths = &[];
+        assert!(!render_json(&caller, &event, "t").contains("paths"));
+        assert!(!render_kv(&caller, &event).contains("paths"));
+    }
+
+    #[test]
     fn long_syslog_lines_are_cut_with_a_marker() {
         let short = "decision=\"denied\" argv=\"x\"".to_string();
         assert_eq!(fit_datagram(short.clone()), short);
