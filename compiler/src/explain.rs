@@ -242,7 +242,7 @@ pub fn render(e: &Explanation) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", e.message);
     if let Some(exec) = &e.exec {
-        let argv: Vec<String> = exec.argv.iter().map(|a| message(a)).collect();
+        let argv: Vec<String> = exec.argv.iter().map(message).collect();
         let _ = writeln!(out, "  runs:     {}", argv.join(" "));
         let _ = writeln!(out, "  as user:  {}", exec.user);
         for (k, v) in &exec.env {

@@ -699,8 +699,14 @@ mod tests {
     fn pinned_paths_are_listed_after_the_command_lines_and_escaped() {
         let argv = [OsString::from("chown"), OsString::from("x")];
         let paths = [
-            (OsString::from("/var/lib/a b"), OsString::from("/proc/self/fd/5")),
-            (OsString::from("/v/\n\u{1b}"), OsString::from("/proc/self/fd/6")),
+            (
+                OsString::from("/var/lib/a b"),
+                OsString::from("/proc/self/fd/5"),
+            ),
+            (
+                OsString::from("/v/\n\u{1b}"),
+                OsString::from("/proc/self/fd/6"),
+            ),
         ];
         let mut event = Event::new(Outcome::Allowed, 0, &argv);
         event.paths = &paths;

@@ -127,7 +127,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
         let logged = log.record(&caller, &event);
         say(&message);
         if let Err(e) = logged {
-            say(e.to_string());
+            say(&e.to_string());
         }
         code
     };
@@ -207,7 +207,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
 /// argument must not start a line there, nor reach a terminal raw). A
 /// failed write is ignored (stderr belongs to the caller: it may be closed
 /// or full).
-pub fn say(message: impl AsRef<[u8]>) {
+pub fn say(message: &(impl AsRef<[u8]> + ?Sized)) {
     use std::io::Write as _;
     let line = format!("rootwrap: {}\n", escape(message.as_ref()));
     let _ = std::io::stderr().write_all(line.as_bytes());
