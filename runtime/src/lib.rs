@@ -17,6 +17,7 @@ pub mod pin;
 pub mod process;
 pub mod run;
 pub mod sys;
+pub mod syslog;
 pub mod types;
 pub mod values;
 

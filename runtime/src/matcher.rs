@@ -64,12 +64,18 @@ impl Invocation {
         })
     }
 
-    /// The full argv as written, for messages.
+    /// The full argv as written, for messages: escaped like an audit
+    /// record, so one line of printable ASCII.
     pub fn display_argv(argv: &[OsString]) -> String {
+        crate::audit::escape(&Invocation::argv_bytes(argv))
+    }
+
+    /// The full argv as written, joined by spaces, byte for byte.
+    pub fn argv_bytes(argv: &[OsString]) -> Vec<u8> {
         argv.iter()
-            .map(|a| a.to_string_lossy().into_owned())
+            .map(|a| a.as_bytes())
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(&b' ')
     }
 }
 

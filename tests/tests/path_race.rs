@@ -55,11 +55,18 @@ fn scope_dir() -> PathBuf {
     fixture_dir().join("race/scope")
 }
 
+fn audit_log() -> PathBuf {
+    fixture_dir().join("race/audit.jsonl")
+}
+
 fn ruleset(scope: &Path) -> String {
+    let log = audit_log();
+    let log = log.display();
     let scope = scope.display();
     format!(
         r#"ruleset race
 exec-dirs /usr/sbin /usr/bin /sbin /bin
+log json {log}
 
 allow race-chown: chown {CALLER} <path {scope}/**>
 allow race-chmod: chmod 0666 <path {scope}/**>
@@ -259,6 +266,13 @@ fn symbolic_links_the_caller_plants_are_not_followed() {
         let cp = ["cp", "-T", "--remove-destination", "--", &src, &victim];
         let copied = run(race.fixture.sudo(&cp).stdin(Stdio::null()));
         assert_eq!(copied.code, 0, "{}", copied.stderr);
+        // The record shows what was checked and what the command got.
+        let log = fs::read_to_string(audit_log()).unwrap();
+        let record = log.lines().last().unwrap();
+        for checked in [&src, &victim] {
+            let pair = format!(r#"{{"checked":"{checked}","passed":"/proc/self/fd/"#);
+            assert!(record.contains(&pair), "{pair} in {record}");
+        }
         let meta = fs::symlink_metadata(&victim).unwrap();
         assert!(meta.is_file(), "the link was not replaced");
         assert_eq!(fs::read_to_string(&victim).unwrap(), "pwned\n");
