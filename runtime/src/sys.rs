@@ -240,20 +240,35 @@ pub fn syslog(facility: i32, priority: i32, message: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// Replaces this process with `path`, exactly: `execve(2)`, no PATH search
-/// and no fallback to `/bin/sh` for files the kernel will not run (which
-/// `execvp` and std's `Command` would do). Returns only on failure.
+/// What [`execve`] executes.
+#[derive(Debug, Clone, Copy)]
+pub enum Program<'a> {
+    /// A path, resolved by the kernel at the exec.
+    Path(&'a std::path::Path),
+    /// The file this descriptor refers to: `execveat(fd, "", AT_EMPTY_PATH)`,
+    /// the very file that was checked.
+    Fd(std::os::fd::BorrowedFd<'a>),
+}
+
+/// Replaces this process with `program`, exactly: `execve(2)` or
+/// `execveat(2)`, no PATH search and no fallback to `/bin/sh` for files the
+/// kernel will not run (which `execvp` and std's `Command` would do).
+/// Returns only on failure.
 pub fn execve(
-    path: &std::path::Path,
+    program: Program<'_>,
     argv: &[std::ffi::OsString],
     env: &[(String, std::ffi::OsString)],
 ) -> io::Error {
+    use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
     let c_string = |bytes: &[u8]| {
         CString::new(bytes).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
     };
     let prepared = (|| -> io::Result<(CString, Vec<CString>, Vec<CString>)> {
-        let program = c_string(path.as_os_str().as_bytes())?;
+        let program = match program {
+            Program::Path(path) => c_string(path.as_os_str().as_bytes())?,
+            Program::Fd(_) => CString::default(),
+        };
         let args = argv
             .iter()
             .map(|a| c_string(a.as_bytes()))
@@ -269,7 +284,7 @@ pub fn execve(
             .collect::<io::Result<Vec<_>>>()?;
         Ok((program, args, vars))
     })();
-    let (program, args, vars) = match prepared {
+    let (path, args, vars) = match prepared {
         Ok(prepared) => prepared,
         Err(e) => return e,
     };
@@ -277,8 +292,7 @@ pub fn execve(
     arg_ptrs.push(std::ptr::null());
     let mut var_ptrs: Vec<*const libc::c_char> = vars.iter().map(|v| v.as_ptr()).collect();
     var_ptrs.push(std::ptr::null());
-    // SAFETY: every pointer refers to a NUL-terminated string owned by
-    // `args`/`vars`, alive for the call; both arrays end with NULL. Ignored
+    // SAFETY: signal calls on constants and a local, zeroed set. Ignored
     // signals and the signal mask survive execve: the command starts with
     // every signal at its default and none blocked, whatever rootwrap's
     // caller set (handlers are reset by execve itself).
@@ -293,7 +307,26 @@ pub fn execve(
         let mut none: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut none);
         libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
-        libc::execve(program.as_ptr(), arg_ptrs.as_ptr(), var_ptrs.as_ptr());
+    }
+    match program {
+        // SAFETY: every pointer refers to a NUL-terminated string owned by
+        // `path`/`args`/`vars`, alive for the call; both arrays end with NULL.
+        Program::Path(_) => unsafe {
+            libc::execve(path.as_ptr(), arg_ptrs.as_ptr(), var_ptrs.as_ptr());
+        },
+        // SAFETY: as for execve; the descriptor is open (borrowed for the
+        // call) and the empty path with AT_EMPTY_PATH names the descriptor's
+        // file itself. The raw syscall: the C library's wrapper is recent.
+        Program::Fd(fd) => unsafe {
+            libc::syscall(
+                libc::SYS_execveat,
+                fd.as_raw_fd(),
+                path.as_ptr(),
+                arg_ptrs.as_ptr(),
+                var_ptrs.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            );
+        },
     }
     io::Error::last_os_error()
 }
