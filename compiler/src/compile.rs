@@ -200,7 +200,10 @@ pub fn compile_sources_with(
 fn pin_executables(policy: &mut Policy) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     for rule in &mut policy.rules {
-        let span = policy.rule_sites.get(&rule.name).map(|site| site.command_span);
+        let span = policy
+            .rule_sites
+            .get(&rule.name)
+            .map(|site| site.command_span);
         let at = |d: Diagnostic| match span {
             Some(span) => d.at(span, "this command"),
             None => d,

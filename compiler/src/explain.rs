@@ -90,11 +90,7 @@ pub struct BinaryInfo {
 
 fn binary_info(rule: &Rule, checked: Option<&rootwrap::matcher::Checked>) -> BinaryInfo {
     let (real, script, refused) = match checked {
-        Some(Ok(binary)) => (
-            Some(binary.real.display().to_string()),
-            binary.script,
-            None,
-        ),
+        Some(Ok(binary)) => (Some(binary.real.display().to_string()), binary.script, None),
         Some(Err(refusal)) => (None, false, Some(refusal.to_string())),
         None => (None, false, None),
     };

@@ -558,7 +558,9 @@ impl Lowering<'_> {
             self.error(
                 Diagnostic::error(format!("command `{text}` holds `@sha256:`"))
                     .at(command.span, "here")
-                    .help("separate the digest from the command with a space: `COMMAND @sha256:HEX`"),
+                    .help(
+                        "separate the digest from the command with a space: `COMMAND @sha256:HEX`",
+                    ),
             );
             return None;
         }

@@ -207,8 +207,7 @@ fn open_root_owned(real: &Path) -> Result<(OwnedFd, bool), Why> {
     let (fd, readable) = match sys::open_beneath(current.as_fd(), last, read, Resolution::Walk) {
         Ok(fd) => (fd, true),
         Err(e) if e.raw_os_error() == Some(libc::EACCES) => (
-            sys::open_beneath(current.as_fd(), last, libc::O_PATH, Resolution::Walk)
-                .map_err(io)?,
+            sys::open_beneath(current.as_fd(), last, libc::O_PATH, Resolution::Walk).map_err(io)?,
             false,
         ),
         Err(e) => return Err(io(e)),
@@ -269,12 +268,16 @@ fn check_interpreter(head: &[u8], depth: usize) -> Result<(), Why> {
         why: Box::new(why),
     };
     if !path.is_absolute() {
-        return Err(refused(Why::Io("the `#!` line names no absolute path".into())));
+        return Err(refused(Why::Io(
+            "the `#!` line names no absolute path".into(),
+        )));
     }
     if depth + 1 >= MAX_INTERPRETERS {
         return Err(refused(Why::Io("interpreters nest too deeply".into())));
     }
-    open_checked(&path, None, depth + 1).map(drop).map_err(refused)
+    open_checked(&path, None, depth + 1)
+        .map(drop)
+        .map_err(refused)
 }
 
 /// Reads from offset 0 until `buf` is full or the file ends.
