@@ -11,6 +11,9 @@ use crate::diag::{Diagnostic, Span, Spanned};
 #[grammar = "../../grammar/rwf.pest"]
 struct RwfParser;
 
+// One per line of a filter file, kept in a vector once: boxing rules would
+// cost an allocation each and save nothing that matters.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Statement {
     Rule(RuleAst),

@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -171,7 +171,12 @@ fn open_checked(
 /// with `O_PATH` (enough to execute it).
 fn open_root_owned(real: &Path) -> Result<(OwnedFd, bool), Why> {
     let io = |e: io::Error| Why::Io(e.to_string());
-    let root = sys::open_dir_nofollow(Path::new("/"), Resolution::Walk).map_err(io)?;
+    let root: OwnedFd = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open("/")
+        .map_err(io)?
+        .into();
     let (root, meta) = metadata(root).map_err(io)?;
     check_owner(Path::new("/"), &meta, true)?;
     let names: Vec<&OsStr> = real
