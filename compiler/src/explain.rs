@@ -19,7 +19,8 @@ use crate::diag::did_you_mean;
 
 #[derive(Debug, Serialize)]
 pub struct Explanation {
-    /// `allow`, `deny`, `not-found` or `bad-ruleset`.
+    /// `allow`, `deny`, `not-found`, `bad-ruleset`, or `exec-failed` (a rule
+    /// allows it, but its executable fails the runtime's checks).
     pub decision: &'static str,
     /// The exit code the runtime would give before running anything (0 when
     /// allowed: the command's own status follows).
@@ -72,6 +73,37 @@ pub struct ExecInfo {
     pub env: Vec<(String, String)>,
     /// Each pinned `<path>` argument: what was checked, what is passed.
     pub paths: Vec<PinnedInfo>,
+    /// The executable as the runtime checks it.
+    pub binary: BinaryInfo,
+    /// For a chain: the chained rule's executable, checked.
+    pub chained_binary: Option<BinaryInfo>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BinaryInfo {
+    /// The file, symbolic links resolved.
+    pub real: Option<String>,
+    /// The rule's `@sha256:` digest, when it pins one (checked: it matched,
+    /// unless `refused` says otherwise).
+    pub pinned: Option<String>,
+    /// A `#!` script (executed by path, not through the descriptor).
+    pub script: bool,
+    /// Why the runtime would refuse to execute it.
+    pub refused: Option<String>,
+}
+
+fn binary_info(rule: &Rule, checked: Option<&rootwrap::matcher::Checked>) -> BinaryInfo {
+    let (real, script, refused) = match checked {
+        Some(Ok(binary)) => (Some(binary.real.display().to_string()), binary.script, None),
+        Some(Err(refusal)) => (None, false, Some(refusal.to_string())),
+        None => (None, false, None),
+    };
+    BinaryInfo {
+        real,
+        pinned: rule.sha256.as_ref().map(|d| rootwrap::format::hex(d)),
+        script,
+        refused,
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -186,6 +218,15 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
             explanation
                 .warnings
                 .extend(crate::lint::unpinned_host_warnings(&allowed.rule));
+            if let Some(refusal) = allowed.refusal() {
+                explanation.decision = "exec-failed";
+                explanation.exit_code = exit::EXEC_FAILED;
+                explanation.message = format!(
+                    "{}, but the runtime would refuse to execute it (exit {}): {refusal}",
+                    explanation.message,
+                    exit::EXEC_FAILED
+                );
+            }
             if let Err(e) = rootwrap::exec::target_account(&allowed.run_as) {
                 explanation.warnings.push(format!(
                     "{e}: the runtime would refuse to run it (exit {})",
@@ -210,6 +251,11 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
                         passed: p.passed.to_string_lossy().into_owned(),
                     })
                     .collect(),
+                binary: binary_info(&allowed.rule, allowed.binary.as_ref()),
+                chained_binary: allowed
+                    .chained
+                    .as_ref()
+                    .map(|rule| binary_info(rule, allowed.chained_binary.as_ref())),
             });
         }
         Decision::NotExecutable { rule } => {
@@ -267,6 +313,24 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
     explanation
 }
 
+fn render_binary(out: &mut String, binary: &BinaryInfo) {
+    if let Some(why) = &binary.refused {
+        let _ = writeln!(out, "  refused:  {why}");
+        return;
+    }
+    let Some(real) = &binary.real else {
+        return;
+    };
+    let script = if binary.script { ", a script" } else { "" };
+    let _ = writeln!(
+        out,
+        "  checked:  {real} (root's alone, with every directory above it{script})"
+    );
+    if let Some(digest) = &binary.pinned {
+        let _ = writeln!(out, "  pinned:   sha256:{digest} matches");
+    }
+}
+
 /// The explanation as text for a terminal.
 pub fn render(e: &Explanation) -> String {
     let mut out = String::new();
@@ -281,6 +345,9 @@ pub fn render(e: &Explanation) -> String {
                 message(&path.checked),
                 message(&path.passed)
             );
+        }
+        for binary in std::iter::once(&exec.binary).chain(&exec.chained_binary) {
+            render_binary(&mut out, binary);
         }
         let _ = writeln!(out, "  as user:  {}", exec.user);
         for (k, v) in &exec.env {

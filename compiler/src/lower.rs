@@ -417,6 +417,7 @@ impl Lowering<'_> {
             }
         };
         let command = self.command(&rule.command);
+        let sha256 = rule.sha256.as_ref().and_then(|digest| self.digest(digest));
         let mut env: Vec<EnvVar> = Vec::new();
         for (var, pattern) in &rule.env {
             if let Some(entry) = env::restriction(&var.value) {
@@ -510,6 +511,7 @@ impl Lowering<'_> {
                 line: line as u32,
             },
             command: command?,
+            sha256,
             run_as,
             env,
             args,
@@ -521,8 +523,34 @@ impl Lowering<'_> {
         self.diagnostics.iter().filter(|d| d.is_error()).count()
     }
 
+    /// `@sha256:HEX`: 64 hexadecimal digits.
+    fn digest(&mut self, digest: &Spanned<String>) -> Option<[u8; 32]> {
+        let parsed = rootwrap::binary::parse_hex(&digest.value);
+        if parsed.is_none() {
+            self.error(
+                Diagnostic::error(format!(
+                    "`@sha256:{}` is not a SHA-256 digest",
+                    digest.value
+                ))
+                .at(digest.span, "expected 64 hexadecimal digits")
+                .help("`sha256sum FILE` prints it; or compile with `--pin-executables` on a host like the target"),
+            );
+        }
+        parsed
+    }
+
     fn command(&mut self, command: &Spanned<String>) -> Option<Command> {
         let text = &command.value;
+        if text.contains("@sha256:") {
+            self.error(
+                Diagnostic::error(format!("command `{text}` holds `@sha256:`"))
+                    .at(command.span, "here")
+                    .help(
+                        "separate the digest from the command with a space: `COMMAND @sha256:HEX`",
+                    ),
+            );
+            return None;
+        }
         if text == "env" {
             self.error(
                 Diagnostic::error("`env` cannot be a rule's command")

@@ -6,6 +6,7 @@
 //! serialized DFAs, user names are resolved by libc.
 
 pub mod audit;
+pub mod binary;
 pub mod canonical;
 mod codec;
 pub mod display;

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use crate::binary::{self, Binary, Refusal};
 use crate::canonical::{canonicalize, canonicalize_trusted, canonicalize_within};
 use crate::format::RulesetError;
 use crate::pin::{PathRefusal, PinnedPath};
@@ -367,6 +368,18 @@ pub struct Matched {
     pub env: Vec<(String, Passed)>,
     /// For `then allowed`: the rule that allowed the chained command.
     pub chained: Option<Box<Rule>>,
+    /// That rule's executable as checked on this host (not looked up in
+    /// policy tests).
+    pub chained_binary: Option<Checked>,
+}
+
+/// An executable as opened and checked on this host, or why it must not run.
+pub type Checked = Result<Arc<Binary>, Refusal>;
+
+/// Opens and checks a rule's executable, on this host only.
+fn check_binary(rule: &Rule, executable: &Path, ctx: &Context<'_>) -> Option<Checked> {
+    ctx.resolve_executables
+        .then(|| binary::open(executable, rule.sha256.as_ref()).map(Arc::new))
 }
 
 /// At most this many single-argument checks per rule: a bound on
@@ -442,6 +455,7 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
                         args,
                         env,
                         chained: inner.chained,
+                        chained_binary: inner.chained_binary,
                     });
                 }
                 Err(why) => {
@@ -454,6 +468,7 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
             args,
             env,
             chained: None,
+            chained_binary: None,
         });
     }
     if let Some(error) = last_error {
@@ -516,12 +531,16 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
                     reason = format!("rule `{}` matches but its executable is missing", rule.name);
                     continue;
                 };
+                // Checked, but run by the chaining program by its path: only
+                // root can change it in between (its directories are root's).
+                let chained_binary = check_binary(rule, &executable, ctx);
                 let mut args = vec![Passed::plain(executable.into_os_string())];
                 args.extend(matched.args);
                 return Ok(Matched {
                     args,
                     env: matched.env,
                     chained: Some(Box::new(rule.clone())),
+                    chained_binary,
                 });
             }
             Err(why) => reason = format!("rule `{}`: {why}", rule.name),
@@ -993,6 +1012,11 @@ pub struct Allowed {
     /// For `then allowed`: the rule that allowed the chained command.
     pub chained: Option<Rule>,
     pub executable: PathBuf,
+    /// The executable as opened and checked (`None` in policy tests): what
+    /// the runtime executes, through its descriptor.
+    pub binary: Option<Checked>,
+    /// For `then allowed`: the chained rule's executable, checked.
+    pub chained_binary: Option<Checked>,
     /// The full argv, argv[0] being the executable's path.
     pub argv: Vec<OsString>,
     /// The complete environment of the command.
@@ -1004,6 +1028,14 @@ pub struct Allowed {
 }
 
 impl Allowed {
+    /// Why the runtime must not run this: the executable, or the chained
+    /// rule's, failed its checks.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        [&self.binary, &self.chained_binary]
+            .into_iter()
+            .find_map(|checked| checked.as_ref()?.as_ref().err())
+    }
+
     /// The argv with each pinned path written as the path that was checked
     /// (what `explain` and the audit record show next to what is passed).
     pub fn argv_as_checked(&self) -> Vec<OsString> {
@@ -1069,6 +1101,7 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
                     tried.push((rule.clone(), why));
                     continue;
                 }
+                let binary = check_binary(rule, &executable, ctx);
                 let mut pinned: Vec<Arc<PinnedPath>> = Vec::new();
                 let mut keep = |passed: Passed| {
                     if let Origin::Pinned(pin) = passed.origin {
@@ -1092,6 +1125,8 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
                     rule: rule.clone(),
                     chained: matched.chained.map(|r| *r),
                     executable,
+                    binary,
+                    chained_binary: matched.chained_binary,
                     argv,
                     env,
                     run_as: rule.run_as.clone(),

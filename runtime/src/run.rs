@@ -198,6 +198,13 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
             event.run_as = Some(allowed.run_as.user_name());
             event.env = &rule_env;
             event.ruleset = identity.clone();
+            // An executable the caller could replace: refused, nothing runs.
+            if let Some(refusal) = allowed.refusal() {
+                event.outcome = Outcome::ExecFailed;
+                event.exit_code = exit::EXEC_FAILED;
+                let e = crate::exec::ExecError::Untrusted(refusal.clone());
+                return finish(&mut log, event, e.to_string().into());
+            }
             if let Err(e) = crate::exec::switch_user(&allowed.run_as) {
                 event.outcome = Outcome::ExecFailed;
                 event.exit_code = exit::EXEC_FAILED;

@@ -361,20 +361,35 @@ pub fn local_time(secs: i64) -> Option<(u32, u32, u32, u32, u32)> {
     ))
 }
 
-/// Replaces this process with `path`, exactly: `execve(2)`, no PATH search
-/// and no fallback to `/bin/sh` for files the kernel will not run (which
-/// `execvp` and std's `Command` would do). Returns only on failure.
+/// What [`execve`] executes.
+#[derive(Debug, Clone, Copy)]
+pub enum Program<'a> {
+    /// A path, resolved by the kernel at the exec.
+    Path(&'a std::path::Path),
+    /// The file this descriptor refers to: `execveat(fd, "", AT_EMPTY_PATH)`,
+    /// the very file that was checked.
+    Fd(std::os::fd::BorrowedFd<'a>),
+}
+
+/// Replaces this process with `program`, exactly: `execve(2)` or
+/// `execveat(2)`, no PATH search and no fallback to `/bin/sh` for files the
+/// kernel will not run (which `execvp` and std's `Command` would do).
+/// Returns only on failure.
 pub fn execve(
-    path: &std::path::Path,
+    program: Program<'_>,
     argv: &[std::ffi::OsString],
     env: &[(String, std::ffi::OsString)],
 ) -> io::Error {
+    use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
     let c_string = |bytes: &[u8]| {
         CString::new(bytes).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
     };
     let prepared = (|| -> io::Result<(CString, Vec<CString>, Vec<CString>)> {
-        let program = c_string(path.as_os_str().as_bytes())?;
+        let program = match program {
+            Program::Path(path) => c_string(path.as_os_str().as_bytes())?,
+            Program::Fd(_) => CString::default(),
+        };
         let args = argv
             .iter()
             .map(|a| c_string(a.as_bytes()))
@@ -390,7 +405,7 @@ pub fn execve(
             .collect::<io::Result<Vec<_>>>()?;
         Ok((program, args, vars))
     })();
-    let (program, args, vars) = match prepared {
+    let (path, args, vars) = match prepared {
         Ok(prepared) => prepared,
         Err(e) => return e,
     };
@@ -402,10 +417,25 @@ pub fn execve(
     // starts with every signal at its default (SIGPIPE too) and none
     // blocked.
     reset_signals();
-    // SAFETY: every pointer refers to a NUL-terminated string owned by
-    // `args`/`vars`, alive for the call; both arrays end with NULL.
-    unsafe {
-        libc::execve(program.as_ptr(), arg_ptrs.as_ptr(), var_ptrs.as_ptr());
+    match program {
+        // SAFETY: every pointer refers to a NUL-terminated string owned by
+        // `path`/`args`/`vars`, alive for the call; both arrays end with NULL.
+        Program::Path(_) => unsafe {
+            libc::execve(path.as_ptr(), arg_ptrs.as_ptr(), var_ptrs.as_ptr());
+        },
+        // SAFETY: as for execve; the descriptor is open (borrowed for the
+        // call) and the empty path with AT_EMPTY_PATH names the descriptor's
+        // file itself. The raw syscall: the C library's wrapper is recent.
+        Program::Fd(fd) => unsafe {
+            libc::syscall(
+                libc::SYS_execveat,
+                fd.as_raw_fd(),
+                path.as_ptr(),
+                arg_ptrs.as_ptr(),
+                var_ptrs.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            );
+        },
     }
     io::Error::last_os_error()
 }

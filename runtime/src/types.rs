@@ -54,6 +54,10 @@ pub struct Rule {
     pub name: String,
     pub source: Source,
     pub command: Command,
+    /// `COMMAND @sha256:HEX`: the SHA-256 the executable must have on the
+    /// host (checked, like its owner and mode, on the descriptor executed).
+    #[serde(with = "serde_bytes")]
+    pub sha256: Option<[u8; 32]>,
     pub run_as: RunAs,
     /// Variables the caller must set with a leading `env NAME=VALUE ...`.
     pub env: Vec<EnvVar>,

@@ -484,7 +484,9 @@ fn write_junk(dir: &Path) -> PathBuf {
 #[test]
 fn every_decision_kind_gives_the_documented_json_record() {
     require_root!();
-    let dir = Scratch::new("audit-kinds");
+    // Root's alone: the junk executable must pass the runtime's checks
+    // and fail at the exec itself.
+    let dir = Scratch::new_in(Path::new("/var/lib"), "audit-kinds");
     let junk = write_junk(dir.path());
     let log_path = dir.join("audit.jsonl");
     let source = kinds_source(dir.path(), &format!("log json {}", log_path.display()));
@@ -966,7 +968,9 @@ fn assert_one_datagram(receiver: &Receiver, priority: u32, want: &KvExpect<'_>) 
 #[test]
 fn every_decision_kind_gives_the_documented_syslog_record() {
     require_root!();
-    let dir = Scratch::new("audit-syslog");
+    // Root's alone: the junk executable must pass the runtime's checks
+    // and fail at the exec itself.
+    let dir = Scratch::new_in(Path::new("/var/lib"), "audit-syslog");
     let receiver = Receiver::bind(dir.path());
     let junk = write_junk(dir.path());
     let json_path = dir.join("audit.jsonl");
