@@ -4,13 +4,12 @@
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use serde::Serialize;
 
 use rootwrap::audit::escape;
-use rootwrap::exit;
+use rootwrap::exit::ExitCode;
 use rootwrap::format::{Ruleset, RulesetError};
 use rootwrap::matcher::{selector, Decision, Invocation};
 use rootwrap::types::Rule;
@@ -24,7 +23,8 @@ pub struct Explanation {
     pub decision: &'static str,
     /// The exit code the runtime would give before running anything (0 when
     /// allowed: the command's own status follows).
-    pub exit_code: i32,
+    #[serde(serialize_with = "exit_status")]
+    pub exit_code: ExitCode,
     pub argv: Vec<String>,
     pub ruleset: Option<RulesetInfo>,
     /// The rule that decided (allow, not-found).
@@ -132,37 +132,38 @@ fn message(text: impl AsRef<[u8]>) -> String {
     escape(text.as_ref())
 }
 
+/// Exit codes are numbers in the JSON, as the process sees them.
+fn exit_status<S: serde::Serializer>(exit: &ExitCode, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u8(exit.code())
+}
+
 fn lossy(args: &[OsString]) -> Vec<String> {
     args.iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect()
 }
 
-/// What the runtime would notice about the file before reading it.
+/// What the runtime would notice about the file before reading it: its
+/// own trust checks (`check_trust`), every violation.
 fn trust_warnings(path: &Path) -> Vec<String> {
     let Ok(meta) = std::fs::metadata(path) else {
         return Vec::new();
     };
-    let mut warnings = Vec::new();
-    if meta.uid() != 0 {
-        warnings.push(format!(
-            "the runtime would refuse this file (exit 97): owned by uid {}, not root",
-            meta.uid()
-        ));
-    }
-    if meta.mode() & 0o022 != 0 {
-        warnings.push(format!(
-            "the runtime would refuse this file (exit 97): writable by group or others (mode {:04o})",
-            meta.mode() & 0o7777
-        ));
-    }
-    warnings
+    rootwrap::run::check_trust(&meta)
+        .into_iter()
+        .map(|e| {
+            format!(
+                "the runtime would refuse this file (exit {}): {e}",
+                ExitCode::BadRuleset.code()
+            )
+        })
+        .collect()
 }
 
 pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
     let mut explanation = Explanation {
         decision: "bad-ruleset",
-        exit_code: exit::BAD_RULESET,
+        exit_code: ExitCode::BadRuleset,
         argv: lossy(argv),
         ruleset: None,
         rule: None,
@@ -193,7 +194,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
     });
     if argv.is_empty() {
         explanation.decision = "deny";
-        explanation.exit_code = exit::NO_COMMAND;
+        explanation.exit_code = ExitCode::NoCommand;
         explanation.message = message("No command specified");
         return explanation;
     }
@@ -208,7 +209,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
     match decision {
         Decision::Allow(allowed) => {
             explanation.decision = "allow";
-            explanation.exit_code = exit::ALLOWED;
+            explanation.exit_code = ExitCode::Allowed;
             explanation.message = message(format!(
                 "allowed by rule `{}` ({}:{})",
                 allowed.rule.name, allowed.rule.source.file, allowed.rule.source.line
@@ -220,17 +221,17 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
                 .extend(crate::lint::unpinned_host_warnings(&allowed.rule));
             if let Some(refusal) = allowed.refusal() {
                 explanation.decision = "exec-failed";
-                explanation.exit_code = exit::EXEC_FAILED;
+                explanation.exit_code = ExitCode::ExecFailed;
                 explanation.message = format!(
                     "{}, but the runtime would refuse to execute it (exit {}): {refusal}",
                     explanation.message,
-                    exit::EXEC_FAILED
+                    ExitCode::ExecFailed.code()
                 );
             }
             if let Err(e) = rootwrap::exec::target_account(&allowed.run_as) {
                 explanation.warnings.push(format!(
                     "{e}: the runtime would refuse to run it (exit {})",
-                    exit::EXEC_FAILED
+                    ExitCode::ExecFailed.code()
                 ));
             }
             explanation.exec = Some(ExecInfo {
@@ -260,7 +261,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
         }
         Decision::NotExecutable { rule } => {
             explanation.decision = "not-found";
-            explanation.exit_code = exit::NOT_FOUND;
+            explanation.exit_code = ExitCode::NotFound;
             explanation.message = message(format!(
                 "rule `{}` ({}:{}) matches, but its executable `{}` is not on this host (exec dirs: {})",
                 rule.name,
@@ -273,7 +274,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
         }
         Decision::Deny { tried } => {
             explanation.decision = "deny";
-            explanation.exit_code = exit::UNAUTHORIZED;
+            explanation.exit_code = ExitCode::Unauthorized;
             let mut text = Vec::new();
             match &command {
                 None => text.extend(b"denied: the command line has no command"),

@@ -102,12 +102,12 @@ fn main() -> ExitCode {
                     Ok(text) => write_stdout(&format!("{text}\n")),
                     Err(e) => eprintln!("rootwrap-compile: {e}"),
                 }
-            } else if explanation.exit_code == 0 {
+            } else if explanation.exit_code == rootwrap::exit::ExitCode::Allowed {
                 write_stdout(&explain::render(&explanation));
             } else {
                 eprint!("{}", explain::render(&explanation));
             }
-            ExitCode::from(explanation.exit_code as u8)
+            ExitCode::from(explanation.exit_code.code())
         }
         Some(Sub::Check { inputs, check }) => compile(&inputs, None, check.settings()),
         Some(Sub::ImportOslo {

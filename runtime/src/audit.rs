@@ -13,6 +13,7 @@ use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::exit::ExitCode;
 use crate::sys;
 use crate::syslog::{self, Syslog};
 use crate::types::{LogOptions, OnLogFailure, Rule, SyslogTarget};
@@ -53,13 +54,24 @@ impl Outcome {
             Outcome::ExecFailed => "exec-failed",
         }
     }
+
+    /// The one exit code of each way a call ends.
+    pub const fn exit(self) -> ExitCode {
+        match self {
+            Outcome::Allowed => ExitCode::Allowed,
+            Outcome::Denied => ExitCode::Unauthorized,
+            Outcome::NotFound => ExitCode::NotFound,
+            Outcome::BadRuleset => ExitCode::BadRuleset,
+            Outcome::BadInvocation => ExitCode::NoCommand,
+            Outcome::ExecFailed => ExitCode::ExecFailed,
+        }
+    }
 }
 
 /// One decision, with everything a record says about it.
 #[derive(Debug, Clone)]
 pub struct Event<'a> {
     pub outcome: Outcome,
-    pub exit_code: i32,
     pub argv: &'a [OsString],
     pub rule: Option<&'a Rule>,
     pub chained: Option<&'a Rule>,
@@ -78,10 +90,9 @@ pub struct Event<'a> {
 }
 
 impl<'a> Event<'a> {
-    pub fn new(outcome: Outcome, exit_code: i32, argv: &'a [OsString]) -> Self {
+    pub fn new(outcome: Outcome, argv: &'a [OsString]) -> Self {
         Event {
             outcome,
-            exit_code,
             argv,
             rule: None,
             chained: None,
@@ -223,7 +234,7 @@ impl AuditLog {
                 let warning = format!(
                     "warning: {error}; continuing without it, as the ruleset says (on-log-failure continue)"
                 );
-                crate::run::say(&warning);
+                say(&warning);
                 self.dropped.push(warning);
                 Ok(())
             }
@@ -248,7 +259,7 @@ impl AuditLog {
             let mut refused = event.clone();
             if event.outcome == Outcome::Allowed {
                 refused.outcome = Outcome::BadRuleset;
-                refused.exit_code = crate::exit::BAD_RULESET;
+                refused.outcome = Outcome::BadRuleset;
             }
             let message = if event.outcome == Outcome::Allowed {
                 format!("{error}; refusing the call (on-log-failure refuse)")
@@ -508,7 +519,7 @@ pub fn render_json(caller: &Caller, event: &Event<'_>, time: &str) -> String {
     json_string(&mut out, time.as_bytes());
     json_field(&mut out, "host", caller.host.as_bytes());
     json_field(&mut out, "decision", event.outcome.as_str().as_bytes());
-    let _ = write!(out, ",\"exit_code\":{}", event.exit_code);
+    let _ = write!(out, ",\"exit_code\":{}", event.outcome.exit().code());
     json_field(&mut out, "user", caller.user.as_bytes());
     let _ = write!(out, ",\"uid\":{}", caller.uid);
     if caller.real_uid != caller.uid {
@@ -593,7 +604,11 @@ fn kv_list(items: &[OsString]) -> String {
 pub fn render_kv(caller: &Caller, event: &Event<'_>) -> String {
     let mut out = String::with_capacity(512);
     kv(&mut out, "decision", event.outcome.as_str());
-    kv(&mut out, "exit_code", &event.exit_code.to_string());
+    kv(
+        &mut out,
+        "exit_code",
+        &event.outcome.exit().code().to_string(),
+    );
     kv(&mut out, "user", &escape(caller.user.as_bytes()));
     kv(&mut out, "uid", &caller.uid.to_string());
     if caller.real_uid != caller.uid {
@@ -670,6 +685,17 @@ pub fn rfc3339(secs: i64, micros: u32) -> String {
     )
 }
 
+/// One line on stderr, prefixed `rootwrap: `, the message escaped like an
+/// audit record (services forward rootwrap's stderr into their logs: an
+/// argument must not start a line there, nor reach a terminal raw). A
+/// failed write is ignored (stderr belongs to the caller: it may be closed
+/// or full).
+pub fn say(message: &(impl AsRef<[u8]> + ?Sized)) {
+    use std::io::Write as _;
+    let line = format!("rootwrap: {}\n", escape(message.as_ref()));
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -708,7 +734,7 @@ mod tests {
                 OsString::from("/proc/self/fd/6"),
             ),
         ];
-        let mut event = Event::new(Outcome::Allowed, 0, &argv);
+        let mut event = Event::new(Outcome::Allowed, &argv);
         event.paths = &paths;
         let caller = Caller::default();
         let json = render_json(&caller, &event, "t");

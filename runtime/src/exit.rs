@@ -1,17 +1,53 @@
 //! Exit codes, shared by the runtime and `rootwrap-compile explain`.
 //! Compatible with oslo.rootwrap's where oslo defines one.
+#![forbid(unsafe_code)]
 
-/// The command ran and exited 0 (otherwise its own status passes through).
-pub const ALLOWED: i32 = 0;
-/// A rule matched, but its executable is missing on this host.
-pub const NOT_FOUND: i32 = 96;
-/// The ruleset is missing, untrusted (owner, mode) or damaged.
-pub const BAD_RULESET: i32 = 97;
-/// No command was given.
-pub const NO_COMMAND: i32 = 98;
-/// No rule allows this command line.
-pub const UNAUTHORIZED: i32 = 99;
-/// Allowed, but it could not be run: its executable is not root's alone or
-/// not the file the rule pins, or switching to the target user or the exec
-/// failed. Nothing was executed.
-pub const EXEC_FAILED: i32 = 126;
+/// How rootwrap itself ends a call. When the command runs, its own status
+/// is the call's; these are rootwrap's, and each outcome of the audit log
+/// has exactly one (`audit::Outcome::exit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// The command ran and exited 0 (otherwise its own status passes through).
+    Allowed,
+    /// A rule matched, but its executable is missing.
+    NotFound,
+    /// The ruleset is missing, untrusted (owner, mode) or damaged, or the
+    /// call could not be made safe to record (a log target, a limit).
+    BadRuleset,
+    /// No command was given.
+    NoCommand,
+    /// No rule allows this command line.
+    Unauthorized,
+    /// Allowed, but it could not be run: the executable was refused,
+    /// switching to the target user or `execve` failed. Nothing was executed.
+    ExecFailed,
+}
+
+impl ExitCode {
+    pub const ALL: [ExitCode; 6] = [
+        ExitCode::Allowed,
+        ExitCode::NotFound,
+        ExitCode::BadRuleset,
+        ExitCode::NoCommand,
+        ExitCode::Unauthorized,
+        ExitCode::ExecFailed,
+    ];
+
+    /// The process exit status.
+    pub const fn code(self) -> u8 {
+        match self {
+            ExitCode::Allowed => 0,
+            ExitCode::NotFound => 96,
+            ExitCode::BadRuleset => 97,
+            ExitCode::NoCommand => 98,
+            ExitCode::Unauthorized => 99,
+            ExitCode::ExecFailed => 126,
+        }
+    }
+}
+
+impl From<ExitCode> for i32 {
+    fn from(exit: ExitCode) -> i32 {
+        i32::from(exit.code())
+    }
+}

@@ -2,16 +2,18 @@
 //! verbatim (no option parsing: nothing the caller writes is interpreted
 //! before the ruleset decides).
 
+use std::convert::Infallible;
 use std::ffi::OsString;
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
-use crate::audit::{escape, record_fallback, AuditLog, Caller, Event, Outcome};
-use crate::exit;
+use crate::audit::{record_fallback, say, AuditLog, Caller, Event, LogError, Outcome};
+use crate::exec::ExecError;
 use crate::format::{Ruleset, RulesetError, MAX_RULESET_BYTES};
-use crate::matcher::{Decision, Invocation, Mismatch};
+use crate::matcher::{Allowed, Decision, Invocation, Mismatch};
+use crate::types::Rule;
 
 /// Refuses a ruleset path that is not absolute and canonical, before it is
 /// opened. A sudoers line `rootwrap /etc/svc/R.rwc *` lets the caller pass
@@ -41,6 +43,26 @@ pub fn check_ruleset_path(path: &Path) -> Result<(), RulesetError> {
     Err(RulesetError::PathNotCanonical(why))
 }
 
+/// What would make the runtime refuse a ruleset file with these metadata,
+/// every violation (the runtime refuses on the first; `explain` reports
+/// them all).
+pub fn check_trust(meta: &std::fs::Metadata) -> Vec<RulesetError> {
+    let mut violations = Vec::new();
+    if !meta.is_file() {
+        violations.push(RulesetError::NotRegularFile);
+    }
+    if meta.uid() != 0 {
+        violations.push(RulesetError::NotOwnedByRoot { uid: meta.uid() });
+    }
+    if meta.mode() & 0o022 != 0 {
+        violations.push(RulesetError::WritableByOthers { mode: meta.mode() });
+    }
+    if meta.is_file() && meta.len() > MAX_RULESET_BYTES {
+        violations.push(RulesetError::TooLarge { size: meta.len() });
+    }
+    violations
+}
+
 /// Opens a ruleset the way the privileged runtime must: a regular file,
 /// owned by root, writable by nobody else, within the size cap, with a valid
 /// header and index.
@@ -53,28 +75,117 @@ pub fn open_trusted(path: &Path) -> Result<Ruleset<File>, RulesetError> {
         .open(path)
         .map_err(RulesetError::Open)?;
     let meta = file.metadata().map_err(RulesetError::Open)?;
-    if !meta.is_file() {
-        return Err(RulesetError::NotRegularFile);
-    }
-    if meta.uid() != 0 {
-        return Err(RulesetError::NotOwnedByRoot { uid: meta.uid() });
-    }
-    if meta.mode() & 0o022 != 0 {
-        return Err(RulesetError::WritableByOthers { mode: meta.mode() });
-    }
-    if meta.len() > MAX_RULESET_BYTES {
-        return Err(RulesetError::TooLarge { size: meta.len() });
+    if let Some(first) = check_trust(&meta).into_iter().next() {
+        return Err(first);
     }
     Ruleset::from_source_of_len(Box::new(file), meta.len())
 }
 
+/// Every way a call ends without its command running; each has one audit
+/// outcome (and so one exit code) and one message.
+#[derive(Debug)]
+enum Refusal {
+    /// A resource limit could not be set to its documented value.
+    Limits(&'static str, std::io::Error),
+    /// No ruleset, or no command after it.
+    NoCommand,
+    /// The ruleset path, file or contents.
+    Ruleset(RulesetError),
+    /// A declared log target cannot be opened (fail closed).
+    LogUnavailable(LogError),
+    /// A rule matched, but its executable is missing on this host.
+    NotFound(Box<Rule>),
+    /// No rule allows the command line: the message says why.
+    Denied(Vec<u8>),
+    /// Allowed, but not run: the executable was refused, or switching
+    /// user or `execve` failed.
+    ExecFailed(ExecError),
+    /// Allowed, but its record could not be written (fail closed; the
+    /// audit log has already told its fallback).
+    NotRecorded(LogError),
+}
+
+impl Refusal {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Refusal::Limits(..)
+            | Refusal::Ruleset(_)
+            | Refusal::LogUnavailable(_)
+            | Refusal::NotRecorded(_) => Outcome::BadRuleset,
+            Refusal::NoCommand => Outcome::BadInvocation,
+            Refusal::NotFound(_) => Outcome::NotFound,
+            Refusal::Denied(_) => Outcome::Denied,
+            Refusal::ExecFailed(_) => Outcome::ExecFailed,
+        }
+    }
+
+    /// The one line said on stderr and recorded as the reason; it may
+    /// quote the caller's bytes.
+    fn message(&self, ruleset_path: &Path) -> Vec<u8> {
+        match self {
+            Refusal::Limits(name, e) => format!(
+                "cannot set the resource limit RLIMIT_{}: {e}",
+                name.to_uppercase()
+            )
+            .into_bytes(),
+            Refusal::NoCommand => b"No command specified".to_vec(),
+            Refusal::Ruleset(e) => format!("{}: {e}", ruleset_path.display()).into_bytes(),
+            Refusal::LogUnavailable(e) | Refusal::NotRecorded(e) => {
+                format!("{e}; refusing the call (on-log-failure refuse)").into_bytes()
+            }
+            Refusal::NotFound(rule) => format!(
+                "Executable not found: {} (filter match = {})",
+                rule.command.as_str(),
+                rule.name
+            )
+            .into_bytes(),
+            Refusal::Denied(message) => message.clone(),
+            Refusal::ExecFailed(e) => e.to_string().into_bytes(),
+        }
+    }
+}
+
+/// One call, as far as it got: what a refusal's record says about it.
+struct Call<'a> {
+    argv: &'a [OsString],
+    ruleset_path: &'a Path,
+    /// The ruleset's name and digest, once its index verified.
+    identity: Option<(String, String)>,
+    /// The audit log, once opened; before that, refusals go to the
+    /// fallback (authpriv.err).
+    log: Option<AuditLog>,
+    caller: Caller,
+    /// The decision, once a rule allowed the call.
+    allowed: Option<Box<Allowed>>,
+}
+
 /// Runs one call; returns the exit code when it does not exec.
 pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
-    // Before anything else: sudo passes on the caller's resource limits and
-    // its ignored and blocked signals. A tiny file-size limit would kill
-    // rootwrap in the middle of the audit record (or, with SIGXFSZ ignored,
-    // fail it), and the command would run with them. Only root can raise
-    // limits; unprivileged, rootwrap cannot run anything as anyone else.
+    let limits = prepare_process();
+    let _program = args.next();
+    let ruleset_path = args.next();
+    let argv: Vec<OsString> = args.collect();
+    let mut call = Call {
+        argv: &argv,
+        ruleset_path: Path::new(ruleset_path.as_deref().unwrap_or_default()),
+        identity: None,
+        log: None,
+        caller: Caller::default(),
+        allowed: None,
+    };
+    let refusal = match call.run(limits, ruleset_path.is_some()) {
+        Ok(never) => match never {},
+        Err(refusal) => refusal,
+    };
+    call.refuse(refusal)
+}
+
+/// Before anything else: sudo passes on the caller's resource limits and
+/// its ignored and blocked signals. A tiny file-size limit would kill
+/// rootwrap in the middle of the audit record (or, with SIGXFSZ ignored,
+/// fail it), and the command would run with them. Only root can raise
+/// limits; unprivileged, rootwrap cannot run anything as anyone else.
+fn prepare_process() -> Result<(), (&'static str, std::io::Error)> {
     let limits = if crate::sys::effective_uid() == 0 {
         crate::sys::reset_limits()
     } else {
@@ -89,191 +200,186 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
     // nothing of rootwrap's reads it otherwise; the command gets a clean
     // environment).
     std::env::remove_var("TZ");
-    let _program = args.next();
-    let ruleset_path = args.next();
-    let argv: Vec<OsString> = args.collect();
-    if let Err((name, e)) = limits {
-        let message = format!(
-            "cannot set the resource limit RLIMIT_{}: {e}",
-            name.to_uppercase()
-        );
-        let mut event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
-        event.reason = Some(message.clone().into_bytes());
-        record_fallback(Caller::current, &event);
-        say(&message);
-        return exit::BAD_RULESET;
-    }
-    let Some(ruleset_path) = ruleset_path else {
-        let mut event = Event::new(Outcome::BadInvocation, exit::NO_COMMAND, &argv);
-        event.reason = Some(b"No command specified".to_vec());
-        record_fallback(Caller::current, &event);
-        say("No command specified");
-        return exit::NO_COMMAND;
-    };
-    let shown_path = Path::new(&ruleset_path).display().to_string();
+    limits
+}
 
-    let opened = check_ruleset_path(Path::new(&ruleset_path))
-        .and_then(|()| open_trusted(Path::new(&ruleset_path)));
-    let ruleset = match opened {
-        Ok(ruleset) => ruleset,
-        Err(e) => {
-            let message = format!("{shown_path}: {e}");
-            let mut event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
-            event.reason = Some(message.clone().into_bytes());
-            record_fallback(Caller::current, &event);
-            say(&message);
-            return exit::BAD_RULESET;
+impl Call<'_> {
+    /// The privileged path, in order: limits → ruleset → log → caller →
+    /// decide → check the executable → switch user → record → exec. Returns
+    /// only how the call ended without running its command.
+    fn run(
+        &mut self,
+        limits: Result<(), (&'static str, std::io::Error)>,
+        has_ruleset: bool,
+    ) -> Result<Infallible, Refusal> {
+        limits.map_err(|(name, e)| Refusal::Limits(name, e))?;
+        if !has_ruleset {
+            return Err(Refusal::NoCommand);
         }
-    };
-    let options = ruleset.options().clone();
-    let identity = Some((options.name.clone(), ruleset.digest_hex()));
-    let mut log = match AuditLog::open(&options.log) {
-        Ok(log) => log,
-        Err(e) => {
-            // Fail closed: a call that cannot be audited does not run.
-            let message = format!("{e}; refusing the call (on-log-failure refuse)");
-            let mut event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
-            event.ruleset = identity.clone();
-            event.reason = Some(message.clone().into_bytes());
-            record_fallback(Caller::current, &event);
-            say(&message);
-            return exit::BAD_RULESET;
+        check_ruleset_path(self.ruleset_path).map_err(Refusal::Ruleset)?;
+        let ruleset = open_trusted(self.ruleset_path).map_err(Refusal::Ruleset)?;
+        let options = ruleset.options().clone();
+        self.identity = Some((options.name.clone(), ruleset.digest_hex()));
+        let log = AuditLog::open(&options.log).map_err(Refusal::LogUnavailable)?;
+        // Looked up now, before any switch to the target user; only when a
+        // record will be written.
+        if log.is_active() {
+            self.caller = Caller::current();
         }
-    };
-    // Looked up now, before any switch to the target user; only when a
-    // record will be written.
-    let caller = if log.is_active() {
-        Caller::current()
-    } else {
-        Caller::default()
-    };
-    // Records a failure that ends the call: to the log first, then on
-    // stderr (which the caller controls and may have made unwritable). The
-    // message may hold the caller's bytes: the record keeps them exactly,
-    // and stderr gets them escaped like the record.
-    let finish = |log: &mut AuditLog, mut event: Event<'_>, message: Vec<u8>| -> i32 {
-        event.ruleset = identity.clone();
-        let code = event.exit_code;
+        self.log = Some(log);
+        if self.argv.is_empty() {
+            return Err(Refusal::NoCommand);
+        }
+        let decision = ruleset.decide(self.argv, true).map_err(Refusal::Ruleset)?;
+        let allowed = match decision {
+            Decision::Allow(allowed) => allowed,
+            Decision::NotExecutable { rule } => return Err(Refusal::NotFound(Box::new(rule))),
+            Decision::Deny { tried } => {
+                // A damaged ruleset must be reported as such, never as a
+                // denial.
+                ruleset.verify_all().map_err(Refusal::Ruleset)?;
+                return Err(Refusal::Denied(denial_message(self.argv, &tried)));
+            }
+        };
+        // Its descriptor is closed at exec with every inherited one.
+        drop(ruleset);
+        let allowed = &**self.allowed.insert(allowed);
+        // An executable the caller could replace: refused, nothing runs.
+        if let Some(refusal) = allowed.refusal() {
+            return Err(Refusal::ExecFailed(ExecError::Untrusted(refusal.clone())));
+        }
+        crate::exec::switch_user(&allowed.run_as).map_err(Refusal::ExecFailed)?;
+        let (caller, identity) = (&self.caller, self.identity.clone());
+        if let Some(log) = &mut self.log {
+            record_allowed(log, caller, self.argv, allowed, identity)
+                .map_err(Refusal::NotRecorded)?;
+        }
+        Err(Refusal::ExecFailed(crate::exec::exec(allowed)))
+    }
+
+    /// Records a refusal (to the log, or before the log exists to the
+    /// fallback), then says it on stderr, which the caller controls and may
+    /// have made unwritable: the record comes first.
+    fn refuse(&mut self, refusal: Refusal) -> i32 {
+        let message = refusal.message(self.ruleset_path);
+        let outcome = refusal.outcome();
+        if let Refusal::NotRecorded(_) = refusal {
+            say(&message);
+            return outcome.exit().into();
+        }
+        let details = Details::of(self.allowed.as_deref());
+        let mut event = details.event(outcome, self.argv, self.allowed.as_deref());
+        if let Refusal::NotFound(rule) = &refusal {
+            event.rule = Some(rule);
+        }
+        event.ruleset = self.identity.clone();
         event.reason = Some(message.clone());
-        let logged = log.record(&caller, &event);
-        say(&message);
-        if let Err(e) = logged {
-            say(&e.to_string());
+        match &mut self.log {
+            Some(log) => {
+                let logged = log.record(&self.caller, &event);
+                say(&message);
+                if let Err(e) = logged {
+                    say(&e.to_string());
+                }
+            }
+            None => {
+                record_fallback(Caller::current, &event);
+                say(&message);
+            }
         }
-        code
-    };
-
-    if argv.is_empty() {
-        let event = Event::new(Outcome::BadInvocation, exit::NO_COMMAND, &argv);
-        return finish(&mut log, event, b"No command specified".to_vec());
+        outcome.exit().into()
     }
-    let decision = match ruleset.decide(&argv, true) {
-        Ok(decision) => decision,
-        Err(e) => {
-            let event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
-            return finish(&mut log, event, format!("{shown_path}: {e}").into());
-        }
-    };
-    match decision {
-        Decision::Allow(allowed) => {
-            // Its descriptor is closed at exec with every inherited one.
-            drop(ruleset);
-            let rule_env: Vec<(String, OsString)> = allowed
+}
+
+/// What a record of an allowed call lists beside its fields: the rule's
+/// variables (not the runtime's PATH) and the pinned paths.
+struct Details {
+    env: Vec<(String, OsString)>,
+    paths: Vec<(OsString, OsString)>,
+}
+
+impl Details {
+    fn of(allowed: Option<&Allowed>) -> Details {
+        let Some(allowed) = allowed else {
+            return Details {
+                env: Vec::new(),
+                paths: Vec::new(),
+            };
+        };
+        Details {
+            env: allowed
                 .env
                 .iter()
                 .filter(|(name, _)| name != "PATH")
                 .cloned()
-                .collect();
-            let paths: Vec<(OsString, OsString)> = allowed
+                .collect(),
+            paths: allowed
                 .pinned
                 .iter()
                 .map(|p| (p.checked.clone().into_os_string(), p.passed.clone()))
-                .collect();
-            let mut event = Event::new(Outcome::Allowed, exit::ALLOWED, &argv);
-            event.paths = &paths;
+                .collect(),
+        }
+    }
+
+    /// The record of `outcome`, with what was decided if a rule allowed it.
+    fn event<'a>(
+        &'a self,
+        outcome: Outcome,
+        argv: &'a [OsString],
+        allowed: Option<&'a Allowed>,
+    ) -> Event<'a> {
+        let mut event = Event::new(outcome, argv);
+        if let Some(allowed) = allowed {
             event.rule = Some(&allowed.rule);
             event.chained = allowed.chained.as_ref();
             event.executable = Some(&allowed.executable);
             event.exec_argv = &allowed.argv;
             event.run_as = Some(allowed.run_as.user_name());
-            event.env = &rule_env;
-            event.ruleset = identity.clone();
-            // An executable the caller could replace: refused, nothing runs.
-            if let Some(refusal) = allowed.refusal() {
-                event.outcome = Outcome::ExecFailed;
-                event.exit_code = exit::EXEC_FAILED;
-                let e = crate::exec::ExecError::Untrusted(refusal.clone());
-                return finish(&mut log, event, e.to_string().into());
-            }
-            if let Err(e) = crate::exec::switch_user(&allowed.run_as) {
-                event.outcome = Outcome::ExecFailed;
-                event.exit_code = exit::EXEC_FAILED;
-                return finish(&mut log, event, e.to_string().into());
-            }
-            if let Err(e) = log.record(&caller, &event) {
-                event.outcome = Outcome::BadRuleset;
-                event.exit_code = exit::BAD_RULESET;
-                say(&format!("{e}; refusing the call (on-log-failure refuse)"));
-                return exit::BAD_RULESET;
-            }
-            let error = crate::exec::exec(&allowed);
-            event.outcome = Outcome::ExecFailed;
-            event.exit_code = exit::EXEC_FAILED;
-            finish(&mut log, event, error.to_string().into())
+            event.env = &self.env;
+            event.paths = &self.paths;
         }
-        Decision::NotExecutable { rule } => {
-            let mut event = Event::new(Outcome::NotFound, exit::NOT_FOUND, &argv);
-            event.rule = Some(&rule);
-            let message = format!(
-                "Executable not found: {} (filter match = {})",
-                rule.command.as_str(),
-                rule.name
-            );
-            finish(&mut log, event, message.into())
-        }
-        Decision::Deny { tried } => {
-            // A damaged ruleset must be reported as such, never as a denial.
-            if let Err(e) = ruleset.verify_all() {
-                let event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
-                return finish(&mut log, event, format!("{shown_path}: {e}").into());
-            }
-            let event = Event::new(Outcome::Denied, exit::UNAUTHORIZED, &argv);
-            // A rule that matched but whose path cannot be handed over
-            // safely says so: the operator has a directory to fix. A rule
-            // that failed on the process an argument names says why: which
-            // file the process runs is not visible to the caller.
-            let unsafe_path = tried
-                .iter()
-                .find(|(_, why)| matches!(why, Mismatch::Path { .. }));
-            let process = tried
-                .iter()
-                .find(|(_, why)| matches!(why, Mismatch::Process { .. }))
-                .map(|(rule, why)| format!("; rule `{}`: {why}", rule.name))
-                .unwrap_or_default();
-            let (head, tail) = match unsafe_path {
-                Some((rule, why)) => ("Unsafe path: ", format!(" (rule `{}`: {why})", rule.name)),
-                None => (
-                    "Unauthorized command: ",
-                    format!(" (no filter matched{process})"),
-                ),
-            };
-            let mut message = head.as_bytes().to_vec();
-            message.extend(Invocation::argv_bytes(&argv));
-            message.extend(tail.as_bytes());
-            finish(&mut log, event, message)
-        }
+        event
     }
 }
 
-/// One line on stderr, prefixed `rootwrap: `, the message escaped like an
-/// audit record (services forward rootwrap's stderr into their logs: an
-/// argument must not start a line there, nor reach a terminal raw). A
-/// failed write is ignored (stderr belongs to the caller: it may be closed
-/// or full).
-pub fn say(message: &(impl AsRef<[u8]> + ?Sized)) {
-    use std::io::Write as _;
-    let line = format!("rootwrap: {}\n", escape(message.as_ref()));
-    let _ = std::io::stderr().write_all(line.as_bytes());
+/// The `allowed` record, written before `execve`.
+fn record_allowed(
+    log: &mut AuditLog,
+    caller: &Caller,
+    argv: &[OsString],
+    allowed: &Allowed,
+    identity: Option<(String, String)>,
+) -> Result<(), LogError> {
+    let details = Details::of(Some(allowed));
+    let mut event = details.event(Outcome::Allowed, argv, Some(allowed));
+    event.ruleset = identity;
+    log.record(caller, &event)
+}
+
+/// The refusal line of a denial. A rule that matched but whose path cannot
+/// be handed over safely says so: the operator has a directory to fix. A
+/// rule that failed on the process an argument names says why: which file
+/// the process runs is not visible to the caller.
+fn denial_message(argv: &[OsString], tried: &[(Rule, Mismatch)]) -> Vec<u8> {
+    let unsafe_path = tried
+        .iter()
+        .find(|(_, why)| matches!(why, Mismatch::Path { .. }));
+    let process = tried
+        .iter()
+        .find(|(_, why)| matches!(why, Mismatch::Process { .. }))
+        .map(|(rule, why)| format!("; rule `{}`: {why}", rule.name))
+        .unwrap_or_default();
+    let (head, tail) = match unsafe_path {
+        Some((rule, why)) => ("Unsafe path: ", format!(" (rule `{}`: {why})", rule.name)),
+        None => (
+            "Unauthorized command: ",
+            format!(" (no filter matched{process})"),
+        ),
+    };
+    let mut message = head.as_bytes().to_vec();
+    message.extend(Invocation::argv_bytes(argv));
+    message.extend(tail.as_bytes());
+    message
 }
 
 #[cfg(test)]
