@@ -17,8 +17,9 @@
 # Method: release binaries (`cargo build --release -p rootwrap -p
 # rootwrap-compile`, then the runtime once more on its own, as it ships),
 # copied to a fresh root-owned directory under /var/lib with the rulesets
-# (mode 0644). syslog(3) writes to /dev/log: a small Python receiver binds a
-# Unix datagram socket there and drains it (as journald or rsyslog would,
+# (mode 0644). rootwrap's syslog client writes to /dev/log: a small Python
+# receiver binds a Unix datagram socket there and drains it (as journald or
+# rsyslog would,
 # minus their processing), and every row runs inside the same private mount
 # namespace (`unshare -m`, /dev a tmpfs with null/zero/random/urandom and
 # /dev/log -> the receiver's socket), so the four rows see the same system.
@@ -26,7 +27,8 @@
 # (-N), with warm-up, ROUNDS times over the four commands in a rotated order
 # each round (interleaved, so drift hits every row alike); the figure per row
 # is the median of its per-round medians. Ratios are against `none`; the
-# target is that logging adds under 10% (ratio < 1.10). At the end the
+# targets: syslog adds under 3% (ratio < 1.03), the JSON file and both
+# together under 10% (ratio < 1.10). At the end the
 # script checks that every call was really logged: the JSON file's line
 # count and the receiver's datagram count.
 set -euo pipefail
@@ -169,11 +171,13 @@ echo "== wall time of \`rootwrap R.rwc true\`, median of $ROUNDS per-round media
 for name in "${names[@]}"; do
     printf '  %-12s %8.3f ms\n' "$name" "${med[$name]}"
 done
-echo "== ratios to none (target < 1.10)"
+echo "== ratios to none (targets: syslog < 1.03, json and json+syslog < 1.10)"
 for name in json syslog json+syslog; do
+    target=1.10
+    [ "$name" = syslog ] && target=1.03
     r=$(ratio "${med[$name]}" "${med[none]}")
     printf '  %-12s %6.3f  (%+.3f ms: %s)\n' "$name" "$r" \
-        "$(jq -n --argjson a "${med[$name]}" --argjson b "${med[none]}" '$a - $b')" "$(verdict "$r" 1.10)"
+        "$(jq -n --argjson a "${med[$name]}" --argjson b "${med[none]}" '$a - $b')" "$(verdict "$r" "$target")"
 done
 
 # Every call of a logging row wrote its record: (warm-up + runs) per round,

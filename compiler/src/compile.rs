@@ -4,7 +4,8 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use rootwrap::format::{write_ruleset, Ruleset};
+use rootwrap::format::{hex, write_ruleset, Ruleset};
+use rootwrap::matcher::resolve_executable;
 
 use crate::diag::{Diagnostic, Sources};
 use crate::lower::{lower, Policy};
@@ -66,11 +67,35 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
     Ok(files)
 }
 
+/// How to compile, beyond the inputs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Settings {
+    /// Warnings count as errors.
+    pub deny_warnings: bool,
+    /// `--pin-executables`: every rule without `@sha256:` gets the digest of
+    /// its executable as found on this host, in the exec dirs; written
+    /// digests must match this host's.
+    pub pin_executables: bool,
+}
+
 /// Reads, parses, lowers, lints, encodes and tests. Warnings count as
 /// errors when `deny_warnings` is set.
 pub fn compile_paths(
     inputs: &[PathBuf],
     deny_warnings: bool,
+    sources: &mut Sources,
+) -> Result<Compiled, Failed> {
+    let settings = Settings {
+        deny_warnings,
+        ..Settings::default()
+    };
+    compile_paths_with(inputs, settings, sources)
+}
+
+/// [`compile_paths`] with all the settings.
+pub fn compile_paths_with(
+    inputs: &[PathBuf],
+    settings: Settings,
     sources: &mut Sources,
 ) -> Result<Compiled, Failed> {
     let files = collect_inputs(inputs).map_err(|d| Failed {
@@ -90,7 +115,7 @@ pub fn compile_paths(
             }
         }
     }
-    compile_sources(texts, deny_warnings, sources)
+    compile_sources_with(texts, settings, sources)
 }
 
 /// Compiles named texts, in the given order.
@@ -99,6 +124,20 @@ pub fn compile_sources(
     deny_warnings: bool,
     sources: &mut Sources,
 ) -> Result<Compiled, Failed> {
+    let settings = Settings {
+        deny_warnings,
+        ..Settings::default()
+    };
+    compile_sources_with(texts, settings, sources)
+}
+
+/// [`compile_sources`] with all the settings.
+pub fn compile_sources_with(
+    texts: Vec<(String, String)>,
+    settings: Settings,
+    sources: &mut Sources,
+) -> Result<Compiled, Failed> {
+    let deny_warnings = settings.deny_warnings;
     let mut diagnostics = Vec::new();
     let mut parsed = Vec::new();
     for (name, text) in texts {
@@ -107,8 +146,11 @@ pub fn compile_sources(
         diagnostics.extend(errors);
         parsed.push(statements);
     }
-    let (policy, lowering) = lower(sources, &parsed);
+    let (mut policy, lowering) = lower(sources, &parsed);
     diagnostics.extend(lowering);
+    if settings.pin_executables {
+        diagnostics.extend(pin_executables(&mut policy));
+    }
     diagnostics.extend(lint::lint(&policy));
     let fails = |d: &Diagnostic| d.is_error() || deny_warnings;
     if diagnostics.iter().any(fails) {
@@ -151,6 +193,54 @@ pub fn compile_sources(
         commands,
         warnings: diagnostics,
     })
+}
+
+/// `--pin-executables`: each rule's executable as this host's exec dirs
+/// resolve it, digested (a written digest must agree).
+fn pin_executables(policy: &mut Policy) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    for rule in &mut policy.rules {
+        let span = policy
+            .rule_sites
+            .get(&rule.name)
+            .map(|site| site.command_span);
+        let at = |d: Diagnostic| match span {
+            Some(span) => d.at(span, "this command"),
+            None => d,
+        };
+        let command = rule.command.as_str();
+        let Some(path) = resolve_executable(&rule.command, &policy.options.exec_dirs) else {
+            diagnostics.push(at(Diagnostic::error(format!(
+                "cannot pin `{command}` (rule `{}`): no such executable on this host",
+                rule.name
+            ))
+            .help("--pin-executables digests each rule's executable as this host's exec dirs resolve it: compile on a host with the commands installed")));
+            continue;
+        };
+        let found = match rootwrap::binary::digest_of(&path) {
+            Ok(found) => found,
+            Err(e) => {
+                diagnostics.push(at(Diagnostic::error(format!(
+                    "cannot pin `{command}` (rule `{}`): cannot read {}: {e}",
+                    rule.name,
+                    path.display()
+                ))));
+                continue;
+            }
+        };
+        match rule.sha256 {
+            Some(written) if written != found => diagnostics.push(at(Diagnostic::error(format!(
+                "rule `{}` pins `{command}` to sha256:{}, but {} on this host is sha256:{}",
+                rule.name,
+                hex(&written),
+                path.display(),
+                hex(&found)
+            ))
+            .help("the runtime would refuse this rule on a host like this one: update the digest, or remove it to have it filled in"))),
+            _ => rule.sha256 = Some(found),
+        }
+    }
+    diagnostics
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use crate::lint::Lint;
+
 /// A byte range in one source file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
@@ -33,9 +35,9 @@ pub struct Diagnostic {
     /// Other places worth showing (e.g. the first definition of a name).
     pub notes: Vec<(Option<Span>, String)>,
     pub help: Option<String>,
-    /// A stable identifier for warnings, so they can be named in `because`
-    /// discussions and CI greps (e.g. `any-args`).
-    pub code: Option<&'static str>,
+    /// Which lint a warning comes from; its code (e.g. `any-args`) is
+    /// stable, so it can be named in `because` discussions and CI greps.
+    pub code: Option<Lint>,
 }
 
 impl Diagnostic {
@@ -50,7 +52,7 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn warning(code: Lint, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             code: Some(code),
@@ -125,7 +127,7 @@ impl Sources {
         };
         match d.code {
             Some(code) => {
-                let _ = writeln!(out, "{severity}[{code}]: {}", d.message);
+                let _ = writeln!(out, "{severity}[{}]: {}", code.code(), d.message);
             }
             None => {
                 let _ = writeln!(out, "{severity}: {}", d.message);

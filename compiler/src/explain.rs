@@ -3,11 +3,13 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use serde::Serialize;
 
+use rootwrap::audit::escape;
 use rootwrap::exit;
 use rootwrap::format::{Ruleset, RulesetError};
 use rootwrap::matcher::{selector, Decision, Invocation};
@@ -17,7 +19,8 @@ use crate::diag::did_you_mean;
 
 #[derive(Debug, Serialize)]
 pub struct Explanation {
-    /// `allow`, `deny`, `not-found` or `bad-ruleset`.
+    /// `allow`, `deny`, `not-found`, `bad-ruleset`, or `exec-failed` (a rule
+    /// allows it, but its executable fails the runtime's checks).
     pub decision: &'static str,
     /// The exit code the runtime would give before running anything (0 when
     /// allowed: the command's own status follows).
@@ -32,7 +35,9 @@ pub struct Explanation {
     pub exec: Option<ExecInfo>,
     /// Why each rule for this command did not match (deny).
     pub candidates: Vec<Candidate>,
-    /// A one-line reason, as printed.
+    /// A one-line reason, as printed: escaped like the runtime's audit
+    /// records and stderr lines (one line of printable ASCII, whatever
+    /// the arguments hold).
     pub message: String,
     /// Things the runtime would notice about the ruleset file itself.
     pub warnings: Vec<String>,
@@ -68,6 +73,37 @@ pub struct ExecInfo {
     pub env: Vec<(String, String)>,
     /// Each pinned `<path>` argument: what was checked, what is passed.
     pub paths: Vec<PinnedInfo>,
+    /// The executable as the runtime checks it.
+    pub binary: BinaryInfo,
+    /// For a chain: the chained rule's executable, checked.
+    pub chained_binary: Option<BinaryInfo>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BinaryInfo {
+    /// The file, symbolic links resolved.
+    pub real: Option<String>,
+    /// The rule's `@sha256:` digest, when it pins one (checked: it matched,
+    /// unless `refused` says otherwise).
+    pub pinned: Option<String>,
+    /// A `#!` script (executed by path, not through the descriptor).
+    pub script: bool,
+    /// Why the runtime would refuse to execute it.
+    pub refused: Option<String>,
+}
+
+fn binary_info(rule: &Rule, checked: Option<&rootwrap::matcher::Checked>) -> BinaryInfo {
+    let (real, script, refused) = match checked {
+        Some(Ok(binary)) => (Some(binary.real.display().to_string()), binary.script, None),
+        Some(Err(refusal)) => (None, false, Some(refusal.to_string())),
+        None => (None, false, None),
+    };
+    BinaryInfo {
+        real,
+        pinned: rule.sha256.as_ref().map(|d| rootwrap::format::hex(d)),
+        script,
+        refused,
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -89,6 +125,11 @@ fn rule_info(rule: &Rule) -> RuleInfo {
         line: rule.source.line,
         pattern: rule.pattern_text(),
     }
+}
+
+/// A message as `explain` shows it: escaped exactly like the runtime's.
+fn message(text: impl AsRef<[u8]>) -> String {
+    escape(text.as_ref())
 }
 
 fn lossy(args: &[OsString]) -> Vec<String> {
@@ -138,7 +179,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
     let ruleset = match loaded {
         Ok(ruleset) => ruleset,
         Err(e) => {
-            explanation.message = format!("{}: {e}", path.display());
+            explanation.message = message(format!("{}: {e}", path.display()));
             return explanation;
         }
     };
@@ -153,14 +194,14 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
     if argv.is_empty() {
         explanation.decision = "deny";
         explanation.exit_code = exit::NO_COMMAND;
-        explanation.message = "No command specified".into();
+        explanation.message = message("No command specified");
         return explanation;
     }
     let command = selector(argv);
     let decision = match ruleset.decide(argv, true) {
         Ok(decision) => decision,
         Err(e) => {
-            explanation.message = e.to_string();
+            explanation.message = message(e.to_string());
             return explanation;
         }
     };
@@ -168,12 +209,24 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
         Decision::Allow(allowed) => {
             explanation.decision = "allow";
             explanation.exit_code = exit::ALLOWED;
-            explanation.message = format!(
+            explanation.message = message(format!(
                 "allowed by rule `{}` ({}:{})",
                 allowed.rule.name, allowed.rule.source.file, allowed.rule.source.line
-            );
+            ));
             explanation.rule = Some(rule_info(&allowed.rule));
             explanation.chained_rule = allowed.chained.as_ref().map(rule_info);
+            explanation
+                .warnings
+                .extend(crate::lint::unpinned_host_warnings(&allowed.rule));
+            if let Some(refusal) = allowed.refusal() {
+                explanation.decision = "exec-failed";
+                explanation.exit_code = exit::EXEC_FAILED;
+                explanation.message = format!(
+                    "{}, but the runtime would refuse to execute it (exit {}): {refusal}",
+                    explanation.message,
+                    exit::EXEC_FAILED
+                );
+            }
             if let Err(e) = rootwrap::exec::target_account(&allowed.run_as) {
                 explanation.warnings.push(format!(
                     "{e}: the runtime would refuse to run it (exit {})",
@@ -198,47 +251,61 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
                         passed: p.passed.to_string_lossy().into_owned(),
                     })
                     .collect(),
+                binary: binary_info(&allowed.rule, allowed.binary.as_ref()),
+                chained_binary: allowed
+                    .chained
+                    .as_ref()
+                    .map(|rule| binary_info(rule, allowed.chained_binary.as_ref())),
             });
         }
         Decision::NotExecutable { rule } => {
             explanation.decision = "not-found";
             explanation.exit_code = exit::NOT_FOUND;
-            explanation.message = format!(
+            explanation.message = message(format!(
                 "rule `{}` ({}:{}) matches, but its executable `{}` is not on this host (exec dirs: {})",
                 rule.name,
                 rule.source.file,
                 rule.source.line,
                 rule.command.as_str(),
                 options.exec_dirs.join(" ")
-            );
+            ));
             explanation.rule = Some(rule_info(&rule));
         }
         Decision::Deny { tried } => {
             explanation.decision = "deny";
             explanation.exit_code = exit::UNAUTHORIZED;
-            explanation.message = match &command {
-                None => "denied: the command line has no command".to_string(),
+            let mut text = Vec::new();
+            match &command {
+                None => text.extend(b"denied: the command line has no command"),
                 Some(command) if tried.is_empty() => {
-                    let shown = command.to_string_lossy();
-                    let mut message = format!("denied: no rule for command `{shown}`");
+                    text.extend(b"denied: no rule for command `");
+                    text.extend(command.as_bytes());
+                    text.push(b'`');
                     if let Ok(all) = ruleset.all_commands() {
                         let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
-                        if let Some(close) = did_you_mean(&shown, &names) {
-                            let _ = write!(message, " (did you mean `{close}`?)");
+                        if let Some(close) = did_you_mean(&command.to_string_lossy(), &names) {
+                            text.extend(format!(" (did you mean `{close}`?)").as_bytes());
                         }
                     }
-                    message
                 }
-                Some(_) => format!(
-                    "denied: no rule allows `{}`",
-                    Invocation::display_argv(argv)
-                ),
-            };
+                Some(_) => {
+                    text.extend(b"denied: no rule allows `");
+                    text.extend(Invocation::argv_bytes(argv));
+                    text.push(b'`');
+                }
+            }
+            explanation.message = message(text);
+            for (rule, _) in &tried {
+                explanation
+                    .warnings
+                    .extend(crate::lint::unpinned_host_warnings(rule));
+            }
             explanation.candidates = tried
                 .into_iter()
                 .map(|(rule, why)| Candidate {
                     rule: rule_info(&rule),
-                    reason: why.to_string(),
+                    // It may quote an argument: one escaped line too.
+                    reason: message(why.to_string()),
                 })
                 .collect();
         }
@@ -246,22 +313,45 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
     explanation
 }
 
+fn render_binary(out: &mut String, binary: &BinaryInfo) {
+    if let Some(why) = &binary.refused {
+        let _ = writeln!(out, "  refused:  {why}");
+        return;
+    }
+    let Some(real) = &binary.real else {
+        return;
+    };
+    let script = if binary.script { ", a script" } else { "" };
+    let _ = writeln!(
+        out,
+        "  checked:  {real} (root's alone, with every directory above it{script})"
+    );
+    if let Some(digest) = &binary.pinned {
+        let _ = writeln!(out, "  pinned:   sha256:{digest} matches");
+    }
+}
+
 /// The explanation as text for a terminal.
 pub fn render(e: &Explanation) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", e.message);
     if let Some(exec) = &e.exec {
-        let _ = writeln!(out, "  runs:     {}", exec.argv.join(" "));
+        let argv: Vec<String> = exec.argv.iter().map(message).collect();
+        let _ = writeln!(out, "  runs:     {}", argv.join(" "));
         for path in &exec.paths {
             let _ = writeln!(
                 out,
                 "  pinned:   {} is passed as {} (a descriptor opened beneath the scope)",
-                path.checked, path.passed
+                message(&path.checked),
+                message(&path.passed)
             );
+        }
+        for binary in std::iter::once(&exec.binary).chain(&exec.chained_binary) {
+            render_binary(&mut out, binary);
         }
         let _ = writeln!(out, "  as user:  {}", exec.user);
         for (k, v) in &exec.env {
-            let _ = writeln!(out, "  env:      {k}={v}");
+            let _ = writeln!(out, "  env:      {k}={}", message(v));
         }
     }
     if let Some(rule) = &e.rule {

@@ -4,11 +4,13 @@
 
 pub mod compile;
 pub mod diag;
+pub mod env;
 pub mod explain;
 pub mod lint;
 pub mod lower;
 pub mod oslo;
 pub mod policy;
+pub mod steps;
 pub mod syntax;
 
 pub use compile::{compile_paths, compile_sources, Compiled, Failed};

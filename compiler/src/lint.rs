@@ -1,10 +1,56 @@
 //! Warnings about rules that are legal but dangerous. A rule's `because
 //! "..."` records that a reviewer accepted the risk, and silences them.
 
-use rootwrap::types::{Arg, Rest, Rule};
+use rootwrap::types::{Arg, Command, Item, Pin, Rest, Rule, RunAs};
 
 use crate::diag::Diagnostic;
 use crate::lower::{Policy, RuleSite};
+
+/// The lints, each with a stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lint {
+    CodeRunner,
+    AnyArgs,
+    AnyArg,
+    DeadChain,
+    RegexPath,
+    AnyEnv,
+    OtherUser,
+    PinDefeated,
+    EntryFollows,
+    UnpinnedWritable,
+}
+
+impl Lint {
+    pub const ALL: [Lint; 10] = [
+        Lint::CodeRunner,
+        Lint::AnyArgs,
+        Lint::AnyArg,
+        Lint::DeadChain,
+        Lint::RegexPath,
+        Lint::AnyEnv,
+        Lint::OtherUser,
+        Lint::PinDefeated,
+        Lint::EntryFollows,
+        Lint::UnpinnedWritable,
+    ];
+
+    /// The code shown as `warning[CODE]`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lint::CodeRunner => "code-runner",
+            Lint::AnyArgs => "any-args",
+            Lint::AnyArg => "any-arg",
+            Lint::DeadChain => "dead-chain",
+            Lint::RegexPath => "regex-path",
+            Lint::AnyEnv => "any-env",
+            Lint::OtherUser => "other-user",
+            Lint::PinDefeated => "pin-defeated",
+            Lint::EntryFollows => "entry-follows",
+            Lint::UnpinnedWritable => "unpinned-writable",
+        }
+    }
+}
 
 /// Programs that run arbitrary code or commands given to them.
 const CODE_RUNNERS: &[&str] = &[
@@ -120,7 +166,7 @@ fn basename(command: &str) -> &str {
 
 pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
     let mut warnings = Vec::new();
-    for rule in &policy.rules {
+    for (index, rule) in policy.rules.iter().enumerate() {
         let Some(site) = policy.rule_sites.get(&rule.name) else {
             continue;
         };
@@ -128,9 +174,97 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
             continue;
         }
         lint_rule(rule, site, &mut warnings);
+        lint_pins(rule, site, &mut warnings);
         lint_chain_env(rule, site, &policy.rules, &mut warnings);
+        lint_other_user(rule, site, &policy.rules[..index], policy, &mut warnings);
     }
     warnings
+}
+
+/// The argv[0] spellings that select a rule (the runtime's index).
+fn spellings(command: &Command) -> Vec<&str> {
+    match command {
+        Command::Name(name) => vec![name.as_str()],
+        Command::Path(path) => vec![path.as_str(), basename(path)],
+    }
+}
+
+/// A later rule that a call could reach only by passing over an earlier
+/// one with another target user. The runtime passes over a matching rule
+/// whose executable is missing only to a rule with the same target user;
+/// otherwise it refuses the call (exit 96), so the later rule never gets
+/// those calls, which is easy to misread.
+fn lint_other_user(
+    rule: &Rule,
+    site: &RuleSite,
+    earlier: &[Rule],
+    policy: &Policy,
+    warnings: &mut Vec<Diagnostic>,
+) {
+    let mine = spellings(&rule.command);
+    let Some(first) = earlier.iter().find(|other| {
+        other.run_as != rule.run_as
+            && spellings(&other.command).iter().any(|s| mine.contains(s))
+            && may_overlap(other, rule)
+    }) else {
+        return;
+    };
+    let user = |run_as: &RunAs| match run_as {
+        RunAs::Root => "root".to_string(),
+        RunAs::User(name) => name.clone(),
+    };
+    let mut d = Diagnostic::warning(
+        Lint::OtherUser,
+        format!(
+            "rule `{}` (as {}) follows rule `{}` (as {}) for the same command",
+            rule.name,
+            user(&rule.run_as),
+            first.name,
+            user(&first.run_as)
+        ),
+    )
+    .at(
+        site.span,
+        format!(
+            "a call both match goes to `{}`, and if its executable is missing the call is refused (exit 96), not passed to this rule",
+            first.name
+        ),
+    );
+    if let Some(first_site) = policy.rule_sites.get(&first.name) {
+        d = d.note(
+            Some(first_site.span),
+            format!("`{}` is declared here", first.name),
+        );
+    }
+    warnings.push(d.help(
+        "give both rules the same target user or distinct arguments, or say why with `because \"...\"`",
+    ));
+}
+
+/// Whether some call could match both rules, as far as a cheap look can
+/// tell: they set different variables, or differ in a literal argument at
+/// the same position before anything variable, or take different fixed
+/// numbers of arguments.
+fn may_overlap(a: &Rule, b: &Rule) -> bool {
+    fn names(rule: &Rule) -> Vec<&str> {
+        let mut names: Vec<&str> = rule.env.iter().map(|v| v.name.as_str()).collect();
+        names.sort_unstable();
+        names
+    }
+    if names(a) != names(b) {
+        return false;
+    }
+    for (x, y) in a.args.iter().zip(&b.args) {
+        match (x, y) {
+            (Item::One(Arg::Literal(x)), Item::One(Arg::Literal(y))) if x != y => return false,
+            (Item::One(_), Item::One(_)) => {}
+            _ => return true,
+        }
+    }
+    let fixed = |rule: &Rule| {
+        rule.rest == Rest::Exact && rule.args.iter().all(|item| matches!(item, Item::One(_)))
+    };
+    !(fixed(a) && fixed(b) && a.args.len() != b.args.len())
 }
 
 /// A chain whose rule sets a variable that a rule it could chain into sets
@@ -151,7 +285,7 @@ fn lint_chain_env(rule: &Rule, site: &RuleSite, rules: &[Rule], warnings: &mut V
         {
             warnings.push(
                 Diagnostic::warning(
-                    "dead-chain",
+                    Lint::DeadChain,
                     format!(
                         "rule `{}` can never chain into rule `{}`: both set `{}`",
                         rule.name, inner.name, shared.name
@@ -174,7 +308,7 @@ fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
     if interpreter && rule.rest != Rest::Chain {
         warnings.push(
             Diagnostic::warning(
-                "code-runner",
+                Lint::CodeRunner,
                 format!("rule `{}` runs `{program}`, which can run any code it is given", rule.name),
             )
             .at(site.command_span, "runs arbitrary code as its target user")
@@ -184,7 +318,7 @@ fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
     if rule.rest == Rest::IpArgs {
         let span = site.rest.unwrap_or(site.span);
         warnings.push(
-            Diagnostic::warning("any-args", format!("rule `{}` allows any `ip` object and command", rule.name))
+            Diagnostic::warning(Lint::AnyArgs, format!("rule `{}` allows any `ip` object and command", rule.name))
                 .at(span, "can reconfigure every interface, address and route")
                 .help("list the `ip` commands the service needs (e.g. `ip link set <ifname> up`), or say why with `because \"...\"`"),
         );
@@ -204,7 +338,7 @@ fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
         let span = site.rest.unwrap_or(site.span);
         warnings.push(
             Diagnostic::warning(
-                "any-args",
+                Lint::AnyArgs,
                 format!(
                     "rule `{}` allows any arguments after its pattern",
                     rule.name
@@ -214,12 +348,24 @@ fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
             .help(help),
         );
     }
+    for (var, span) in rule.env.iter().zip(&site.env_spans) {
+        if broad_env_value(&var.value) {
+            warnings.push(
+                Diagnostic::warning(
+                    Lint::AnyEnv,
+                    format!("rule `{}` lets the caller set `{}` to nearly anything", rule.name, var.name),
+                )
+                .at(*span, "a file, a command or options of the caller's choosing")
+                .help("give the values the command needs (a literal, `(a | b)`, `<int 1..9>`, a regex such as `re\"[a-z0-9-]+\"`), or say why with `because \"...\"`"),
+            );
+        }
+    }
     let dangerous = ROOT_WITH_FREE_ARGS.contains(&program);
     for (item, span) in rule.args.iter().zip(&site.arg_spans) {
         if dangerous && accepts_anything(item) {
             warnings.push(
                 Diagnostic::warning(
-                    "any-arg",
+                    Lint::AnyArg,
                     format!("rule `{}` lets `{program}` take an unrestricted argument", rule.name),
                 )
                 .at(*span, "any value at all")
@@ -232,7 +378,7 @@ fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
         if let Some(source) = escaping_path_regex(arg) {
             warnings.push(
                 Diagnostic::warning(
-                    "regex-path",
+                    Lint::RegexPath,
                     format!("rule `{}`: regex `{source}` accepts paths that climb out with `..`", rule.name),
                 )
                 .at(*span, "e.g. it accepts a path containing `/../`")
@@ -264,6 +410,36 @@ fn accepts_anything(item: &rootwrap::types::Item) -> bool {
     }
 }
 
+/// Values that only a broad pattern accepts: a path, a climb out of a
+/// directory, words separated by a space, shell syntax, several lines.
+const BROAD_PROBES: &[&str] = &["/tmp/x", "../x", "a b", "a;b", "$(id)", "a\nb"];
+
+/// Whether an `env` value pattern leaves the caller a free hand: `<any>`,
+/// `<operand>`, `<path>` (the program opens what it names later, without
+/// rootwrap's checks), or a regex that accepts one of `BROAD_PROBES`.
+fn broad_env_value(arg: &Arg) -> bool {
+    match arg {
+        Arg::Any | Arg::Operand | Arg::Path { .. } => true,
+        Arg::OneOf(alternatives) => alternatives.iter().any(broad_env_value),
+        Arg::Prefixed { value, .. } => broad_env_value(value),
+        Arg::Regex(_) => BROAD_PROBES
+            .iter()
+            .any(|probe| matches_without_lookups(arg, probe)),
+        _ => false,
+    }
+}
+
+/// Whether `arg` accepts `value`, with nothing looked up on this host.
+fn matches_without_lookups(arg: &Arg, value: &str) -> bool {
+    let value = std::ffi::OsString::from(value);
+    let no_lookup = |_: &[u8]| Ok(Vec::new());
+    let ctx = rootwrap::matcher::Context::new(&[], &no_lookup, false);
+    rootwrap::matcher::match_arg(arg, &value, &ctx)
+        .ok()
+        .flatten()
+        .is_some()
+}
+
 /// A regex that looks like a path and accepts `..` components.
 fn escaping_path_regex(arg: &Arg) -> Option<&str> {
     let Arg::Regex(regex) = arg else {
@@ -278,13 +454,137 @@ fn escaping_path_regex(arg: &Arg) -> Option<&str> {
         .take_while(|c| c.is_ascii_alphanumeric() || "/_-".contains(*c))
         .collect();
     let prefix = prefix.trim_end_matches(|c| c != '/');
-    let probe = format!("{prefix}../../../../etc/shadow");
-    let probe_arg = std::ffi::OsString::from(probe);
-    let no_lookup = |_: &[u8]| Ok(Vec::new());
-    let ctx = rootwrap::matcher::Context::new(&[], &no_lookup, false);
-    let matched = rootwrap::matcher::match_arg(arg, &probe_arg, &ctx)
-        .ok()
-        .flatten()
-        .is_some();
-    matched.then_some(source)
+    matches_without_lookups(arg, &format!("{prefix}../../../../etc/shadow")).then_some(source)
+}
+
+// ---- pinned paths
+
+/// Programs that turn a path they are given back into text (`realpath`)
+/// and use that: a `/proc/self/fd/N` argument is resolved again, by name.
+/// `mount` and `umount` do so unless given `-c` (`--no-canonicalize`).
+const CANONICALIZING: &[&str] = &["losetup", "kpartx", "mount", "umount"];
+
+/// Programs that act on a directory entry without following a symbolic
+/// link at its name (`cp`, `ln` and `mv` need `-T`; `cp` also
+/// `--remove-destination`).
+const ENTRY_SAFE: &[&str] = &["mkdir", "rm", "rmdir", "unlink"];
+
+/// The `<path ...>` patterns of a rule: in its items, its prefixed values
+/// and its variables.
+fn path_patterns(rule: &Rule) -> Vec<(&[rootwrap::types::PathScope], Pin)> {
+    fn in_arg<'a>(arg: &'a Arg, out: &mut Vec<(&'a [rootwrap::types::PathScope], Pin)>) {
+        match arg {
+            Arg::Path { scopes, pin } => out.push((scopes, *pin)),
+            Arg::OneOf(alternatives) => alternatives.iter().for_each(|a| in_arg(a, out)),
+            Arg::Prefixed { value, .. } => in_arg(value, out),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for_each_arg(&rule.args, &mut |arg| in_arg(arg, &mut out));
+    for var in &rule.env {
+        in_arg(&var.value, &mut out);
+    }
+    out
+}
+
+fn for_each_arg<'a>(items: &'a [Item], visit: &mut impl FnMut(&'a Arg)) {
+    for item in items {
+        match item {
+            Item::One(arg) => visit(arg),
+            Item::Seq(inner) | Item::Alt(inner) | Item::AnyOrder(inner) => {
+                for_each_arg(inner, visit)
+            }
+            Item::Optional(inner) => for_each_arg(std::slice::from_ref(inner.as_ref()), visit),
+        }
+    }
+}
+
+/// Whether the rule requires one of these literal arguments somewhere.
+fn has_literal(rule: &Rule, literals: &[&str]) -> bool {
+    let mut found = false;
+    for_each_arg(&rule.args, &mut |arg| {
+        if let Arg::Literal(text) = arg {
+            found |= literals.contains(&text.as_str());
+        }
+    });
+    found
+}
+
+fn lint_pins(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
+    let paths = path_patterns(rule);
+    if paths.is_empty() {
+        return;
+    }
+    let program = basename(rule.command.as_str());
+    let pinned = paths.iter().any(|(_, pin)| *pin != Pin::Unpinned);
+    let no_canonicalize =
+        matches!(program, "mount" | "umount") && has_literal(rule, &["-c", "--no-canonicalize"]);
+    if pinned && CANONICALIZING.contains(&program) && !no_canonicalize {
+        let help = if matches!(program, "mount" | "umount") {
+            format!(
+                "require `-c` (`--no-canonicalize`): `{program} -c ...` uses the path it is given"
+            )
+        } else {
+            "use `<path-unpinned ...>`: the runtime then refuses calls where a directory on the way is not root's".to_string()
+        };
+        warnings.push(
+            Diagnostic::warning(
+                Lint::PinDefeated,
+                format!("rule `{}`: `{program}` resolves `/proc/self/fd/N` back into a path and opens that by name", rule.name),
+            )
+            .at(site.command_span, "the pinned descriptor does not hold for this program")
+            .help(help),
+        );
+    }
+    let entry_safe = ENTRY_SAFE.contains(&program)
+        || (matches!(program, "ln" | "mv") && has_literal(rule, &["-T", "--no-target-directory"]))
+        || (program == "cp"
+            && has_literal(rule, &["-T", "--no-target-directory"])
+            && has_literal(rule, &["--remove-destination"]));
+    let as_root = rule.run_as == RunAs::Root;
+    if as_root && !entry_safe && paths.iter().any(|(_, pin)| *pin == Pin::Entry) {
+        warnings.push(
+            Diagnostic::warning(
+                Lint::EntryFollows,
+                format!("rule `{}`: `{program}` may follow a symbolic link the caller puts at a `<path-entry>` name", rule.name),
+            )
+            .at(site.span, "the directory is pinned, the name is looked up by the command")
+            .help("use `<path ...>` (an existing object, pinned itself), or a program that acts on the name: mkdir, rm, rmdir, `ln -T`, `mv -T`, `cp -T --remove-destination`"),
+        );
+    }
+    for why in unpinned_host_warnings(rule) {
+        warnings.push(
+            Diagnostic::warning(Lint::UnpinnedWritable, format!("rule `{}`: {why}", rule.name))
+                .at(site.span, "on this host, every call through this rule would be refused")
+                .help("use `<path ...>` or `<path-entry ...>`, or make the directories root's (or the rule's target user's) alone"),
+        );
+    }
+}
+
+/// On the host this runs on: the `<path-unpinned>` scopes of `rule` below a
+/// directory someone other than root (or the rule's target user) can
+/// change, where the runtime refuses every call. Shared with `explain`.
+pub fn unpinned_host_warnings(rule: &Rule) -> Vec<String> {
+    let owner = match &rule.run_as {
+        RunAs::Root => 0,
+        RunAs::User(name) => rootwrap::sys::lookup_user(name)
+            .ok()
+            .flatten()
+            .map_or(0, |account| account.uid),
+    };
+    let mut warnings = Vec::new();
+    for (scopes, pin) in path_patterns(rule) {
+        if pin != Pin::Unpinned {
+            continue;
+        }
+        for scope in scopes {
+            // The directories from `/` down to the base itself.
+            let below = std::path::Path::new(&scope.base).join("x");
+            if let Err(why) = rootwrap::pin::unpinned_is_safe(&below, owner) {
+                warnings.push(format!("`<path-unpinned {}>`: {why}", scope.base));
+            }
+        }
+    }
+    warnings
 }

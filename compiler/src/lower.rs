@@ -9,11 +9,12 @@ use regex_automata::util::syntax;
 
 use rootwrap::types::{
     Arg, Command, EnvVar, Item, LogOptions, OnLogFailure, Options, PathDepth, PathScope,
-    PidPattern, Pin, Regex, Rest, Rule, RunAs, Source, SyslogTarget,
+    PidPattern, Pin, Regex, Rest, Rule, RunAs, Source, SyslogTarget, MAX_MATCH_STEPS,
 };
 use rootwrap::values;
 
 use crate::diag::{did_you_mean, Diagnostic, Sources, Span, Spanned};
+use crate::env::{self, Restriction};
 use crate::syntax::{Expect, ItemAst, OptionAst, Pattern, RestAst, RuleAst, Statement, TestAst};
 
 /// The largest serialized DFA one regex may compile to.
@@ -78,44 +79,6 @@ const LEVELS: &[(&str, i32)] = &[
     ("info", libc::LOG_INFO),
     ("debug", libc::LOG_DEBUG),
 ];
-/// Variables a rule may never let the caller set: the runtime owns PATH,
-/// and the others change what a program loads or runs.
-/// The list follows glibc's variables unsafe for setuid programs, plus
-/// those of shells and common interpreters. `LD_*` is refused as a prefix.
-const FORBIDDEN_ENV: &[&str] = &[
-    "PATH",
-    "GCONV_PATH",
-    "GETCONF_DIR",
-    "GLIBC_TUNABLES",
-    "HOSTALIASES",
-    "LOCALDOMAIN",
-    "LOCPATH",
-    "MALLOC_TRACE",
-    "NIS_PATH",
-    "NLSPATH",
-    "RESOLV_HOST_CONF",
-    "RES_OPTIONS",
-    "TMPDIR",
-    "TZDIR",
-    "IFS",
-    "BASH_ENV",
-    "ENV",
-    "SHELLOPTS",
-    "BASHOPTS",
-    "PS4",
-    "PYTHONPATH",
-    "PYTHONHOME",
-    "PYTHONSTARTUP",
-    "PYTHONINSPECT",
-    "PERL5LIB",
-    "PERL5OPT",
-    "PERLLIB",
-    "RUBYLIB",
-    "RUBYOPT",
-    "NODE_OPTIONS",
-    "NODE_PATH",
-];
-
 /// `as USER` written on a type other than `<pid>`.
 fn no_user(name: &Spanned<String>, user: &Spanned<String>) -> Diagnostic {
     Diagnostic::error(format!("`<{}>` takes no `as USER`", name.value))
@@ -143,6 +106,8 @@ pub struct RuleSite {
     pub command_span: Span,
     /// Spans of the rule's argument patterns, in order.
     pub arg_spans: Vec<Span>,
+    /// Spans of the values of the rule's `env` variables, in order.
+    pub env_spans: Vec<Span>,
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +151,7 @@ pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagno
                                     .or_else(|| rule.args.last().map(ItemAst::span)),
                                 command_span: rule.command.span,
                                 arg_spans: rule.args.iter().map(ItemAst::span).collect(),
+                                env_spans: rule.env.iter().map(|(_, value)| value.span()).collect(),
                             },
                         );
                         policy.rules.push(lowered);
@@ -451,14 +417,23 @@ impl Lowering<'_> {
             }
         };
         let command = self.command(&rule.command);
+        let sha256 = rule.sha256.as_ref().and_then(|digest| self.digest(digest));
         let mut env: Vec<EnvVar> = Vec::new();
         for (var, pattern) in &rule.env {
-            if FORBIDDEN_ENV.contains(&var.value.as_str()) || var.value.starts_with("LD_") {
-                self.error(
-                    Diagnostic::error(format!("a rule may not let the caller set `{}`", var.value))
-                        .at(var.span, "forbidden variable")
-                        .help("the runtime sets PATH to the exec dirs; loader and shell variables would let the caller run any code"),
-                );
+            if let Some(entry) = env::restriction(&var.value) {
+                if entry.restriction == Restriction::Forbidden {
+                    self.error(
+                        Diagnostic::error(format!("a rule may not let the caller set `{}`", var.value))
+                            .at(var.span, format!("`{}`: {}", entry.names.shown(), entry.why))
+                            .help("allow the command without it (the book lists the forbidden variables under Environment variables)"),
+                    );
+                } else if !literal_values(pattern) {
+                    self.error(
+                        Diagnostic::error(format!("`{}` may only be set to literal values", var.value))
+                            .at(pattern.span(), format!("`{}`: {}", entry.names.shown(), entry.why))
+                            .help("spell out the values the command needs, e.g. `LC_ALL=C`, `LANG=(C | C.UTF-8)` or `TZ=UTC`"),
+                    );
+                }
             }
             if env.iter().any(|v| v.name == var.value) {
                 self.error(
@@ -514,6 +489,19 @@ impl Lowering<'_> {
         if self.error_count() > errors_before {
             return None;
         }
+        let steps = crate::steps::bound(&args);
+        if steps > u64::from(MAX_MATCH_STEPS) {
+            self.error(
+                Diagnostic::error(format!(
+                    "rule `{}` can need {steps} matching steps; the runtime gives up after {MAX_MATCH_STEPS}",
+                    name.value
+                ))
+                .at(rule.span, "too many ways through these items")
+                .note(None, "the runtime would deny a call that needs more, legitimate or not; an any-order group of n optional items alone can need n \u{d7} 2^(n-1) steps")
+                .help("make items of an any-order group required, split the group, or write separate rules"),
+            );
+            return None;
+        }
         let (line, _) = self.sources.line_col(rule.span.file, rule.span.start);
         Some(Rule {
             id,
@@ -523,6 +511,7 @@ impl Lowering<'_> {
                 line: line as u32,
             },
             command: command?,
+            sha256,
             run_as,
             env,
             args,
@@ -534,8 +523,34 @@ impl Lowering<'_> {
         self.diagnostics.iter().filter(|d| d.is_error()).count()
     }
 
+    /// `@sha256:HEX`: 64 hexadecimal digits.
+    fn digest(&mut self, digest: &Spanned<String>) -> Option<[u8; 32]> {
+        let parsed = rootwrap::binary::parse_hex(&digest.value);
+        if parsed.is_none() {
+            self.error(
+                Diagnostic::error(format!(
+                    "`@sha256:{}` is not a SHA-256 digest",
+                    digest.value
+                ))
+                .at(digest.span, "expected 64 hexadecimal digits")
+                .help("`sha256sum FILE` prints it; or compile with `--pin-executables` on a host like the target"),
+            );
+        }
+        parsed
+    }
+
     fn command(&mut self, command: &Spanned<String>) -> Option<Command> {
         let text = &command.value;
+        if text.contains("@sha256:") {
+            self.error(
+                Diagnostic::error(format!("command `{text}` holds `@sha256:`"))
+                    .at(command.span, "here")
+                    .help(
+                        "separate the digest from the command with a space: `COMMAND @sha256:HEX`",
+                    ),
+            );
+            return None;
+        }
         if text == "env" {
             self.error(
                 Diagnostic::error("`env` cannot be a rule's command")
@@ -956,6 +971,17 @@ impl Lowering<'_> {
             argv: test.argv.iter().map(|a| a.value.clone()).collect(),
             span: test.span,
         }
+    }
+}
+
+/// Whether an `env` value is a literal or a group of literals.
+fn literal_values(item: &ItemAst) -> bool {
+    match item {
+        ItemAst::Single(Pattern::Literal(_)) => true,
+        ItemAst::Group(alternatives, _) => alternatives
+            .iter()
+            .all(|seq| matches!(seq.as_slice(), [ItemAst::Single(Pattern::Literal(_))])),
+        _ => false,
     }
 }
 

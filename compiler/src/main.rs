@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use rootwrap_compile::compile::{compile_paths, write_atomically};
+use rootwrap_compile::compile::{compile_paths_with, write_atomically, Settings};
 use rootwrap_compile::diag::Sources;
 use rootwrap_compile::explain;
 
@@ -36,6 +36,19 @@ struct CheckFlags {
     /// Treat warnings as errors.
     #[arg(long = "deny-warnings")]
     deny_warnings: bool,
+    /// Pin every rule's executable to its SHA-256 as found on this host in
+    /// the exec dirs (`COMMAND @sha256:HEX`); digests already written must match.
+    #[arg(long = "pin-executables")]
+    pin_executables: bool,
+}
+
+impl CheckFlags {
+    fn settings(&self) -> Settings {
+        Settings {
+            deny_warnings: self.deny_warnings,
+            pin_executables: self.pin_executables,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -96,7 +109,7 @@ fn main() -> ExitCode {
             }
             ExitCode::from(explanation.exit_code as u8)
         }
-        Some(Sub::Check { inputs, check }) => compile(&inputs, None, check.deny_warnings),
+        Some(Sub::Check { inputs, check }) => compile(&inputs, None, check.settings()),
         Some(Sub::ImportOslo {
             no_privsep_helper,
             output,
@@ -108,13 +121,14 @@ fn main() -> ExitCode {
                 privsep_helper: !no_privsep_helper,
             },
         )),
-        None => compile(&cli.inputs, cli.output.as_deref(), cli.check.deny_warnings),
+        None => compile(&cli.inputs, cli.output.as_deref(), cli.check.settings()),
     }
 }
 
-fn compile(inputs: &[PathBuf], output: Option<&std::path::Path>, deny_warnings: bool) -> ExitCode {
+fn compile(inputs: &[PathBuf], output: Option<&std::path::Path>, settings: Settings) -> ExitCode {
+    let deny_warnings = settings.deny_warnings;
     let mut sources = Sources::default();
-    match compile_paths(inputs, deny_warnings, &mut sources) {
+    match compile_paths_with(inputs, settings, &mut sources) {
         Err(failed) => {
             let errors = failed
                 .diagnostics

@@ -11,6 +11,9 @@ use crate::diag::{Diagnostic, Span, Spanned};
 #[grammar = "../../grammar/rwf.pest"]
 struct RwfParser;
 
+// One per line of a filter file, kept in a vector once: boxing rules would
+// cost an allocation each and save nothing that matters.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Statement {
     Rule(RuleAst),
@@ -24,6 +27,8 @@ pub struct RuleAst {
     pub run_as: Option<Spanned<String>>,
     pub env: Vec<(Spanned<String>, ItemAst)>,
     pub command: Spanned<String>,
+    /// `@sha256:HEX` after the command: the digits as written.
+    pub sha256: Option<Spanned<String>>,
     pub args: Vec<ItemAst>,
     /// `...` or `then allowed`, if written.
     pub rest: Option<Spanned<RestAst>>,
@@ -266,6 +271,7 @@ fn describe(expected: &Rule) -> &'static str {
         Rule::run_as => "`as USER`",
         Rule::account => "a user name",
         Rule::command => "a command",
+        Rule::pin | Rule::pin_digest => "`@sha256:HEX`",
         Rule::arg | Rule::literal | Rule::word => "an argument pattern",
         Rule::group => "`(A | B)`",
         Rule::optional => "`[A]`",
@@ -390,6 +396,7 @@ fn lower_rule(
             value: String::new(),
             span,
         },
+        sha256: None,
         args: Vec::new(),
         rest: None,
         because: None,
@@ -414,6 +421,11 @@ fn lower_rule(
                 }
             }
             Rule::command => rule.command = spanned(file, base, &part),
+            Rule::pin => {
+                if let Some(digest) = part.into_inner().find(|p| p.as_rule() == Rule::pin_digest) {
+                    rule.sha256 = Some(spanned(file, base, &digest));
+                }
+            }
             Rule::arg => {
                 for inner in part.into_inner() {
                     rule.args.push(lower_item(file, base, inner)?);

@@ -55,7 +55,10 @@ fn make_tree() -> PathBuf {
     for dir in ["inside", "outside", "images", "images2", "mapper", "inst/a"] {
         std::fs::create_dir_all(base.join(dir)).unwrap();
     }
-    std::fs::write(base.join("inside/file"), "").unwrap();
+    // Paths are pinned: a `<path>` names an existing object.
+    for file in ["inside/file", "inside/x", "images/a", "inst/a/b"] {
+        std::fs::write(base.join(file), "").unwrap();
+    }
     std::os::unix::fs::symlink("../outside", base.join("inside/up")).unwrap();
     std::os::unix::fs::symlink("file", base.join("inside/self")).unwrap();
     std::fs::canonicalize(base).unwrap()

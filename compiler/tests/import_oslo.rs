@@ -172,6 +172,69 @@ fn regexp_filter() {
 }
 
 #[test]
+fn scoped_unicode_flag_under_global_ascii_keeps_pythons_classes() {
+    // Python 3.11: a scoped `(?u:...)` inside a pattern with a global `(?a)`
+    // has Unicode classes again, so `[^\d]` there excludes every digit.
+    let i = import(
+        "digit: RegExpFilter, echo, root, echo, (?a)x(?u:[^\\d])\n\
+         word: RegExpFilter, echo, root, echo, (?a)(?u:[^\\w])\n\
+         scoped_ascii: RegExpFilter, echo, root, echo, (?a:[^\\d])\n",
+    );
+    let r = compile(&i);
+    // Expected decisions from `re.match(pattern + '$', arg)` in Python 3.11.
+    for (filter, arg, python) in [
+        ("digit", "xa", true),
+        ("digit", "x5", false),
+        ("digit", "x\u{663}", false),
+        ("word", " ", true),
+        ("word", "\u{663}", false),
+        ("word", "\u{e9}", false),
+        ("word", "a", false),
+        ("scoped_ascii", "a", true),
+        ("scoped_ascii", "5", false),
+    ] {
+        let allowed = allowed_by(&r, &["echo", arg]).as_deref() == Some(filter);
+        assert!(
+            !allowed || python,
+            "{filter}: `{arg}` is allowed, Python refuses it"
+        );
+        if filter != "scoped_ascii" {
+            assert_eq!(allowed, python, "{filter}: `{arg}`");
+        }
+    }
+}
+
+#[test]
+fn regexes_nested_too_deeply_are_refused_without_crashing() {
+    let nested =
+        |depth: usize, inner: &str| format!("{}{inner}{}", "(".repeat(depth), ")".repeat(depth));
+    // Python's re fails with RecursionError at 495 nested groups (3.11,
+    // measured), so oslo never matched; 20,000 once overflowed our stack.
+    let wide = format!("{}[ab]{}", "(?:".repeat(90), "|x)*".repeat(90));
+    let i = import(&format!(
+        "ok: RegExpFilter, sleep, root, sleep, {}\n\
+         deep: RegExpFilter, sleep, root, sleep, {}\n\
+         python_fails: RegExpFilter, sleep, root, sleep, {}\n\
+         huge: RegExpFilter, sleep, root, sleep, {}\n\
+         wide: RegExpFilter, sleep, root, sleep, {}\n",
+        nested(100, "1"),
+        nested(101, "1"),
+        nested(495, "1"),
+        nested(20_000, "1"),
+        wide,
+    ));
+    assert_eq!(rule(&i, "ok"), "allow ok: sleep 1");
+    for name in ["deep", "python_fails", "huge"] {
+        let (category, reason) = refusal(&i, name);
+        assert_eq!(category, "regex-too-deep", "{name}");
+        assert!(reason.contains("RecursionError"), "{reason}");
+    }
+    // Within the bound, but deeper than the compiler's own regexes allow.
+    assert_eq!(refusal(&i, "wide").0, "regex-uncompilable");
+    compile(&i);
+}
+
+#[test]
 fn regexes_split_at_commas_keep_oslos_reading() {
     let i = import("head: RegExpFilter, head, root, head, -n, \\d{1,3}, /etc/hostname\n");
     assert_eq!(
@@ -440,6 +503,7 @@ fn env_filter() {
          haproxy_env: EnvFilter, env, root, PROCESS_TAG=, haproxy, -f, .*\n\
          ebtables: EnvFilter, ebtables, root, EBTABLES_ATOMIC_FILE=\n\
          vgs: EnvFilter, env, root, LC_ALL=C, vgs\n\
+         tagged: EnvFilter, env, root, PROCESS_TAG=t1, keepalived\n\
          spawn: EnvFilter, env, root, PATH=, python\n\
          libs: EnvFilter, env, root, LANG=, LD_LIBRARY_PATH=, /usr/stonavm/auman\n\
          any: CommandFilter, env, root\n\
@@ -457,10 +521,15 @@ fn env_filter() {
         rule(&i, "ebtables"),
         "allow ebtables: env EBTABLES_ATOMIC_FILE=<any> ebtables ..."
     );
-    assert_eq!(rule(&i, "vgs"), "allow vgs: env LC_ALL=<any> vgs ...");
+    assert_eq!(rule(&i, "vgs"), "allow vgs: env LC_ALL=C vgs ...");
+    assert_eq!(stricter(&i, "vgs"), ["env-pinned"]);
+    assert_eq!(
+        rule(&i, "tagged"),
+        "allow tagged: env PROCESS_TAG=<any> keepalived ..."
+    );
     assert!(i
         .combined()
-        .contains("oslo ignores the values written in an EnvFilter (`LC_ALL=C`)"));
+        .contains("oslo ignores the values written in an EnvFilter (`PROCESS_TAG=t1`)"));
     assert_eq!(refusal(&i, "spawn").0, "env-forbidden");
     assert_eq!(refusal(&i, "libs").0, "env-forbidden");
     assert_eq!(refusal(&i, "any").0, "env-command");

@@ -398,7 +398,7 @@ fn validation_errors() {
     assert_error(
         "allow r: env PATH=/x ls",
         "error: a rule may not let the caller set `PATH`",
-        "forbidden variable",
+        "the runtime sets it",
     );
     assert_error(
         "allow r: env LD_FOO=x ls",
@@ -443,7 +443,7 @@ fn more_validation_errors() {
     assert_error(
         "allow r: env GCONV_PATH=/x ls",
         "error: a rule may not let the caller set `GCONV_PATH`",
-        "loader",
+        "the C library",
     );
     let rendered = errors("ruleset t\nexec-dirs /usr/bin /opt/tools:/tmp/evil\n");
     assert!(
@@ -541,6 +541,65 @@ fn policy_tests_fail_the_compile_with_reasons() {
     ))
     .unwrap();
     assert_eq!(ok.tests_run, 3);
+}
+
+#[test]
+fn pinned_path_lints() {
+    // Programs that turn `/proc/self/fd/N` back into a path by name.
+    let shown = warnings(&format!("{HEAD}allow r: losetup -f <path /srv/**>\n"));
+    assert!(
+        shown.contains("warning[pin-defeated]: rule `r`: `losetup` resolves"),
+        "{shown}"
+    );
+    let shown = warnings(&format!("{HEAD}allow r: mount -t nfs x:/y <path /srv/*>\n"));
+    assert!(shown.contains("warning[pin-defeated]"), "{shown}");
+    assert!(shown.contains("require `-c`"), "{shown}");
+    for quiet in [
+        "mount -c -t nfs x:/y <path /srv/*>",
+        "umount -l --no-canonicalize <path /srv/*>",
+        "losetup -f <path-unpinned /srv/**>",
+    ] {
+        let shown = warnings(&format!("{HEAD}allow r: {quiet}\n"));
+        assert!(shown.is_empty(), "{quiet}: {shown}");
+    }
+    // An entry whose name the program follows.
+    for loud in [
+        "chown nova <path-entry /srv/**>",
+        "cp -- <path /srv/**> <path-entry /srv/**>",
+        "cp -T -- <path /srv/**> <path-entry /srv/**>",
+        "ln -s x <path-entry /srv/**>",
+        "tee <path-entry /srv/**>",
+    ] {
+        let shown = warnings(&format!("{HEAD}allow r: {loud}\n"));
+        assert!(shown.contains("warning[entry-follows]"), "{loud}: {shown}");
+    }
+    for quiet in [
+        "mkdir -p -- <path-entry /srv/**>",
+        "rm -- <path-entry /srv/**>",
+        "ln -s -T x <path-entry /srv/**>",
+        "cp -T --remove-destination -- <path /srv/**> <path-entry /srv/**>",
+        "chown nova <path /srv/**>",
+    ] {
+        let shown = warnings(&format!("{HEAD}allow r: {quiet}\n"));
+        assert!(shown.is_empty(), "{quiet}: {shown}");
+    }
+    // As the service user, a link it plants gains it nothing.
+    let shown = warnings(&format!(
+        "{HEAD}allow r as nobody: tee <path-entry /srv/**>\n"
+    ));
+    assert!(shown.is_empty(), "{shown}");
+    // An unpinned scope under a directory others can write, on this host.
+    let shown = warnings(&format!(
+        "{HEAD}allow r: losetup -f <path-unpinned /tmp/**>\n"
+    ));
+    assert!(
+        shown.contains("warning[unpinned-writable]") && shown.contains("/tmp"),
+        "{shown}"
+    );
+    let shown = warnings(&format!(
+        "{HEAD}allow r: losetup -f <path-unpinned /usr/lib/**>\n"
+    ));
+    assert!(shown.is_empty(), "{shown}");
 }
 
 #[test]
@@ -664,4 +723,166 @@ fn deep_nesting_is_refused_before_it_can_exhaust_the_stack() {
         "]".repeat(12)
     );
     assert!(compile(&ok).is_ok());
+}
+
+#[test]
+fn broad_env_values_warn_and_tight_ones_do_not() {
+    for value in [
+        "<any>",
+        "<operand>",
+        "<path /etc/svc/**>",
+        "re\".*\"",
+        "re\"[^ ]+\"",
+        "re\"[a-z/]+\"",
+        "(a | <any>)",
+        "--x=<any>",
+    ] {
+        let shown = warnings(&format!("{HEAD}allow r: env A={value} ls\n"));
+        assert!(
+            shown.contains("warning[any-env]: rule `r` lets the caller set `A` to nearly anything"),
+            "{value}: {shown}"
+        );
+    }
+    for value in [
+        "x",
+        "\"a b\"",
+        "(fast | safe | <int 1..9>)",
+        "re\"[a-z0-9-]+\"",
+        "<uuid>",
+        "--x=<int>",
+    ] {
+        let shown = warnings(&format!("{HEAD}allow r: env A={value} ls\n"));
+        assert!(shown.is_empty(), "{value}: {shown}");
+    }
+    let shown = warnings(&format!(
+        "{HEAD}allow r: env LC_ALL=(C | C.UTF-8) A=<int> ls\n"
+    ));
+    assert!(shown.is_empty(), "{shown}");
+    let shown = warnings(&format!(
+        "{HEAD}allow r: env A=<any> ls because \"A is a free-form tag\"\n"
+    ));
+    assert!(shown.is_empty(), "{shown}");
+}
+
+#[test]
+fn every_lint_is_in_the_books_table() {
+    let book = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../book/src/language.md"
+    ))
+    .unwrap();
+    for lint in rootwrap_compile::lint::Lint::ALL {
+        let row = format!("\n| `{}` |", lint.code());
+        assert!(
+            book.contains(&row),
+            "no row for `{}` in language.md's lint table",
+            lint.code()
+        );
+    }
+}
+
+/// `echo [p] (<any> <any> | ...) { [<any>] x11 } end`: the group of
+/// `pairs` alternatives takes two steps each (all match, and end at one
+/// position), the optional `p` one, the any-order group 11 * 2^10, and
+/// `end` is tried at each of the group's 12 end positions.
+fn steps_rule(pairs: usize, p: bool) -> String {
+    format!(
+        "{HEAD}allow echo: echo {}({}) {{ {}}} end\n",
+        if p { "p " } else { "" },
+        vec!["<any> <any>"; pairs].join(" | "),
+        "[<any>] ".repeat(11)
+    )
+}
+
+#[test]
+fn rules_that_can_reach_the_runtimes_step_limit_are_refused() {
+    use rootwrap::matcher::{match_rule, Context, Invocation, Mismatch};
+    use rootwrap::types::MAX_MATCH_STEPS;
+    use std::ffi::OsString;
+
+    // The review's example: 12 optional items; the runtime denied the
+    // legitimate `echo 1 2 3 4 5 6 end` with "needs too many steps".
+    let twelve = format!(
+        "{HEAD}allow echo: echo {{ {}}} end\n",
+        "[<any>] ".repeat(12)
+    );
+    let rendered = errors(&twelve);
+    assert!(
+        rendered.contains(&format!(
+            "error: rule `echo` can need 24589 matching steps; the runtime gives up after {MAX_MATCH_STEPS}"
+        )),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("make items of an any-order group required"),
+        "{rendered}"
+    );
+
+    // Exactly at the limit: compiles, and the worst call is decided.
+    let pairs = (MAX_MATCH_STEPS as usize - 11 * 1024 - 12) / 2;
+    assert_eq!(2 * pairs + 11 * 1024 + 12, MAX_MATCH_STEPS as usize);
+    let compiled = compile(&steps_rule(pairs, false)).unwrap_or_else(|e| panic!("{e}"));
+    let mut argv: Vec<OsString> = vec!["echo".into(), "a".into(), "b".into()];
+    argv.extend((1..=11).map(|i| OsString::from(i.to_string())));
+    argv.push("end".into());
+    let ruleset = rootwrap::format::Ruleset::from_bytes(&compiled.bytes).unwrap();
+    assert!(matches!(
+        ruleset.decide(&argv, false).unwrap(),
+        rootwrap::Decision::Allow(_)
+    ));
+
+    // One step more: refused by the compiler, and the runtime would indeed
+    // give up on that call (so the bound is exact here, not loose).
+    let rendered = errors(&steps_rule(pairs, true));
+    assert!(
+        rendered.contains(&format!("can need {} matching steps", MAX_MATCH_STEPS + 1)),
+        "{rendered}"
+    );
+    let mut rule = compiled.policy.rules[0].clone();
+    rule.args.insert(0, Item::One(Arg::Literal("p".into())));
+    argv.insert(1, "p".into());
+    let no_lookup = |_: &[u8]| Ok(Vec::new());
+    let ctx = Context::new(&[], &no_lookup, false);
+    let call = Invocation::parse(&argv).unwrap();
+    assert_eq!(
+        match_rule(&rule, &call, &ctx).err(),
+        Some(Mismatch::TooComplex)
+    );
+}
+
+#[test]
+fn a_rule_after_one_with_another_target_user_warns() {
+    let shown = warnings(&format!(
+        "{HEAD}allow a as nobody: /opt/missing/id -u\nallow b: id -u\n"
+    ));
+    assert!(
+        shown.contains(
+            "warning[other-user]: rule `b` (as root) follows rule `a` (as nobody) for the same command"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("refused (exit 96), not passed to this rule"),
+        "{shown}"
+    );
+    assert!(shown.contains("`a` is declared here"), "{shown}");
+    for quiet in [
+        // Same target user: the runtime passes over to it.
+        "allow a as nobody: /opt/missing/id -u\nallow b as nobody: id -u\n",
+        // No call matches both.
+        "allow a as nobody: id -u\nallow b: id -g\n",
+        "allow a as nobody: id -u\nallow b: id -u -n\n",
+        "allow a as nobody: env A=1 id -u\nallow b: id -u\n",
+        // Other commands.
+        "allow a as nobody: /opt/x/id -u\nallow b: /opt/y/ls -u\n",
+        "allow a as nobody: id -u\nallow b: id -u because \"root when nobody cannot\"\n",
+    ] {
+        let shown = warnings(&format!("{HEAD}{quiet}"));
+        assert!(shown.is_empty(), "{quiet}: {shown}");
+    }
+    // Variable items may overlap: warned.
+    let shown = warnings(&format!(
+        "{HEAD}allow a as nobody: id [-u] <user>\nallow b: id -u root\n"
+    ));
+    assert!(shown.contains("warning[other-user]"), "{shown}");
 }

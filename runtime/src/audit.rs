@@ -1,18 +1,20 @@
-//! The audit log: one record per decision, to syslog(3) and/or an
-//! append-only JSON-lines file, as the ruleset declares. Every byte an
-//! argument contributes is escaped, so no argument can forge or break a
-//! record; see the book's "Auditing" chapter for the schema.
+//! The audit log: one record per decision, to syslog (`/dev/log`, see
+//! `syslog.rs`) and/or an append-only JSON-lines file, as the ruleset
+//! declares. Every byte an argument contributes is escaped, so no argument
+//! can forge or break a record; see the book's "Auditing" chapter for the
+//! schema.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, Write as _};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::sys;
+use crate::syslog::{self, Syslog};
 use crate::types::{LogOptions, OnLogFailure, Rule, SyslogTarget};
 
 /// Where a decision-less failure goes when no ruleset names a target:
@@ -22,7 +24,6 @@ const FALLBACK_SYSLOG: SyslogTarget = SyslogTarget {
     allowed_level: libc::LOG_ERR,
     denied_level: libc::LOG_ERR,
 };
-const SYSLOG_SOCKET: &str = "/dev/log";
 
 /// What was decided. The names are the `decision` field of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,9 +68,13 @@ pub struct Event<'a> {
     pub run_as: Option<&'a str>,
     /// The variables the rule set (the runtime's PATH is not listed).
     pub env: &'a [(String, OsString)],
+    /// For each pinned `<path>` argument: the path rootwrap checked and
+    /// the path the command received.
+    pub paths: &'a [(OsString, OsString)],
     /// The ruleset's name and SHA-256, once its index verified.
     pub ruleset: Option<(String, String)>,
-    pub reason: Option<String>,
+    /// The refusal's message, byte for byte (it may quote arguments).
+    pub reason: Option<Vec<u8>>,
 }
 
 impl<'a> Event<'a> {
@@ -84,6 +89,7 @@ impl<'a> Event<'a> {
             exec_argv: &[],
             run_as: None,
             env: &[],
+            paths: &[],
             ruleset: None,
             reason: None,
         }
@@ -135,6 +141,7 @@ impl Caller {
 pub enum LogError {
     Symlink(String),
     NotRootOwned(String, u32),
+    WritableByOthers(String, u32),
     NotRegular(String),
     Open(String, io::Error),
     Write(String, io::Error),
@@ -148,10 +155,15 @@ impl std::fmt::Display for LogError {
             LogError::NotRootOwned(p, uid) => {
                 write!(f, "the audit log {p} is owned by uid {uid}, not by root")
             }
+            LogError::WritableByOthers(p, mode) => write!(
+                f,
+                "the audit log {p} is writable by group or others (mode {:04o})",
+                mode & 0o7777
+            ),
             LogError::NotRegular(p) => write!(f, "the audit log {p} is not a regular file"),
             LogError::Open(p, e) => write!(f, "cannot open the audit log {p}: {e}"),
             LogError::Write(p, e) => write!(f, "cannot write the audit log {p}: {e}"),
-            LogError::Syslog(e) => write!(f, "cannot reach syslog at {SYSLOG_SOCKET}: {e}"),
+            LogError::Syslog(e) => write!(f, "cannot reach syslog at {}: {e}", syslog::SOCKET),
         }
     }
 }
@@ -161,9 +173,12 @@ impl std::error::Error for LogError {}
 /// The opened targets of one ruleset.
 #[derive(Debug)]
 pub struct AuditLog {
-    syslog: Option<SyslogTarget>,
+    syslog: Option<(SyslogTarget, Syslog)>,
     json: Option<(String, File)>,
     pub on_failure: OnLogFailure,
+    /// Targets dropped under `on-log-failure continue`: every record then
+    /// goes to the fallback too, saying so.
+    dropped: Vec<String>,
 }
 
 impl AuditLog {
@@ -173,6 +188,7 @@ impl AuditLog {
             syslog: None,
             json: None,
             on_failure: OnLogFailure::Refuse,
+            dropped: Vec::new(),
         }
     }
 
@@ -183,14 +199,12 @@ impl AuditLog {
             syslog: None,
             json: None,
             on_failure: options.on_failure,
+            dropped: Vec::new(),
         };
         if let Some(target) = options.syslog {
-            match check_syslog() {
-                Ok(()) => {
-                    sys::open_syslog(target.facility);
-                    log.syslog = Some(target);
-                }
-                Err(e) => log.failed(e)?,
+            match Syslog::connect() {
+                Ok(socket) => log.syslog = Some((target, socket)),
+                Err(e) => log.failed(LogError::Syslog(e))?,
             }
         }
         if let Some(path) = &options.json {
@@ -202,80 +216,152 @@ impl AuditLog {
         Ok(log)
     }
 
-    fn failed(&self, error: LogError) -> Result<(), LogError> {
+    fn failed(&mut self, error: LogError) -> Result<(), LogError> {
         match self.on_failure {
             OnLogFailure::Refuse => Err(error),
             OnLogFailure::Continue => {
-                crate::run::say(&format!(
+                let warning = format!(
                     "warning: {error}; continuing without it, as the ruleset says (on-log-failure continue)"
-                ));
+                );
+                crate::run::say(&warning);
+                self.dropped.push(warning);
                 Ok(())
             }
         }
     }
 
-    /// Whether any target is open (a caller lookup is only worth it then).
+    /// Whether a record will be written anywhere (a caller lookup is only
+    /// worth it then).
     pub fn is_active(&self) -> bool {
-        self.syslog.is_some() || self.json.is_some()
+        self.syslog.is_some() || self.json.is_some() || !self.dropped.is_empty()
     }
 
     /// Writes one record to every target. The caller must have been looked
-    /// up before any switch to the target user.
+    /// up before any switch to the target user. A target that fails refuses
+    /// the call (`Err`), or with `on-log-failure continue` is dropped; either
+    /// way the record goes to the fallback too, with the failure in its
+    /// `reason`.
     pub fn record(&mut self, caller: &Caller, event: &Event<'_>) -> Result<(), LogError> {
-        if !self.is_active() {
-            return Ok(());
+        let result = self.write(caller, event);
+        if let Err(error) = &result {
+            // The call is refused: that is what the fallback records.
+            let mut refused = event.clone();
+            if event.outcome == Outcome::Allowed {
+                refused.outcome = Outcome::BadRuleset;
+                refused.exit_code = crate::exit::BAD_RULESET;
+            }
+            let message = if event.outcome == Outcome::Allowed {
+                format!("{error}; refusing the call (on-log-failure refuse)")
+            } else {
+                error.to_string()
+            };
+            record_fallback(|| caller.clone(), &with_reason(refused, &message));
+        } else if !self.dropped.is_empty() {
+            record_fallback(
+                || caller.clone(),
+                &with_reason(event.clone(), &self.dropped.join("; ")),
+            );
         }
-        let time = rfc3339_now();
-        if let Some(target) = self.syslog {
+        result
+    }
+
+    fn write(&mut self, caller: &Caller, event: &Event<'_>) -> Result<(), LogError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let secs = now.as_secs() as i64;
+        let syslog_error = self.syslog.as_mut().and_then(|(target, socket)| {
             let level = if event.outcome == Outcome::Allowed {
                 target.allowed_level
             } else {
                 target.denied_level
             };
             let line = fit_datagram(render_kv(caller, event));
-            if let Err(e) = sys::syslog(target.facility, level, &line) {
-                self.failed(LogError::Syslog(e))?;
-            }
+            socket.send(target.facility | level, secs, &line).err()
+        });
+        if let Some(e) = syslog_error {
+            self.syslog = None;
+            self.failed(LogError::Syslog(e))?;
         }
-        if let Some((path, file)) = &mut self.json {
-            let mut line = render_json(caller, event, &time);
-            line.push('\n');
-            // One write(2) per record: with O_APPEND, concurrent calls never
-            // interleave their records.
-            let result = match file.write(line.as_bytes()) {
-                Ok(n) if n == line.len() => Ok(()),
-                Ok(n) => Err(io::Error::other(format!(
-                    "short write: {n} of {} bytes",
-                    line.len()
-                ))),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = result {
-                let error = LogError::Write(path.clone(), e);
-                self.failed(error)?;
-            }
+        let json_error = self.json.as_mut().and_then(|(path, file)| {
+            let time = rfc3339(secs, now.subsec_micros());
+            let line = render_json(caller, event, &time);
+            append_record(file, &line)
+                .err()
+                .map(|e| LogError::Write(path.clone(), e))
+        });
+        if let Some(error) = json_error {
+            self.json = None;
+            self.failed(error)?;
         }
         Ok(())
     }
 }
 
+/// `event` with `more` added to its reason (after `; ` if it has one).
+fn with_reason<'a>(mut event: Event<'a>, more: &str) -> Event<'a> {
+    let reason = event.reason.get_or_insert_with(Vec::new);
+    if !reason.is_empty() {
+        reason.extend_from_slice(b"; ");
+    }
+    reason.extend_from_slice(more.as_bytes());
+    event
+}
+
+/// Appends `record` and a newline with one `write(2)`: with `O_APPEND`,
+/// concurrent calls never interleave their records. A write that is
+/// short is a failure (it says nothing of the file's size, which the
+/// caller must not learn), and the next record then starts on a new line
+/// rather than completing the torn one. The check and the write hold the
+/// file's lock: a record another call is still writing is not torn.
+fn append_record(file: &mut File, record: &str) -> io::Result<()> {
+    sys::with_file_lock(file, || {
+        let mut line = Vec::with_capacity(record.len() + 2);
+        if ends_mid_line(file)? {
+            line.push(b'\n');
+        }
+        line.extend_from_slice(record.as_bytes());
+        line.push(b'\n');
+        match (&*file).write(&line) {
+            Ok(n) if n == line.len() => Ok(()),
+            Ok(_) => Err(io::Error::other("the record was written in part only")),
+            Err(e) => Err(e),
+        }
+    })
+}
+
+/// Whether the file's last byte is not a newline (a torn record).
+fn ends_mid_line(file: &File) -> io::Result<bool> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(false);
+    }
+    let mut last = [0u8];
+    file.read_exact_at(&mut last, len - 1)?;
+    Ok(last[0] != b'\n')
+}
+
 /// Best effort, for failures that happen before a ruleset names its
-/// targets (an unreadable ruleset, no arguments): syslog, if it listens.
+/// targets (an unreadable ruleset, no arguments) and for records a target
+/// failed to take: syslog, if it listens.
 pub fn record_fallback(caller: impl FnOnce() -> Caller, event: &Event<'_>) {
-    if check_syslog().is_ok() {
-        sys::open_syslog(FALLBACK_SYSLOG.facility);
+    if let Ok(mut socket) = Syslog::connect() {
         let line = fit_datagram(render_kv(&caller(), event));
-        let _ = sys::syslog(
-            FALLBACK_SYSLOG.facility,
-            FALLBACK_SYSLOG.denied_level,
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs() as i64;
+        let _ = socket.send(
+            FALLBACK_SYSLOG.facility | FALLBACK_SYSLOG.denied_level,
+            secs,
             &line,
         );
     }
 }
 
-/// The longest syslog message sent: syslog(3) sends one datagram and says
-/// nothing when the socket refuses it (about 208 KiB by default on Linux,
-/// and many relays keep 8 KiB). The JSON log keeps the whole record.
+/// The longest syslog message sent: one datagram, which the socket refuses
+/// beyond about 208 KiB by default on Linux (a failed write), and many
+/// relays keep 8 KiB. The JSON log keeps the whole record.
 const MAX_SYSLOG_MESSAGE: usize = 8000;
 
 /// A syslog line cut to `MAX_SYSLOG_MESSAGE` bytes, ending in a marker that
@@ -322,13 +408,10 @@ fn fit_datagram(mut line: String) -> String {
     line
 }
 
-fn check_syslog() -> Result<(), LogError> {
-    let socket = std::os::unix::net::UnixDatagram::unbound().map_err(LogError::Syslog)?;
-    socket.connect(SYSLOG_SOCKET).map_err(LogError::Syslog)
-}
-
 fn open_json(path: &str) -> Result<File, LogError> {
+    // Readable too: the last byte tells whether a record was torn.
     let file = std::fs::OpenOptions::new()
+        .read(true)
         .append(true)
         .create(true)
         .mode(0o600)
@@ -348,6 +431,10 @@ fn open_json(path: &str) -> Result<File, LogError> {
     }
     if meta.uid() != 0 {
         return Err(LogError::NotRootOwned(path.to_string(), meta.uid()));
+    }
+    // Whoever may write it may forge or erase records.
+    if meta.mode() & 0o022 != 0 {
+        return Err(LogError::WritableByOthers(path.to_string(), meta.mode()));
     }
     Ok(file)
 }
@@ -413,7 +500,8 @@ fn json_rule(out: &mut String, key: &str, rule: Option<&Rule>) {
     }
 }
 
-/// The JSON-lines form: one object, fields in a fixed order.
+/// The JSON-lines form: one object, fields in a fixed order: first those
+/// no caller can lengthen or shape, then those it can (see `render_kv`).
 pub fn render_json(caller: &Caller, event: &Event<'_>, time: &str) -> String {
     let mut out = String::with_capacity(512);
     out.push_str("{\"time\":");
@@ -427,18 +515,40 @@ pub fn render_json(caller: &Caller, event: &Event<'_>, time: &str) -> String {
         let _ = write!(out, ",\"real_uid\":{}", caller.real_uid);
     }
     let _ = write!(out, ",\"pid\":{}", caller.pid);
-    json_field(&mut out, "cwd", caller.cwd.as_bytes());
-    json_list(&mut out, "argv", event.argv);
     json_rule(&mut out, "rule", event.rule);
     json_rule(&mut out, "chained_rule", event.chained);
     match event.executable {
         Some(path) => json_field(&mut out, "exec", path.as_os_str().as_bytes()),
         None => out.push_str(",\"exec\":null"),
     }
-    json_list(&mut out, "exec_argv", event.exec_argv);
     match event.run_as {
         Some(user) => json_field(&mut out, "run_as", user.as_bytes()),
         None => out.push_str(",\"run_as\":null"),
+    }
+    match &event.ruleset {
+        Some((name, sha)) => {
+            json_field(&mut out, "ruleset", name.as_bytes());
+            json_field(&mut out, "ruleset_sha256", sha.as_bytes());
+        }
+        None => out.push_str(",\"ruleset\":null,\"ruleset_sha256\":null"),
+    }
+    json_field(&mut out, "version", env!("CARGO_PKG_VERSION").as_bytes());
+    json_field(&mut out, "cwd", caller.cwd.as_bytes());
+    json_list(&mut out, "argv", event.argv);
+    json_list(&mut out, "exec_argv", event.exec_argv);
+    if !event.paths.is_empty() {
+        out.push_str(",\"paths\":[");
+        for (i, (checked, passed)) in event.paths.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"checked\":");
+            json_string(&mut out, checked.as_bytes());
+            out.push_str(",\"passed\":");
+            json_string(&mut out, passed.as_bytes());
+            out.push('}');
+        }
+        out.push(']');
     }
     out.push_str(",\"env\":{");
     for (i, (name, value)) in event.env.iter().enumerate() {
@@ -450,18 +560,10 @@ pub fn render_json(caller: &Caller, event: &Event<'_>, time: &str) -> String {
         json_string(&mut out, value.as_bytes());
     }
     out.push('}');
-    match &event.ruleset {
-        Some((name, sha)) => {
-            json_field(&mut out, "ruleset", name.as_bytes());
-            json_field(&mut out, "ruleset_sha256", sha.as_bytes());
-        }
-        None => out.push_str(",\"ruleset\":null,\"ruleset_sha256\":null"),
-    }
     match &event.reason {
-        Some(reason) => json_field(&mut out, "reason", reason.as_bytes()),
+        Some(reason) => json_field(&mut out, "reason", reason),
         None => out.push_str(",\"reason\":null"),
     }
-    json_field(&mut out, "version", env!("CARGO_PKG_VERSION").as_bytes());
     out.push('}');
     out
 }
@@ -485,6 +587,9 @@ fn kv_list(items: &[OsString]) -> String {
 }
 
 /// The syslog form: one line of `key="value"` pairs in a fixed order.
+/// The fields no caller can lengthen come first, so that a cut
+/// (`fit_datagram`) only ever shortens what the caller wrote: the working
+/// directory, the command lines, paths, variables and the reason.
 pub fn render_kv(caller: &Caller, event: &Event<'_>) -> String {
     let mut out = String::with_capacity(512);
     kv(&mut out, "decision", event.outcome.as_str());
@@ -495,8 +600,6 @@ pub fn render_kv(caller: &Caller, event: &Event<'_>) -> String {
         kv(&mut out, "real_uid", &caller.real_uid.to_string());
     }
     kv(&mut out, "host", &escape(caller.host.as_bytes()));
-    kv(&mut out, "cwd", &escape(caller.cwd.as_bytes()));
-    kv(&mut out, "argv", &kv_list(event.argv));
     if let Some(rule) = event.rule {
         kv(&mut out, "rule", &escape(rule.name.as_bytes()));
         kv(
@@ -510,31 +613,35 @@ pub fn render_kv(caller: &Caller, event: &Event<'_>) -> String {
     }
     if let Some(path) = event.executable {
         kv(&mut out, "exec", &escape(path.as_os_str().as_bytes()));
-        kv(&mut out, "exec_argv", &kv_list(event.exec_argv));
     }
     if let Some(user) = event.run_as {
         kv(&mut out, "run_as", &escape(user.as_bytes()));
-    }
-    for (name, value) in event.env {
-        kv(&mut out, &format!("env.{name}"), &escape(value.as_bytes()));
     }
     if let Some((name, sha)) = &event.ruleset {
         kv(&mut out, "ruleset", &escape(name.as_bytes()));
         kv(&mut out, "ruleset_sha256", sha);
     }
-    if let Some(reason) = &event.reason {
-        kv(&mut out, "reason", &escape(reason.as_bytes()));
-    }
     kv(&mut out, "version", env!("CARGO_PKG_VERSION"));
+    kv(&mut out, "cwd", &escape(caller.cwd.as_bytes()));
+    kv(&mut out, "argv", &kv_list(event.argv));
+    if event.executable.is_some() {
+        kv(&mut out, "exec_argv", &kv_list(event.exec_argv));
+    }
+    if !event.paths.is_empty() {
+        let flat: Vec<OsString> = event
+            .paths
+            .iter()
+            .flat_map(|(checked, passed)| [checked.clone(), passed.clone()])
+            .collect();
+        kv(&mut out, "paths", &kv_list(&flat));
+    }
+    for (name, value) in event.env {
+        kv(&mut out, &format!("env.{name}"), &escape(value.as_bytes()));
+    }
+    if let Some(reason) = &event.reason {
+        kv(&mut out, "reason", &escape(reason));
+    }
     out
-}
-
-/// Now, as RFC 3339 in UTC with microseconds.
-pub fn rfc3339_now() -> String {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    rfc3339(since.as_secs() as i64, since.subsec_micros())
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (the usual
@@ -586,6 +693,40 @@ mod tests {
             kv_list(&[OsString::from("a b"), OsString::from("c")]),
             "a\\x20b c"
         );
+    }
+
+    #[test]
+    fn pinned_paths_are_listed_after_the_command_lines_and_escaped() {
+        let argv = [OsString::from("chown"), OsString::from("x")];
+        let paths = [
+            (
+                OsString::from("/var/lib/a b"),
+                OsString::from("/proc/self/fd/5"),
+            ),
+            (
+                OsString::from("/v/\n\u{1b}"),
+                OsString::from("/proc/self/fd/6"),
+            ),
+        ];
+        let mut event = Event::new(Outcome::Allowed, 0, &argv);
+        event.paths = &paths;
+        let caller = Caller::default();
+        let json = render_json(&caller, &event, "t");
+        assert!(
+            json.contains(
+                r#""argv":["chown","x"],"exec_argv":[],"paths":[{"checked":"/var/lib/a b","passed":"/proc/self/fd/5"},{"checked":"/v/\\x0a\\x1b","passed":"/proc/self/fd/6"}],"env":{}"#
+            ),
+            "{json}"
+        );
+        let kv = render_kv(&caller, &event);
+        assert!(
+            kv.contains(r#" argv="chown x" paths="/var/lib/a\x20b /proc/self/fd/5 /v/\x0a\x1b /proc/self/fd/6""#),
+            "{kv}"
+        );
+        // None: no field at all.
+        event.paths = &[];
+        assert!(!render_json(&caller, &event, "t").contains("paths"));
+        assert!(!render_kv(&caller, &event).contains("paths"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! whose tail does not exist yet (a file a command is about to create): the
 //! existing part has its symlinks resolved, the rest is normalized lexically.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::io;
@@ -14,7 +15,14 @@ const MAX_SYMLINKS: usize = 40;
 /// the current directory. Errors (a deleted cwd, a symlink loop, a component
 /// that cannot be inspected) mean the path cannot be trusted.
 pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
-    resolve(path, false)
+    resolve(path, false, &Cell::new(usize::MAX))
+}
+
+/// Like [`canonicalize`], taking one from `budget` for each component it
+/// looks at (symbolic links' targets included), and failing when none is
+/// left: the runtime bounds the file-system work of one call.
+pub fn canonicalize_within(path: &Path, budget: &Cell<usize>) -> io::Result<PathBuf> {
+    resolve(path, false, budget)
 }
 
 /// Like [`canonicalize`], but only through symlinks that only root can
@@ -24,10 +32,10 @@ pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
 /// redirect (a service owning /var/lib/svc could otherwise point
 /// /var/lib/svc/instances at /).
 pub fn canonicalize_trusted(path: &Path) -> io::Result<PathBuf> {
-    resolve(path, true)
+    resolve(path, true, &Cell::new(usize::MAX))
 }
 
-fn resolve(path: &Path, trusted_links_only: bool) -> io::Result<PathBuf> {
+fn resolve(path: &Path, trusted_links_only: bool, budget: &Cell<usize>) -> io::Result<PathBuf> {
     use std::os::unix::fs::MetadataExt;
     let mut pending: VecDeque<OsString> = VecDeque::new();
     let mut resolved = PathBuf::from("/");
@@ -38,6 +46,12 @@ fn resolve(path: &Path, trusted_links_only: bool) -> io::Result<PathBuf> {
 
     let mut symlinks = 0;
     while let Some(component) = pending.pop_front() {
+        let Some(left) = budget.get().checked_sub(1) else {
+            return Err(io::Error::other(
+                "too many path components to resolve in one call",
+            ));
+        };
+        budget.set(left);
         if component == ".." {
             resolved.pop();
             continue;

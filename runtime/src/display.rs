@@ -162,6 +162,9 @@ impl Rule {
             }
         }
         parts.push(self.command.as_str().to_string());
+        if let Some(digest) = &self.sha256 {
+            parts.push(format!("@sha256:{}", crate::format::hex(digest)));
+        }
         parts.extend(self.args.iter().map(|a| a.to_string()));
         if self.rest != Rest::Exact {
             parts.push(self.rest.to_string());

@@ -19,6 +19,9 @@ pub enum ExecError {
     },
     Switch(String, io::Error),
     CloseFds(io::Error),
+    /// The executable (or a chained rule's) is not root's alone, or not
+    /// the file its rule pins.
+    Untrusted(crate::binary::Refusal),
     Exec(String, io::Error),
 }
 
@@ -33,6 +36,7 @@ impl fmt::Display for ExecError {
             ),
             ExecError::Switch(user, e) => write!(f, "cannot switch to the target user `{user}`: {e}"),
             ExecError::CloseFds(e) => write!(f, "cannot close inherited file descriptors: {e}"),
+            ExecError::Untrusted(refusal) => write!(f, "refusing to execute {refusal}"),
             ExecError::Exec(path, e) => write!(f, "cannot execute {path}: {e}"),
         }
     }
@@ -54,7 +58,23 @@ pub fn exec(allowed: &Allowed) -> ExecError {
             return ExecError::CloseFds(e);
         }
     }
-    let error = sys::execve(&allowed.executable, &allowed.argv, &allowed.env);
+    let program = match &allowed.binary {
+        // A script runs by its path: through its descriptor, the kernel
+        // would hand the interpreter `/dev/fd/N` as the script's name
+        // (`$0`), which must then stay open in the command. Its directories
+        // are root's alone, so only root can change it in between.
+        Some(Ok(binary)) if binary.script => sys::Program::Path(&allowed.executable),
+        Some(Ok(binary)) => sys::Program::Fd(binary.fd()),
+        Some(Err(refusal)) => return ExecError::Untrusted(refusal.clone()),
+        // Only policy tests look nothing up, and they never execute.
+        None => {
+            return ExecError::Exec(
+                allowed.executable.display().to_string(),
+                std::io::Error::other("the executable was not checked"),
+            )
+        }
+    };
+    let error = sys::execve(program, &allowed.argv, &allowed.env);
     ExecError::Exec(allowed.executable.display().to_string(), error)
 }
 

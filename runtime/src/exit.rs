@@ -11,6 +11,7 @@ pub const BAD_RULESET: i32 = 97;
 pub const NO_COMMAND: i32 = 98;
 /// No rule allows this command line.
 pub const UNAUTHORIZED: i32 = 99;
-/// Allowed, but it could not be run: switching to the target user or
-/// `execve` failed. Nothing was executed.
+/// Allowed, but it could not be run: its executable is not root's alone or
+/// not the file the rule pins, or switching to the target user or the exec
+/// failed. Nothing was executed.
 pub const EXEC_FAILED: i32 = 126;

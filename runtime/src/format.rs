@@ -614,6 +614,7 @@ mod tests {
                 line: id + 1,
             },
             command,
+            sha256: None,
             run_as: RunAs::Root,
             env: Vec::new(),
             args: Vec::new(),

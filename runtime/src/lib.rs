@@ -6,6 +6,7 @@
 //! serialized DFAs, user names are resolved by libc.
 
 pub mod audit;
+pub mod binary;
 pub mod canonical;
 mod codec;
 pub mod display;
@@ -17,6 +18,7 @@ pub mod pin;
 pub mod process;
 pub mod run;
 pub mod sys;
+pub mod syslog;
 pub mod types;
 pub mod values;
 

@@ -9,10 +9,13 @@ use std::path::{Path, PathBuf};
 use regex_automata::dfa::{sparse, Automaton};
 use regex_automata::{Anchored, Input};
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::canonical::{canonicalize, canonicalize_trusted};
+use crate::binary::{self, Binary, Refusal};
+use crate::canonical::{canonicalize, canonicalize_trusted, canonicalize_within};
 use crate::format::RulesetError;
 use crate::pin::{PathRefusal, PinnedPath};
 use crate::process;
@@ -62,12 +65,18 @@ impl Invocation {
         })
     }
 
-    /// The full argv as written, for messages.
+    /// The full argv as written, for messages: escaped like an audit
+    /// record, so one line of printable ASCII.
     pub fn display_argv(argv: &[OsString]) -> String {
+        crate::audit::escape(&Invocation::argv_bytes(argv))
+    }
+
+    /// The full argv as written, joined by spaces, byte for byte.
+    pub fn argv_bytes(argv: &[OsString]) -> Vec<u8> {
         argv.iter()
-            .map(|a| a.to_string_lossy().into_owned())
+            .map(|a| a.as_bytes())
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(&b' ')
     }
 }
 
@@ -204,7 +213,14 @@ pub struct Context<'a> {
     pub resolve_executables: bool,
     /// Paths resolved during this call: each argument once.
     paths: PathCache,
+    /// Bytes regexes may still search during this call.
+    scan_left: Cell<usize>,
 }
+
+/// Bytes of arguments that regexes may search in one call: far above a
+/// legitimate call, and a few milliseconds of a sparse DFA's time (about
+/// 5 ns a byte here) for hostile ones.
+const MAX_SCAN_BYTES: usize = 1 << 20;
 
 impl<'a> Context<'a> {
     pub fn new(exec_dirs: &'a [String], lookup: &'a Lookup<'a>, on_host: bool) -> Context<'a> {
@@ -213,6 +229,7 @@ impl<'a> Context<'a> {
             lookup,
             resolve_executables: on_host,
             paths: PathCache::default(),
+            scan_left: Cell::new(MAX_SCAN_BYTES),
         }
     }
 }
@@ -220,24 +237,63 @@ impl<'a> Context<'a> {
 /// Canonical forms and pinned descriptors already found during one call:
 /// alternatives, optional and any-order items may try one argument many
 /// times, and each try must not cost (or open) it again.
-#[derive(Default)]
 struct PathCache {
-    canonical: RefCell<Vec<(OsString, Option<PathBuf>)>>,
+    canonical: RefCell<Vec<(OsString, Pin, Option<PathBuf>)>>,
     pinned: RefCell<Vec<PinnedEntry>>,
+    /// Path components the call may still look up (symbolic links'
+    /// targets included): a bound on root's file-system work per call,
+    /// whatever the arguments.
+    lookups_left: Cell<usize>,
+}
+
+/// Far above any legitimate call (a path has a dozen components), far
+/// below what hostile arguments could ask for (a symbolic link may expand
+/// to thousands, 40 times over).
+const MAX_PATH_LOOKUPS: usize = 2048;
+
+impl Default for PathCache {
+    fn default() -> Self {
+        PathCache {
+            canonical: RefCell::default(),
+            pinned: RefCell::default(),
+            lookups_left: Cell::new(MAX_PATH_LOOKUPS),
+        }
+    }
 }
 
 /// A pinned path found during a call, by base, checked path and mode.
 type PinnedEntry = (PathBuf, PathBuf, Pin, Arc<PinnedPath>);
 
 impl PathCache {
-    fn canonical(&self, arg: &OsStr) -> Option<PathBuf> {
-        if let Some((_, found)) = self.canonical.borrow().iter().find(|(a, _)| a == arg) {
-            return found.clone();
+    /// The canonical form of `arg`; for `<path-entry>`, of its directory,
+    /// with its last name as written: the entry itself is checked, not
+    /// what a symbolic link there points to.
+    fn canonical(&self, arg: &OsStr, pin: Pin) -> Option<PathBuf> {
+        let entry = pin == Pin::Entry;
+        let cached = self
+            .canonical
+            .borrow()
+            .iter()
+            .find(|(a, p, _)| a == arg && (*p == Pin::Entry) == entry)
+            .map(|(_, _, found)| found.clone());
+        if let Some(found) = cached {
+            return found;
         }
-        let found = canonicalize(Path::new(arg)).ok();
+        let path = Path::new(arg);
+        let found = if entry {
+            // `..` as the last name is no entry of the directory before it.
+            path.file_name().and_then(|name| {
+                let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+                let dir = dir.unwrap_or(Path::new("."));
+                let dir = canonicalize_within(dir, &self.lookups_left).ok()?;
+                Some(dir.join(name))
+            })
+        } else {
+            canonicalize_within(path, &self.lookups_left).ok()
+        };
         self.canonical
             .borrow_mut()
-            .push((arg.to_os_string(), found.clone()));
+            .push((arg.to_os_string(), pin, found.clone()));
         found
     }
 
@@ -275,7 +331,8 @@ impl PathCache {
 /// One argument as it is passed on, and where its value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Passed {
-    pub value: OsString,
+    /// Shared: the walk through a rule's items copies its outputs often.
+    pub value: Rc<OsStr>,
     pub origin: Origin,
 }
 
@@ -291,9 +348,9 @@ pub enum Origin {
 }
 
 impl Passed {
-    fn plain(value: OsString) -> Passed {
+    fn plain(value: impl Into<Rc<OsStr>>) -> Passed {
         Passed {
-            value,
+            value: value.into(),
             origin: Origin::Text,
         }
     }
@@ -311,11 +368,23 @@ pub struct Matched {
     pub env: Vec<(String, Passed)>,
     /// For `then allowed`: the rule that allowed the chained command.
     pub chained: Option<Box<Rule>>,
+    /// That rule's executable as checked on this host (not looked up in
+    /// policy tests).
+    pub chained_binary: Option<Checked>,
+}
+
+/// An executable as opened and checked on this host, or why it must not run.
+pub type Checked = Result<Arc<Binary>, Refusal>;
+
+/// Opens and checks a rule's executable, on this host only.
+fn check_binary(rule: &Rule, executable: &Path, ctx: &Context<'_>) -> Option<Checked> {
+    ctx.resolve_executables
+        .then(|| binary::open(executable, rule.sha256.as_ref()).map(Arc::new))
 }
 
 /// At most this many single-argument checks per rule: a bound on
 /// backtracking through optional and any-order items.
-const MAX_STEPS: u32 = 20_000;
+const MAX_STEPS: u32 = crate::types::MAX_MATCH_STEPS;
 
 /// Whether `rule` allows `call`, and with what arguments.
 pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Matched, Mismatch> {
@@ -342,6 +411,7 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
         depth: 0,
         furthest: None,
         process: None,
+        tried: BTreeMap::new(),
     };
     let outcomes = walker.seq(&rule.args, 0)?;
     let len = call.args.len();
@@ -385,6 +455,7 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
                         args,
                         env,
                         chained: inner.chained,
+                        chained_binary: inner.chained_binary,
                     });
                 }
                 Err(why) => {
@@ -397,6 +468,7 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
             args,
             env,
             chained: None,
+            chained_binary: None,
         });
     }
     if let Some(error) = last_error {
@@ -459,12 +531,16 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
                     reason = format!("rule `{}` matches but its executable is missing", rule.name);
                     continue;
                 };
+                // Checked, but run by the chaining program by its path: only
+                // root can change it in between (its directories are root's).
+                let chained_binary = check_binary(rule, &executable, ctx);
                 let mut args = vec![Passed::plain(executable.into_os_string())];
                 args.extend(matched.args);
                 return Ok(Matched {
                     args,
                     env: matched.env,
                     chained: Some(Box::new(rule.clone())),
+                    chained_binary,
                 });
             }
             Err(why) => reason = format!("rule `{}`: {why}", rule.name),
@@ -487,6 +563,10 @@ struct Walker<'a, 'c> {
     furthest: Option<(usize, String)>,
     /// Why that argument's process is not a `<pid>` target, if it is one.
     process: Option<process::NotTarget>,
+    /// What each pattern made of each argument already: any-order and
+    /// optional items try the same pair many times, and a pattern may cost
+    /// a scan of a 128 KiB argument. Keyed by the pattern's address.
+    tried: BTreeMap<(*const Arg, usize), Option<Passed>>,
 }
 
 fn push_unique(outcomes: &mut Outcomes, end: usize, outputs: Vec<Passed>) {
@@ -532,9 +612,15 @@ impl Walker<'_, '_> {
                 if self.steps > MAX_STEPS {
                     return Err(Mismatch::TooComplex);
                 }
-                let passed = match self.args.get(start) {
-                    Some(arg) => match_arg(pattern, arg, self.ctx)?,
-                    None => None,
+                let key = (pattern as *const Arg, start);
+                let passed = match (self.tried.get(&key), self.args.get(start)) {
+                    (Some(known), _) => known.clone(),
+                    (None, Some(arg)) => {
+                        let passed = match_arg(pattern, arg, self.ctx)?;
+                        self.tried.insert(key, passed.clone());
+                        passed
+                    }
+                    (None, None) => None,
                 };
                 match passed {
                     Some(value) => Ok(vec![(start + 1, vec![value])]),
@@ -715,10 +801,16 @@ pub fn match_arg(
     ctx: &Context<'_>,
 ) -> Result<Option<Passed>, Mismatch> {
     let bytes = arg.as_bytes();
-    let keep = || Some(Passed::plain(arg.to_os_string()));
+    let keep = || Some(Passed::plain(arg));
     Ok(match pattern {
         Arg::Literal(literal) => (literal.as_bytes() == bytes).then(keep).flatten(),
-        Arg::Regex(regex) => regex_matches(&regex.dfa, bytes)?.then(keep).flatten(),
+        Arg::Regex(regex) => {
+            // Each search reads the whole argument (up to 128 KiB): the
+            // call's budget of bytes searched bounds root's time.
+            let left = ctx.scan_left.get().checked_sub(bytes.len());
+            ctx.scan_left.set(left.ok_or(Mismatch::TooComplex)?);
+            regex_matches(&regex.dfa, bytes)?.then(keep).flatten()
+        }
         Arg::OneOf(alternatives) => {
             for alternative in alternatives {
                 if let Some(passed) = match_arg(alternative, arg, ctx)? {
@@ -756,9 +848,9 @@ pub fn match_arg(
         Arg::Prefixed { prefix, value } => match bytes.strip_prefix(prefix.as_bytes()) {
             Some(rest) => match_arg(value, OsStr::from_bytes(rest), ctx)?.map(|passed| {
                 let mut whole = OsString::from(prefix);
-                whole.push(&passed.value);
+                whole.push(&*passed.value);
                 Passed {
-                    value: whole,
+                    value: whole.into(),
                     origin: passed.origin,
                 }
             }),
@@ -824,7 +916,7 @@ fn match_path_arg(
     if arg.is_empty() || too_long(arg) {
         return Ok(None);
     }
-    let Some(resolved) = ctx.paths.canonical(arg) else {
+    let Some(resolved) = ctx.paths.canonical(arg, pin) else {
         return Ok(None);
     };
     let Some(base) = scopes.iter().find_map(|scope| within(scope, &resolved)) else {
@@ -839,13 +931,13 @@ fn match_path_arg(
     }
     match pin {
         Pin::Unpinned => Ok(Some(Passed {
-            value: resolved.clone().into_os_string(),
+            value: resolved.as_os_str().into(),
             origin: Origin::Unpinned(resolved),
         })),
         Pin::Object | Pin::Entry => {
             let pinned = ctx.paths.pinned(&base, &resolved, pin).map_err(refused)?;
             Ok(Some(Passed {
-                value: pinned.passed.clone(),
+                value: pinned.passed.as_os_str().into(),
                 origin: Origin::Pinned(pinned),
             }))
         }
@@ -920,6 +1012,11 @@ pub struct Allowed {
     /// For `then allowed`: the rule that allowed the chained command.
     pub chained: Option<Rule>,
     pub executable: PathBuf,
+    /// The executable as opened and checked (`None` in policy tests): what
+    /// the runtime executes, through its descriptor.
+    pub binary: Option<Checked>,
+    /// For `then allowed`: the chained rule's executable, checked.
+    pub chained_binary: Option<Checked>,
     /// The full argv, argv[0] being the executable's path.
     pub argv: Vec<OsString>,
     /// The complete environment of the command.
@@ -931,6 +1028,14 @@ pub struct Allowed {
 }
 
 impl Allowed {
+    /// Why the runtime must not run this: the executable, or the chained
+    /// rule's, failed its checks.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        [&self.binary, &self.chained_binary]
+            .into_iter()
+            .find_map(|checked| checked.as_ref()?.as_ref().err())
+    }
+
     /// The argv with each pinned path written as the path that was checked
     /// (what `explain` and the audit record show next to what is passed).
     pub fn argv_as_checked(&self) -> Vec<OsString> {
@@ -973,7 +1078,8 @@ pub enum Decision {
 /// The decision for `argv`: the rules its command selects are tried in
 /// declaration order; the first match whose executable exists wins; a
 /// matching rule whose executable is missing is passed over, as in
-/// oslo.rootwrap.
+/// oslo.rootwrap, but only to a rule with the same target user: a missing
+/// program must not change who the command line runs as.
 pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetError> {
     let Some(call) = Invocation::parse(argv) else {
         return Ok(Decision::Deny { tried: Vec::new() });
@@ -984,6 +1090,9 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
     for rule in &rules {
         match match_rule(rule, &call, ctx) {
             Ok(matched) => {
+                if first_missing.is_some_and(|missing| missing.run_as != rule.run_as) {
+                    break;
+                }
                 let Some(executable) = executable_for(rule, ctx) else {
                     first_missing.get_or_insert(rule);
                     continue;
@@ -992,6 +1101,7 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
                     tried.push((rule.clone(), why));
                     continue;
                 }
+                let binary = check_binary(rule, &executable, ctx);
                 let mut pinned: Vec<Arc<PinnedPath>> = Vec::new();
                 let mut keep = |passed: Passed| {
                     if let Origin::Pinned(pin) = passed.origin {
@@ -999,7 +1109,7 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
                             pinned.push(pin);
                         }
                     }
-                    passed.value
+                    passed.value.to_os_string()
                 };
                 let mut argv = Vec::with_capacity(matched.args.len() + 1);
                 argv.push(executable.clone().into_os_string());
@@ -1015,6 +1125,8 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
                     rule: rule.clone(),
                     chained: matched.chained.map(|r| *r),
                     executable,
+                    binary,
+                    chained_binary: matched.chained_binary,
                     argv,
                     env,
                     run_as: rule.run_as.clone(),

@@ -55,8 +55,10 @@ pub enum PathRefusal {
     Symlink,
     /// A regular file with more than one name: one may lie outside the scope.
     HardLinks(u64),
+    /// `<path>` names an existing object, and this one does not exist.
+    Missing,
     /// A directory on the way does not exist: only the last name of a
-    /// pinned path may be missing.
+    /// `<path-entry>` may be missing.
     MissingDirectory(PathBuf),
     /// A directory on the way is someone else's (`<path-unpinned>`).
     Unsafe { dir: PathBuf, why: String },
@@ -75,9 +77,13 @@ impl fmt::Display for PathRefusal {
                 f,
                 "a file with {n} hard links (another name may lie outside the scope)"
             ),
+            PathRefusal::Missing => write!(
+                f,
+                "does not exist (`<path>` names an existing object; a rule for a command that creates it uses `<path-entry ...>`)"
+            ),
             PathRefusal::MissingDirectory(dir) => write!(
                 f,
-                "{} does not exist (only the last name of a pinned path may be missing)",
+                "{} does not exist (only the last name of a `<path-entry>` may be missing)",
                 dir.display()
             ),
             PathRefusal::Unsafe { dir, why } => write!(
@@ -153,6 +159,11 @@ pub fn pin(
                 passed: OsString::from_vec(passed),
                 fd,
             })
+        }
+        (Err(e), Pin::Object) if e.raw_os_error() == Some(libc::ENOENT) => {
+            // The command would look the last name up itself, and follow
+            // a symbolic link the caller plants there (`chown` does).
+            Err(PathRefusal::Missing)
         }
         (Ok(_), _) => entry(anchor_fd, anchor, rest, checked, how),
         (Err(e), _) if e.raw_os_error() == Some(libc::ENOENT) => {
@@ -342,11 +353,20 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_object_is_refused() {
+        let tree = Tree::new("missing-object");
+        for how in BOTH {
+            let refused = pin(&tree.base(), &tree.base().join("d/new"), Pin::Object, how);
+            assert!(matches!(refused, Err(PathRefusal::Missing)), "{refused:?}");
+        }
+    }
+
+    #[test]
     fn a_missing_name_is_passed_below_its_directory() {
         let tree = Tree::new("missing");
         for how in BOTH {
             let checked = tree.base().join("d/new");
-            let pinned = pin(&tree.base(), &checked, Pin::Object, how).unwrap();
+            let pinned = pin(&tree.base(), &checked, Pin::Entry, how).unwrap();
             let passed = pinned.passed.to_string_lossy().into_owned();
             assert!(passed.ends_with("/new"), "{passed}");
             // Created where it was checked, whatever was renamed meanwhile.
@@ -362,9 +382,9 @@ mod tests {
     fn only_the_last_name_may_be_missing() {
         let tree = Tree::new("deeper");
         for how in BOTH {
-            for pin_as in [Pin::Object, Pin::Entry] {
+            {
                 let checked = tree.base().join("d/new/deeper");
-                let refused = pin(&tree.base(), &checked, pin_as, how);
+                let refused = pin(&tree.base(), &checked, Pin::Entry, how);
                 assert!(
                     matches!(&refused, Err(PathRefusal::MissingDirectory(dir)) if dir.ends_with("d/new")),
                     "{refused:?}"
@@ -372,7 +392,7 @@ mod tests {
             }
             // Nor may the scope's own directory.
             let missing_base = tree.root.join("nonexistent");
-            let refused = pin(&missing_base, &missing_base.join("x"), Pin::Object, how);
+            let refused = pin(&missing_base, &missing_base.join("x"), Pin::Entry, how);
             assert!(
                 matches!(refused, Err(PathRefusal::MissingDirectory(_))),
                 "{refused:?}"

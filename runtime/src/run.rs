@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
-use crate::audit::{record_fallback, AuditLog, Caller, Event, Outcome};
+use crate::audit::{escape, record_fallback, AuditLog, Caller, Event, Outcome};
 use crate::exit;
 use crate::format::{Ruleset, RulesetError, MAX_RULESET_BYTES};
 use crate::matcher::{Decision, Invocation, Mismatch};
@@ -70,16 +70,42 @@ pub fn open_trusted(path: &Path) -> Result<Ruleset<File>, RulesetError> {
 
 /// Runs one call; returns the exit code when it does not exec.
 pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
-    crate::sys::ensure_std_fds();
+    // Before anything else: sudo passes on the caller's resource limits and
+    // its ignored and blocked signals. A tiny file-size limit would kill
+    // rootwrap in the middle of the audit record (or, with SIGXFSZ ignored,
+    // fail it), and the command would run with them. Only root can raise
+    // limits; unprivileged, rootwrap cannot run anything as anyone else.
+    let limits = if crate::sys::effective_uid() == 0 {
+        crate::sys::reset_limits()
+    } else {
+        Ok(())
+    };
+    crate::sys::reset_signals();
     // A caller that closes our stderr pipe must not kill us before the
     // audit record is written (execve restores the default).
     crate::sys::ignore_sigpipe();
+    crate::sys::ensure_std_fds();
+    // sudo keeps the caller's TZ: it must not date syslog headers (and
+    // nothing of rootwrap's reads it otherwise; the command gets a clean
+    // environment).
+    std::env::remove_var("TZ");
     let _program = args.next();
     let ruleset_path = args.next();
     let argv: Vec<OsString> = args.collect();
+    if let Err((name, e)) = limits {
+        let message = format!(
+            "cannot set the resource limit RLIMIT_{}: {e}",
+            name.to_uppercase()
+        );
+        let mut event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
+        event.reason = Some(message.clone().into_bytes());
+        record_fallback(Caller::current, &event);
+        say(&message);
+        return exit::BAD_RULESET;
+    }
     let Some(ruleset_path) = ruleset_path else {
         let mut event = Event::new(Outcome::BadInvocation, exit::NO_COMMAND, &argv);
-        event.reason = Some("No command specified".to_string());
+        event.reason = Some(b"No command specified".to_vec());
         record_fallback(Caller::current, &event);
         say("No command specified");
         return exit::NO_COMMAND;
@@ -93,7 +119,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
         Err(e) => {
             let message = format!("{shown_path}: {e}");
             let mut event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
-            event.reason = Some(message.clone());
+            event.reason = Some(message.clone().into_bytes());
             record_fallback(Caller::current, &event);
             say(&message);
             return exit::BAD_RULESET;
@@ -108,7 +134,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
             let message = format!("{e}; refusing the call (on-log-failure refuse)");
             let mut event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
             event.ruleset = identity.clone();
-            event.reason = Some(message.clone());
+            event.reason = Some(message.clone().into_bytes());
             record_fallback(Caller::current, &event);
             say(&message);
             return exit::BAD_RULESET;
@@ -122,11 +148,13 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
         Caller::default()
     };
     // Records a failure that ends the call: to the log first, then on
-    // stderr (which the caller controls and may have made unwritable).
-    let finish = |log: &mut AuditLog, mut event: Event<'_>, message: String| -> i32 {
+    // stderr (which the caller controls and may have made unwritable). The
+    // message may hold the caller's bytes: the record keeps them exactly,
+    // and stderr gets them escaped like the record.
+    let finish = |log: &mut AuditLog, mut event: Event<'_>, message: Vec<u8>| -> i32 {
         event.ruleset = identity.clone();
-        event.reason = Some(message.clone());
         let code = event.exit_code;
+        event.reason = Some(message.clone());
         let logged = log.record(&caller, &event);
         say(&message);
         if let Err(e) = logged {
@@ -137,13 +165,13 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
 
     if argv.is_empty() {
         let event = Event::new(Outcome::BadInvocation, exit::NO_COMMAND, &argv);
-        return finish(&mut log, event, "No command specified".into());
+        return finish(&mut log, event, b"No command specified".to_vec());
     }
     let decision = match ruleset.decide(&argv, true) {
         Ok(decision) => decision,
         Err(e) => {
             let event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
-            return finish(&mut log, event, format!("{shown_path}: {e}"));
+            return finish(&mut log, event, format!("{shown_path}: {e}").into());
         }
     };
     match decision {
@@ -156,7 +184,13 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
                 .filter(|(name, _)| name != "PATH")
                 .cloned()
                 .collect();
+            let paths: Vec<(OsString, OsString)> = allowed
+                .pinned
+                .iter()
+                .map(|p| (p.checked.clone().into_os_string(), p.passed.clone()))
+                .collect();
             let mut event = Event::new(Outcome::Allowed, exit::ALLOWED, &argv);
+            event.paths = &paths;
             event.rule = Some(&allowed.rule);
             event.chained = allowed.chained.as_ref();
             event.executable = Some(&allowed.executable);
@@ -164,10 +198,17 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
             event.run_as = Some(allowed.run_as.user_name());
             event.env = &rule_env;
             event.ruleset = identity.clone();
+            // An executable the caller could replace: refused, nothing runs.
+            if let Some(refusal) = allowed.refusal() {
+                event.outcome = Outcome::ExecFailed;
+                event.exit_code = exit::EXEC_FAILED;
+                let e = crate::exec::ExecError::Untrusted(refusal.clone());
+                return finish(&mut log, event, e.to_string().into());
+            }
             if let Err(e) = crate::exec::switch_user(&allowed.run_as) {
                 event.outcome = Outcome::ExecFailed;
                 event.exit_code = exit::EXEC_FAILED;
-                return finish(&mut log, event, e.to_string());
+                return finish(&mut log, event, e.to_string().into());
             }
             if let Err(e) = log.record(&caller, &event) {
                 event.outcome = Outcome::BadRuleset;
@@ -178,7 +219,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
             let error = crate::exec::exec(&allowed);
             event.outcome = Outcome::ExecFailed;
             event.exit_code = exit::EXEC_FAILED;
-            finish(&mut log, event, error.to_string())
+            finish(&mut log, event, error.to_string().into())
         }
         Decision::NotExecutable { rule } => {
             let mut event = Event::new(Outcome::NotFound, exit::NOT_FOUND, &argv);
@@ -188,13 +229,13 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
                 rule.command.as_str(),
                 rule.name
             );
-            finish(&mut log, event, message)
+            finish(&mut log, event, message.into())
         }
         Decision::Deny { tried } => {
             // A damaged ruleset must be reported as such, never as a denial.
             if let Err(e) = ruleset.verify_all() {
                 let event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
-                return finish(&mut log, event, format!("{shown_path}: {e}"));
+                return finish(&mut log, event, format!("{shown_path}: {e}").into());
             }
             let event = Event::new(Outcome::Denied, exit::UNAUTHORIZED, &argv);
             // A rule that matched but whose path cannot be handed over
@@ -209,27 +250,30 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
                 .find(|(_, why)| matches!(why, Mismatch::Process { .. }))
                 .map(|(rule, why)| format!("; rule `{}`: {why}", rule.name))
                 .unwrap_or_default();
-            let message = match unsafe_path {
-                Some((rule, why)) => format!(
-                    "Unsafe path: {} (rule `{}`: {why})",
-                    Invocation::display_argv(&argv),
-                    rule.name
-                ),
-                None => format!(
-                    "Unauthorized command: {} (no filter matched{process})",
-                    Invocation::display_argv(&argv)
+            let (head, tail) = match unsafe_path {
+                Some((rule, why)) => ("Unsafe path: ", format!(" (rule `{}`: {why})", rule.name)),
+                None => (
+                    "Unauthorized command: ",
+                    format!(" (no filter matched{process})"),
                 ),
             };
+            let mut message = head.as_bytes().to_vec();
+            message.extend(Invocation::argv_bytes(&argv));
+            message.extend(tail.as_bytes());
             finish(&mut log, event, message)
         }
     }
 }
 
-/// One line on stderr, prefixed `rootwrap: `; a failed write is ignored
-/// (stderr belongs to the caller: it may be closed or full).
-pub fn say(message: &str) {
+/// One line on stderr, prefixed `rootwrap: `, the message escaped like an
+/// audit record (services forward rootwrap's stderr into their logs: an
+/// argument must not start a line there, nor reach a terminal raw). A
+/// failed write is ignored (stderr belongs to the caller: it may be closed
+/// or full).
+pub fn say(message: &(impl AsRef<[u8]> + ?Sized)) {
     use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "rootwrap: {message}");
+    let line = format!("rootwrap: {}\n", escape(message.as_ref()));
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 #[cfg(test)]

@@ -134,6 +134,126 @@ pub fn ignore_sigpipe() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
+/// Every signal at its default disposition and none blocked, whatever the
+/// caller set: ignored and blocked signals survive sudo and `execve`.
+pub fn reset_signals() {
+    // SAFETY: sets dispositions to a constant and the mask to an empty set
+    // built here; no handler runs. Real-time signals too; the C library
+    // refuses the two it keeps for itself (32, 33), harmlessly.
+    unsafe {
+        for signal in 1..=libc::SIGRTMAX() {
+            if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+        }
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+    }
+}
+
+const UNLIMITED: u64 = libc::RLIM_INFINITY;
+
+/// The resource limits rootwrap and its command run with, (name, resource,
+/// soft, hard): those the Linux kernel gives the first process. File size
+/// comes first: the audit record is written under it. The book's
+/// "Security model" chapter has this table; keep them in step.
+pub fn limits() -> [(&'static str, libc::__rlimit_resource_t, u64, u64); 16] {
+    let tasks = kernel_task_limit();
+    [
+        ("fsize", libc::RLIMIT_FSIZE, UNLIMITED, UNLIMITED),
+        ("cpu", libc::RLIMIT_CPU, UNLIMITED, UNLIMITED),
+        ("data", libc::RLIMIT_DATA, UNLIMITED, UNLIMITED),
+        ("stack", libc::RLIMIT_STACK, 8 << 20, UNLIMITED),
+        ("core", libc::RLIMIT_CORE, 0, UNLIMITED),
+        ("rss", libc::RLIMIT_RSS, UNLIMITED, UNLIMITED),
+        ("nproc", libc::RLIMIT_NPROC, tasks, tasks),
+        ("nofile", libc::RLIMIT_NOFILE, 1024, 4096),
+        ("memlock", libc::RLIMIT_MEMLOCK, 8 << 20, 8 << 20),
+        ("as", libc::RLIMIT_AS, UNLIMITED, UNLIMITED),
+        ("locks", libc::RLIMIT_LOCKS, UNLIMITED, UNLIMITED),
+        ("sigpending", libc::RLIMIT_SIGPENDING, tasks, tasks),
+        ("msgqueue", libc::RLIMIT_MSGQUEUE, 819_200, 819_200),
+        ("nice", libc::RLIMIT_NICE, 0, 0),
+        ("rtprio", libc::RLIMIT_RTPRIO, 0, 0),
+        ("rttime", libc::RLIMIT_RTTIME, UNLIMITED, UNLIMITED),
+    ]
+}
+
+/// The kernel's process and pending-signal limit for the first process:
+/// half of `kernel.threads-max` (which it sizes from memory); unlimited if
+/// that cannot be read.
+fn kernel_task_limit() -> u64 {
+    std::fs::read("/proc/sys/kernel/threads-max")
+        .ok()
+        .and_then(|text| {
+            let digits = text.strip_suffix(b"\n").unwrap_or(&text);
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            std::str::from_utf8(digits).ok()?.parse::<u64>().ok()
+        })
+        .map_or(UNLIMITED, |threads| threads / 2)
+}
+
+/// Sets every resource limit to `limits()`, so none the caller chose (sudo
+/// passes them on) applies to the audit record or the command. Raising a
+/// hard limit needs CAP_SYS_RESOURCE, which root lacks in some containers:
+/// there a hard limit that cannot be raised stays as it is if it allows the
+/// soft value, and is an error otherwise. The first failure is returned
+/// with the limit's name.
+pub fn reset_limits() -> Result<(), (&'static str, io::Error)> {
+    for (name, resource, soft, hard) in limits() {
+        let wanted = libc::rlimit {
+            rlim_cur: soft,
+            rlim_max: hard,
+        };
+        // SAFETY: plain syscalls with valid pointers to locals.
+        unsafe {
+            if libc::setrlimit(resource, &wanted) == 0 {
+                continue;
+            }
+            let error = io::Error::last_os_error();
+            let mut current = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            let kept = error.raw_os_error() == Some(libc::EPERM)
+                && libc::getrlimit(resource, &mut current) == 0
+                && soft <= current.rlim_max
+                && libc::setrlimit(
+                    resource,
+                    &libc::rlimit {
+                        rlim_cur: soft,
+                        rlim_max: current.rlim_max,
+                    },
+                ) == 0;
+            if !kept {
+                return Err((name, error));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Holds an exclusive `flock(2)` on `file` while `write` runs: records of
+/// concurrent calls then never see each other half-written.
+pub fn with_file_lock<T>(
+    file: &std::fs::File,
+    write: impl FnOnce() -> io::Result<T>,
+) -> io::Result<T> {
+    use std::os::unix::io::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: plain syscalls on a descriptor `file` keeps open.
+    if unsafe { libc::flock(fd, libc::LOCK_EX) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let result = write();
+    // SAFETY: as above; closing the file would release it too.
+    unsafe { libc::flock(fd, libc::LOCK_UN) };
+    result
+}
+
 /// Makes sure descriptors 0, 1 and 2 are open (on /dev/null if they were
 /// closed), so that no file this process opens later, such as the audit
 /// log, can become someone's stdout or stderr. std's start-up does this;
@@ -216,44 +336,60 @@ pub fn user_name(uid: u32) -> Option<String> {
     Some(name.to_string_lossy().into_owned())
 }
 
-/// Connects to the system logger now (`openlog` with `LOG_NDELAY`), while
-/// still root, rather than at the first message.
-pub fn open_syslog(facility: i32) {
-    // SAFETY: the ident is a static C string that outlives the process.
-    unsafe {
-        libc::openlog(
-            c"rootwrap".as_ptr(),
-            libc::LOG_PID | libc::LOG_NDELAY,
-            facility,
-        )
+/// The broken-down local time of `secs` since the epoch in the host's
+/// time zone (`localtime_r`): month 1-12, day, hour, minute, second. The
+/// caller must have removed `TZ` from the environment, or it chooses the
+/// zone. `None` if the C library cannot convert it.
+pub fn local_time(secs: i64) -> Option<(u32, u32, u32, u32, u32)> {
+    let time: libc::time_t = secs;
+    // SAFETY: `tm` is plain data (all-zero is valid); both pointers are
+    // valid locals for the call.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&time, &mut tm).is_null() {
+            return None;
+        }
+        tm
     };
+    let field = |v: libc::c_int| u32::try_from(v).ok();
+    Some((
+        field(tm.tm_mon)? + 1,
+        field(tm.tm_mday)?,
+        field(tm.tm_hour)?,
+        field(tm.tm_min)?,
+        field(tm.tm_sec)?,
+    ))
 }
 
-/// Sends one message through the system's `syslog(3)`, connected before
-/// by `open_syslog`. The message must hold no NUL byte (the audit log
-/// escapes control bytes).
-pub fn syslog(facility: i32, priority: i32, message: &str) -> io::Result<()> {
-    let text = CString::new(message).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: the message is passed as an argument to "%s", never as the
-    // format.
-    unsafe { libc::syslog(priority | facility, c"%s".as_ptr(), text.as_ptr()) };
-    Ok(())
+/// What [`execve`] executes.
+#[derive(Debug, Clone, Copy)]
+pub enum Program<'a> {
+    /// A path, resolved by the kernel at the exec.
+    Path(&'a std::path::Path),
+    /// The file this descriptor refers to: `execveat(fd, "", AT_EMPTY_PATH)`,
+    /// the very file that was checked.
+    Fd(std::os::fd::BorrowedFd<'a>),
 }
 
-/// Replaces this process with `path`, exactly: `execve(2)`, no PATH search
-/// and no fallback to `/bin/sh` for files the kernel will not run (which
-/// `execvp` and std's `Command` would do). Returns only on failure.
+/// Replaces this process with `program`, exactly: `execve(2)` or
+/// `execveat(2)`, no PATH search and no fallback to `/bin/sh` for files the
+/// kernel will not run (which `execvp` and std's `Command` would do).
+/// Returns only on failure.
 pub fn execve(
-    path: &std::path::Path,
+    program: Program<'_>,
     argv: &[std::ffi::OsString],
     env: &[(String, std::ffi::OsString)],
 ) -> io::Error {
+    use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
     let c_string = |bytes: &[u8]| {
         CString::new(bytes).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
     };
     let prepared = (|| -> io::Result<(CString, Vec<CString>, Vec<CString>)> {
-        let program = c_string(path.as_os_str().as_bytes())?;
+        let program = match program {
+            Program::Path(path) => c_string(path.as_os_str().as_bytes())?,
+            Program::Fd(_) => CString::default(),
+        };
         let args = argv
             .iter()
             .map(|a| c_string(a.as_bytes()))
@@ -269,7 +405,7 @@ pub fn execve(
             .collect::<io::Result<Vec<_>>>()?;
         Ok((program, args, vars))
     })();
-    let (program, args, vars) = match prepared {
+    let (path, args, vars) = match prepared {
         Ok(prepared) => prepared,
         Err(e) => return e,
     };
@@ -277,23 +413,29 @@ pub fn execve(
     arg_ptrs.push(std::ptr::null());
     let mut var_ptrs: Vec<*const libc::c_char> = vars.iter().map(|v| v.as_ptr()).collect();
     var_ptrs.push(std::ptr::null());
-    // SAFETY: every pointer refers to a NUL-terminated string owned by
-    // `args`/`vars`, alive for the call; both arrays end with NULL. Ignored
-    // signals and the signal mask survive execve: the command starts with
-    // every signal at its default and none blocked, whatever rootwrap's
-    // caller set (handlers are reset by execve itself).
-    unsafe {
-        // Real-time signals too; the C library refuses the two it keeps
-        // for itself (32, 33), harmlessly.
-        for signal in 1..=libc::SIGRTMAX() {
-            if signal != libc::SIGKILL && signal != libc::SIGSTOP {
-                libc::signal(signal, libc::SIG_DFL);
-            }
-        }
-        let mut none: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut none);
-        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
-        libc::execve(program.as_ptr(), arg_ptrs.as_ptr(), var_ptrs.as_ptr());
+    // Ignored signals and the signal mask survive execve: the command
+    // starts with every signal at its default (SIGPIPE too) and none
+    // blocked.
+    reset_signals();
+    match program {
+        // SAFETY: every pointer refers to a NUL-terminated string owned by
+        // `path`/`args`/`vars`, alive for the call; both arrays end with NULL.
+        Program::Path(_) => unsafe {
+            libc::execve(path.as_ptr(), arg_ptrs.as_ptr(), var_ptrs.as_ptr());
+        },
+        // SAFETY: as for execve; the descriptor is open (borrowed for the
+        // call) and the empty path with AT_EMPTY_PATH names the descriptor's
+        // file itself. The raw syscall: the C library's wrapper is recent.
+        Program::Fd(fd) => unsafe {
+            libc::syscall(
+                libc::SYS_execveat,
+                fd.as_raw_fd(),
+                path.as_ptr(),
+                arg_ptrs.as_ptr(),
+                var_ptrs.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            );
+        },
     }
     io::Error::last_os_error()
 }

@@ -54,6 +54,10 @@ pub struct Rule {
     pub name: String,
     pub source: Source,
     pub command: Command,
+    /// `COMMAND @sha256:HEX`: the SHA-256 the executable must have on the
+    /// host (checked, like its owner and mode, on the descriptor executed).
+    #[serde(with = "serde_bytes")]
+    pub sha256: Option<[u8; 32]>,
     pub run_as: RunAs,
     /// Variables the caller must set with a leading `env NAME=VALUE ...`.
     pub env: Vec<EnvVar>,
@@ -260,15 +264,15 @@ pub struct PathScope {
 /// How a `<path>` argument reaches the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Pin {
-    /// `<path ...>`: the checked object itself, through a descriptor the
-    /// runtime opened beneath the scope without following symbolic links:
-    /// `/proc/self/fd/N` (a directory: `/proc/self/fd/N/`); for a name
-    /// that does not exist yet, its nearest existing directory and the rest:
-    /// `/proc/self/fd/N/NAME`.
+    /// `<path ...>`: an existing object, through a descriptor the runtime
+    /// opened beneath the scope without following symbolic links:
+    /// `/proc/self/fd/N` (a directory: `/proc/self/fd/N/`).
     Object,
-    /// `<path-entry ...>`: the directory entry: the parent directory's
-    /// descriptor and the name, `/proc/self/fd/N/NAME`, for programs that
-    /// act on names (`rm`, `rmdir`, `mv`, `ln`, `umount`).
+    /// `<path-entry ...>`: a directory entry, existing or not: the parent
+    /// directory's descriptor and the name, `/proc/self/fd/N/NAME`, for
+    /// programs that create or remove names (`mkdir`, `rm`, `rmdir`,
+    /// `ln -T`, `mv -T`, `cp -T --remove-destination`). The command looks
+    /// the name up itself.
     Entry,
     /// `<path-unpinned ...>`: the canonical path as text, refused at call
     /// time when a directory on the way is not root's alone.
@@ -342,3 +346,8 @@ mod nested {
 /// How deeply groups, optional and any-order items and prefixed or
 /// alternative patterns may nest (the compiler refuses deeper ones).
 pub const MAX_NESTING: usize = 32;
+
+/// At most this many single-argument checks per rule and call: a bound on
+/// backtracking through optional and any-order items. The compiler refuses
+/// a rule whose worst case exceeds it, so it never decides a call.
+pub const MAX_MATCH_STEPS: u32 = 20_000;

@@ -1,7 +1,8 @@
 //! The audit log, end to end: the real `rootwrap` binary, real rulesets
 //! compiled by the real `rootwrap-compile`, real JSON-lines files and a real
 //! syslog receiver (a Unix datagram socket that `/dev/log` points to inside a
-//! private mount namespace, so `syslog(3)` itself delivers to the test).
+//! private mount namespace, so the runtime's own syslog client delivers to
+//! the test).
 //!
 //! - every decision kind gives exactly the documented record, field by
 //!   field, in the documented order, in both forms;
@@ -29,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rootwrap_tests::{binaries, require_root, run, set_mode, tool, Scratch};
+use rootwrap_tests::{binaries, require_root, run, set_mode, tool, Scratch, SudoFixture, CALLER};
 use serde_json::{json, Map, Value};
 
 // ---------------------------------------------------------------------------
@@ -138,18 +139,19 @@ const JSON_KEYS: &[&str] = &[
     "uid",
     "real_uid",
     "pid",
-    "cwd",
-    "argv",
     "rule",
     "chained_rule",
     "exec",
-    "exec_argv",
     "run_as",
-    "env",
     "ruleset",
     "ruleset_sha256",
-    "reason",
     "version",
+    "cwd",
+    "argv",
+    "exec_argv",
+    "paths",
+    "env",
+    "reason",
 ];
 
 /// The lines of a JSON-lines file: each one ends with `\n`, is printable
@@ -482,7 +484,9 @@ fn write_junk(dir: &Path) -> PathBuf {
 #[test]
 fn every_decision_kind_gives_the_documented_json_record() {
     require_root!();
-    let dir = Scratch::new("audit-kinds");
+    // Root's alone: the junk executable must pass the runtime's checks
+    // and fail at the exec itself.
+    let dir = Scratch::new_in(Path::new("/var/lib"), "audit-kinds");
     let junk = write_junk(dir.path());
     let log_path = dir.join("audit.jsonl");
     let source = kinds_source(dir.path(), &format!("log json {}", log_path.display()));
@@ -716,9 +720,9 @@ fn records_of_run_as_rules_name_the_caller_not_the_target() {
 }
 
 // ---------------------------------------------------------------------------
-// (b) syslog, through syslog(3), in a private mount namespace
+// (b) syslog, to /dev/log in a private mount namespace
 
-/// A syslog daemon's socket, as far as `syslog(3)` can tell.
+/// A syslog daemon's socket, as far as rootwrap can tell.
 struct Receiver {
     socket: UnixDatagram,
     path: PathBuf,
@@ -751,10 +755,11 @@ impl Receiver {
 }
 
 /// Runs `PROGRAM ARGS...` (appended with `.arg`) in a new mount namespace
-/// whose /dev is an empty tmpfs, with /dev/log a symlink to `socket` (none
-/// if `None`). Nothing outside the namespace changes.
+/// whose /dev is a tmpfs holding only `null` (sudo needs it) and /dev/log,
+/// a symlink to `socket` (none if `None`). Nothing outside the namespace
+/// changes.
 fn namespaced(socket: Option<&Path>) -> Command {
-    const SCRIPT: &str = r#"mount --make-rprivate / && mount -t tmpfs rootwrap-audit /dev && { [ -z "$1" ] || ln -s "$1" /dev/log; } && shift && exec "$@""#;
+    const SCRIPT: &str = r#"mount --make-rprivate / && mount -t tmpfs rootwrap-audit /dev && mknod -m 0666 /dev/null c 1 3 && { [ -z "$1" ] || ln -s "$1" /dev/log; } && shift && exec "$@""#;
     let mut command = Command::new(tool("unshare"));
     command
         .env_clear()
@@ -788,7 +793,7 @@ fn syslog_call<S: AsRef<OsStr>>(
     done
 }
 
-/// One datagram as `syslog(3)` sends it: `<PRI>Mmm dd hh:mm:ss
+/// One datagram as rootwrap sends it: `<PRI>Mmm dd hh:mm:ss
 /// rootwrap[PID]: MESSAGE`, no newline anywhere.
 #[derive(Debug)]
 struct Datagram {
@@ -909,8 +914,6 @@ impl<'a> KvExpect<'a> {
             }
         }
         put("host", &hostname());
-        put("cwd", self.cwd.to_str().unwrap());
-        put("argv", &self.argv.join(" "));
         if let Some((name, source)) = &self.rule {
             put("rule", name);
             put("rule_source", source);
@@ -918,24 +921,28 @@ impl<'a> KvExpect<'a> {
         if let Some(name) = self.chained_rule {
             put("chained_rule", name);
         }
-        if let Some((exec, argv)) = &self.exec {
+        if let Some((exec, _)) = &self.exec {
             put("exec", exec);
-            put("exec_argv", &argv.join(" "));
         }
         if let Some(user) = self.run_as {
             put("run_as", user);
-        }
-        for (name, value) in self.env {
-            put(&format!("env.{name}"), value);
         }
         if let Some((name, sha)) = self.ruleset {
             put("ruleset", name);
             put("ruleset_sha256", sha);
         }
+        put("version", VERSION);
+        put("cwd", self.cwd.to_str().unwrap());
+        put("argv", &self.argv.join(" "));
+        if let Some((_, argv)) = &self.exec {
+            put("exec_argv", &argv.join(" "));
+        }
+        for (name, value) in self.env {
+            put(&format!("env.{name}"), value);
+        }
         if let Some(reason) = self.reason {
             put("reason", reason);
         }
-        put("version", VERSION);
         out
     }
 }
@@ -961,7 +968,9 @@ fn assert_one_datagram(receiver: &Receiver, priority: u32, want: &KvExpect<'_>) 
 #[test]
 fn every_decision_kind_gives_the_documented_syslog_record() {
     require_root!();
-    let dir = Scratch::new("audit-syslog");
+    // Root's alone: the junk executable must pass the runtime's checks
+    // and fail at the exec itself.
+    let dir = Scratch::new_in(Path::new("/var/lib"), "audit-syslog");
     let receiver = Receiver::bind(dir.path());
     let junk = write_junk(dir.path());
     let json_path = dir.join("audit.jsonl");
@@ -1623,4 +1632,193 @@ fn concurrent_calls_never_lose_or_interleave_records() {
         assert!(pids.insert(record["pid"].as_u64().unwrap()));
     }
     assert!(seen.iter().all(|&s| s));
+}
+
+// ---------------------------------------------------------------------------
+// (f) syslog through sudo: what the caller must not shape
+
+/// `sudo -n rootwrap RULESET ARGV...` run by the service, with `TZ` set
+/// (sudo keeps it), in a namespace whose /dev/log is `receiver`; with
+/// rootwrap's datagrams. sudo and PAM log there too, more than the
+/// socket's queue holds: it is drained while the call runs.
+fn sudo_syslog_call<S: AsRef<OsStr>>(
+    receiver: &Receiver,
+    f: &SudoFixture,
+    tz: &str,
+    argv: &[S],
+) -> (i32, String, Vec<Vec<u8>>) {
+    let mut command = namespaced(Some(&receiver.path));
+    command
+        .current_dir("/")
+        .arg(tool("runuser"))
+        .args(["-u", CALLER, "--"])
+        .arg(tool("env"))
+        .arg(format!("TZ={tz}"))
+        .arg(tool("sudo"))
+        .arg("-n")
+        .arg(&f.rootwrap)
+        .arg(&f.ruleset)
+        .args(argv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        io::Read::read_to_string(&mut stderr, &mut text).unwrap();
+        text
+    });
+    let mut datagrams = Vec::new();
+    let status = loop {
+        datagrams.extend(receiver.drain());
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    datagrams.extend(receiver.drain());
+    let ours = datagrams
+        .into_iter()
+        .filter(|d| d.windows(9).any(|w| w == b"rootwrap["))
+        .collect();
+    (status.code().unwrap_or(-1), reader.join().unwrap(), ours)
+}
+
+/// Seconds into the day of `Mmm dd hh:mm:ss`.
+fn seconds_of_day(stamp: &str) -> u32 {
+    let time = &stamp[7..15];
+    let part = |i: usize| time[i..i + 2].parse::<u32>().unwrap();
+    part(0) * 3600 + part(3) * 60 + part(6)
+}
+
+/// The host's local time now, as syslog headers write it (`date` with no
+/// TZ: the host's own zone).
+fn host_local_time() -> String {
+    let date = run(Command::new(tool("date"))
+        .env_clear()
+        .arg("+%b %e %H:%M:%S"));
+    date.stdout_text().trim_end().to_string()
+}
+
+/// sudo keeps the caller's TZ, and syslog(3) dated headers by it, up to a
+/// day off; and a 10 KB argument pushed the rule, exec, run-as and the
+/// ruleset's digest past the 8000-byte cut. Now the header is the host's
+/// local time, and those fields come before anything the caller wrote.
+#[test]
+fn the_caller_shapes_neither_the_syslog_header_nor_which_fields_survive_a_cut() {
+    require_root!();
+    let dir = Scratch::new_in(Path::new("/var/lib"), "rw-audit-syslog-sudo");
+    let receiver = Receiver::bind(dir.path());
+    let f = SudoFixture::set_up_named(
+        "syslog-sudo",
+        "ruleset syslog-sudo\nexec-dirs /usr/bin /bin\nlog syslog\nallow c: cat ...\n",
+        &[],
+    );
+    let digest = {
+        let explained = run(Command::new(&binaries().compile)
+            .args(["explain", "--json"])
+            .arg(&f.ruleset)
+            .args(["--", "true"]));
+        let value: Value = serde_json::from_slice(&explained.stdout).unwrap();
+        value["ruleset"]["sha256"].as_str().unwrap().to_string()
+    };
+    for tz in ["XXX-14", "XXX+12", "UTC"] {
+        let before = host_local_time();
+        let (code, stderr, datagrams) =
+            sudo_syslog_call(&receiver, &f, tz, &["cat", "/nonexistent"]);
+        let after = host_local_time();
+        assert_eq!(code, 1, "{stderr}");
+        assert_eq!(datagrams.len(), 1, "{stderr}");
+        let text = String::from_utf8(datagrams[0].clone()).unwrap();
+        let stamp = &text[text.find('>').unwrap() + 1..][..15];
+        let (from, to, at) = (
+            seconds_of_day(&before),
+            seconds_of_day(&after),
+            seconds_of_day(stamp),
+        );
+        // Across midnight the check would need the date: not worth it.
+        if from <= to {
+            assert!(
+                (from..=to).contains(&at),
+                "TZ={tz}: header {stamp:?}, host time {before:?} .. {after:?}"
+            );
+        }
+    }
+
+    let long = format!("/{}etc/hostname", "./".repeat(5000));
+    let (code, stderr, datagrams) = sudo_syslog_call(&receiver, &f, "UTC", &["cat", &long]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(datagrams.len(), 1);
+    let got = parse_datagram(&datagrams[0]);
+    let value = |key: &str| {
+        got.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    assert!(value("truncated").is_some(), "{:?}", got.pairs);
+    assert_eq!(value("decision"), Some("allowed"));
+    assert_eq!(value("rule"), Some("c"));
+    assert_eq!(value("exec"), Some(resolved("cat").as_str()));
+    assert_eq!(value("run_as"), Some("root"));
+    assert_eq!(value("ruleset"), Some("syslog-sudo"));
+    assert_eq!(value("ruleset_sha256"), Some(digest.as_str()));
+    assert_eq!(value("version"), Some(VERSION));
+}
+
+/// A record the logger does not take (its queue stays full) is a failed
+/// write: `syslog(3)` waited for ever, or would have dropped it silently.
+/// The call is refused and nothing runs.
+#[test]
+fn a_syslog_record_that_is_not_delivered_refuses_the_call() {
+    require_root!();
+    let dir = Scratch::new("audit-syslog-full");
+    let receiver = Receiver::bind(dir.path());
+    // Fill the receiver's queue, which nobody drains.
+    let filler = UnixDatagram::unbound().unwrap();
+    filler.set_nonblocking(true).unwrap();
+    let mut queued = 0;
+    while filler.send_to(b"<13>filler", &receiver.path).is_ok() {
+        queued += 1;
+        assert!(queued < 100_000, "the queue never filled");
+    }
+    let marker = dir.join("marker");
+    let source = format!(
+        "ruleset audit-full\nexec-dirs /usr/bin /bin\nlog syslog\nallow mark: touch {}\n",
+        marker.display()
+    );
+    let ruleset = compile(dir.path(), "full", &source);
+    let mut command = namespaced(Some(&receiver.path));
+    command
+        .current_dir(dir.path())
+        .arg(&binaries().rootwrap)
+        .arg(&ruleset.rwc)
+        .args(["touch", marker.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    // Before, rootwrap blocked in syslog(3) for ever: give up after a
+    // minute rather than hang the suite.
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("rootwrap blocked on a full syslog queue");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(97), "{stderr}");
+    assert!(!marker.exists(), "the command ran unrecorded");
+    assert!(
+        stderr.starts_with("rootwrap: cannot reach syslog at /dev/log: ")
+            && stderr.ends_with("; refusing the call (on-log-failure refuse)\n"),
+        "{stderr}"
+    );
+    drop(receiver);
 }

@@ -388,9 +388,10 @@ impl Case<'_> {
             }
             Mismatch::Command => pick(&["argv0-regex"]),
             // The runtime's, not the translation's: a path within the
-            // scope that cannot be pinned (only its last name may be
-            // missing; no symbolic link below the scope's base).
+            // scope that cannot be pinned (it does not exist, or a symbolic
+            // link lies below the scope's base).
             Mismatch::Path { .. } => Some("pinned-path".into()),
+            Mismatch::EnvValue { .. } => pick(&["env-pinned"]),
             _ => None,
         }
     }

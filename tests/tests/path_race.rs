@@ -55,15 +55,22 @@ fn scope_dir() -> PathBuf {
     fixture_dir().join("race/scope")
 }
 
+fn audit_log() -> PathBuf {
+    fixture_dir().join("race/audit.jsonl")
+}
+
 fn ruleset(scope: &Path) -> String {
+    let log = audit_log();
+    let log = log.display();
     let scope = scope.display();
     format!(
         r#"ruleset race
 exec-dirs /usr/sbin /usr/bin /sbin /bin
+log json {log}
 
 allow race-chown: chown {CALLER} <path {scope}/**>
 allow race-chmod: chmod 0666 <path {scope}/**>
-allow race-cp: cp --remove-destination -- <path {scope}/**> <path-entry {scope}/**>
+allow race-cp: cp -T --remove-destination -- <path {scope}/**> <path-entry {scope}/**>
 # The same operation, opted out of pinning: refused at call time, since the
 # caller owns the scope.
 allow race-chown-unpinned: chown root:{CALLER} <path-unpinned {scope}/**>
@@ -198,7 +205,7 @@ fn pinned_paths_hold_against_a_directory_swap_loop() {
     let lines: [Vec<&str>; 3] = [
         vec!["chown", CALLER, &victim],
         vec!["chmod", "0666", &victim],
-        vec!["cp", "--remove-destination", "--", &src, &victim],
+        vec!["cp", "-T", "--remove-destination", "--", &src, &victim],
     ];
     let swapper = race.swapper();
     let mut ran = [[0usize; 2]; 3];
@@ -223,6 +230,53 @@ fn pinned_paths_hold_against_a_directory_swap_loop() {
     assert!(swaps > 1000, "the swap loop hardly ran ({swaps} swaps)");
     for (i, [allowed, _]) in ran.iter().enumerate() {
         assert!(*allowed > 0, "rule {i} never ran: the test proves nothing");
+    }
+}
+
+#[test]
+fn symbolic_links_the_caller_plants_are_not_followed() {
+    require_root!();
+    let _one_at_a_time = exclusive();
+    let race = race();
+    race.reset();
+    let scope = race.scope.display().to_string();
+    let victim = format!("{scope}/d/victim");
+    let src = format!("{scope}/src");
+    let as_caller = |argv: &[&str]| {
+        let done = run(race.fixture.as_caller().args(argv));
+        assert_eq!(done.code, 0, "{argv:?}: {}", done.stderr);
+    };
+    for target in ["../../outside/victim", "../../outside"] {
+        // The caller's own link, where the rule expects its file.
+        as_caller(&["rm", "-f", &victim]);
+        as_caller(&["ln", "-s", target, &victim]);
+        for argv in [
+            vec!["chown", CALLER, &victim],
+            vec!["chmod", "0666", &victim],
+        ] {
+            let refused = run(race.fixture.sudo(&argv).stdin(Stdio::null()));
+            assert_eq!(
+                refused.code, 99,
+                "{argv:?} through {target}: {}",
+                refused.stderr
+            );
+        }
+        // `cp -T --remove-destination` into an entry replaces the link
+        // itself (with `-T`, a link to a directory is not a directory).
+        let cp = ["cp", "-T", "--remove-destination", "--", &src, &victim];
+        let copied = run(race.fixture.sudo(&cp).stdin(Stdio::null()));
+        assert_eq!(copied.code, 0, "{}", copied.stderr);
+        // The record shows what was checked and what the command got.
+        let log = fs::read_to_string(audit_log()).unwrap();
+        let record = log.lines().last().unwrap();
+        for checked in [&src, &victim] {
+            let pair = format!(r#"{{"checked":"{checked}","passed":"/proc/self/fd/"#);
+            assert!(record.contains(&pair), "{pair} in {record}");
+        }
+        let meta = fs::symlink_metadata(&victim).unwrap();
+        assert!(meta.is_file(), "the link was not replaced");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "pwned\n");
+        assert_eq!(race.victim(), race.untouched(), "through {target}");
     }
 }
 

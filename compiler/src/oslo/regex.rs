@@ -50,6 +50,10 @@ pub struct Translated {
 pub enum Untranslatable {
     /// Python itself rejects it (`re.error`): oslo's filter never matches.
     PythonError(String),
+    /// Groups nest deeper than `MAX_GROUP_NESTING`.
+    TooDeep,
+    /// The translation is one the compiler refuses (why, in its words).
+    Uncompilable(String),
     /// Valid Python the rule language has no equivalent for.
     Unsupported {
         construct: String,
@@ -97,6 +101,10 @@ enum Node {
 struct Class {
     negated: bool,
     items: Vec<ClassItem>,
+    /// Whether `\d`, `\w`, `\s` here are ASCII (the `a` flag in force
+    /// where the class is written: global, or a scoped `(?a:...)`; a scoped
+    /// `(?u:...)` turns it off again).
+    ascii: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +133,22 @@ struct Parser {
     unsupported: Option<String>,
     /// Named groups so far: Python refuses a name given twice.
     group_names: Vec<String>,
+    /// Set when groups nest deeper than `MAX_GROUP_NESTING`.
+    too_deep: bool,
+}
+
+/// The deepest group nesting imported. Python's `re` fails with
+/// RecursionError from about 490 nested groups (fewer the deeper oslo's own
+/// call stack), and this parser recurses per group: far below both.
+pub const MAX_GROUP_NESTING: usize = 100;
+
+/// Why `parse` gave up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ParseError {
+    /// Python rejects the pattern (`re.error`).
+    Python(String),
+    /// Groups nest deeper than `MAX_GROUP_NESTING`.
+    TooDeep,
 }
 
 type ParseResult<T> = Result<T, String>;
@@ -424,6 +448,10 @@ impl Parser {
     }
 
     fn group_body(&mut self, depth: usize) -> ParseResult<Node> {
+        if depth >= MAX_GROUP_NESTING {
+            self.too_deep = true;
+            return self.error("groups nested too deeply");
+        }
         let node = self.alternation(depth + 1)?;
         if !self.eat(')') {
             return self.error("missing ), unterminated subpattern");
@@ -511,6 +539,9 @@ impl Parser {
                 's' => self.flags.dot_all = value,
                 'x' => self.flags.verbose = value,
                 'a' => self.flags.ascii = value,
+                // Only ever turned on (`bad_flags` refuses `-u`): Unicode
+                // classes in its scope, even under a global `(?a)`.
+                'u' => self.flags.ascii = !value,
                 _ => {}
             }
         }
@@ -535,12 +566,12 @@ impl Parser {
                 }
                 Node::Unsupported("a named character `\\N{...}`".into())
             }
-            'd' => Node::Class(category(ClassItem::Digit(false))),
-            'D' => Node::Class(category(ClassItem::Digit(true))),
-            'w' => Node::Class(category(ClassItem::Word(false))),
-            'W' => Node::Class(category(ClassItem::Word(true))),
-            's' => Node::Class(category(ClassItem::Space(false))),
-            'S' => Node::Class(category(ClassItem::Space(true))),
+            'd' => Node::Class(self.category(ClassItem::Digit(false))),
+            'D' => Node::Class(self.category(ClassItem::Digit(true))),
+            'w' => Node::Class(self.category(ClassItem::Word(false))),
+            'W' => Node::Class(self.category(ClassItem::Word(true))),
+            's' => Node::Class(self.category(ClassItem::Space(false))),
+            'S' => Node::Class(self.category(ClassItem::Space(true))),
             '1'..='9' => {
                 // `\12` is group 12 unless it starts a 3-digit octal escape.
                 let second = self.peek().filter(char::is_ascii_digit);
@@ -674,7 +705,20 @@ impl Parser {
                 items.push(first);
             }
         }
-        Ok(Class { negated, items })
+        Ok(Class {
+            negated,
+            items,
+            ascii: self.flags.ascii,
+        })
+    }
+
+    /// `\d` and the like outside a class.
+    fn category(&self, item: ClassItem) -> Class {
+        Class {
+            negated: false,
+            items: vec![item],
+            ascii: self.flags.ascii,
+        }
     }
 
     fn class_escape(&mut self) -> ParseResult<ClassItem> {
@@ -711,13 +755,6 @@ impl Parser {
                 ClassItem::Range(ch, ch)
             }
         })
-    }
-}
-
-fn category(item: ClassItem) -> Class {
-    Class {
-        negated: false,
-        items: vec![item],
     }
 }
 
@@ -758,7 +795,7 @@ fn quantifier_text(min: u32, max: Option<u32>) -> String {
 
 /// Parses `pattern + '$'` as Python's `re` does, returning the top-level
 /// alternatives and the global flags.
-fn parse(pattern: &str) -> Result<(Vec<Node>, Flags), String> {
+fn parse(pattern: &str) -> Result<(Vec<Node>, Flags), ParseError> {
     let text = format!("{pattern}$");
     let mut parser = Parser {
         chars: text.chars().collect(),
@@ -766,12 +803,19 @@ fn parse(pattern: &str) -> Result<(Vec<Node>, Flags), String> {
         flags: Flags::default(),
         unsupported: None,
         group_names: Vec::new(),
+        too_deep: false,
     };
     // Global flags apply to the whole pattern wherever they are scanned; in
     // Python 3.11 they must come first, which inline_flags checks.
-    let node = parser.alternation(0)?;
+    let node = match parser.alternation(0) {
+        Ok(node) => node,
+        Err(_) if parser.too_deep => return Err(ParseError::TooDeep),
+        Err(error) => return Err(ParseError::Python(error)),
+    };
     if parser.pos < parser.chars.len() {
-        return parser.error("unbalanced parenthesis");
+        return parser
+            .error("unbalanced parenthesis")
+            .map_err(ParseError::Python);
     }
     if let Some(construct) = parser.unsupported {
         return Ok((vec![Node::Unsupported(construct)], parser.flags));
@@ -790,7 +834,6 @@ struct Emitter {
     unicode: bool,
     stricter: Vec<Stricter>,
     unsupported: Option<String>,
-    flags: Flags,
 }
 
 impl Emitter {
@@ -914,7 +957,7 @@ impl Emitter {
                 ClassItem::Digit(negated)
                 | ClassItem::Word(negated)
                 | ClassItem::Space(negated) => {
-                    parts.push(self.category(*item, negated, class.negated));
+                    parts.push(self.category(*item, negated, class.negated, class.ascii));
                 }
             }
         }
@@ -937,7 +980,13 @@ impl Emitter {
     /// `\d`, `\w`, `\s` and their negations. In a positive class the text
     /// must match a subset of Python's set; in a negated class, a superset
     /// (it is excluded).
-    fn category(&mut self, item: ClassItem, negated: bool, in_negated_class: bool) -> String {
+    fn category(
+        &mut self,
+        item: ClassItem,
+        negated: bool,
+        in_negated_class: bool,
+        ascii_flag: bool,
+    ) -> String {
         // `ascii`: the ASCII part of Python's set that every mode has (a
         // subset); `ascii_superset`: every ASCII character any mode counts.
         // Python's `\s` is `[ \t\n\r\f\v]` with the ASCII flag and also
@@ -947,7 +996,6 @@ impl Emitter {
             ClassItem::Word(_) => ('w', "0-9A-Za-z_", "0-9A-Za-z_", "\\w\\p{N}"),
             _ => ('s', "\\t-\\r ", "\\t-\\r\\x1C-\\x20", "\\s\\x1C-\\x1F"),
         };
-        let ascii_flag = self.flags.ascii;
         let text = match (negated, in_negated_class) {
             (false, false) => format!("[{ascii}]"),
             (false, true) if ascii_flag => ascii.to_string(),
@@ -1106,7 +1154,10 @@ fn is_dotdot_guard(node: &Node) -> bool {
 
 /// Translates one Python regex as oslo uses it: `re.match(pattern + '$', arg)`.
 pub fn translate(pattern: &str) -> Result<Translated, Untranslatable> {
-    let (alternatives, flags) = parse(pattern).map_err(Untranslatable::PythonError)?;
+    let (alternatives, flags) = parse(pattern).map_err(|error| match error {
+        ParseError::Python(error) => Untranslatable::PythonError(error),
+        ParseError::TooDeep => Untranslatable::TooDeep,
+    })?;
     let alternatives = strip_appended_end(alternatives);
     let mut stricter = Vec::new();
     let newline = Stricter {
@@ -1170,7 +1221,6 @@ pub fn translate(pattern: &str) -> Result<Translated, Untranslatable> {
         unicode: false,
         stricter: Vec::new(),
         unsupported: None,
-        flags,
     };
     if flags.ignore_case {
         emitter.out.push_str("(?i)");
@@ -1200,6 +1250,11 @@ pub fn translate(pattern: &str) -> Result<Translated, Untranslatable> {
             construct: "case-insensitive matching with Unicode".into(),
             suggestion: "list the accepted spellings, e.g. `(name|Name|NAME)`".into(),
         });
+    }
+    // What the compiler would refuse (deep nesting in its own dialect, an
+    // automaton over the size limit) is refused here, with the reason.
+    if let Err(why) = crate::lower::compile_regex(&emitter.out, emitter.unicode) {
+        return Err(Untranslatable::Uncompilable(why));
     }
     stricter.push(newline);
     stricter.extend(emitter.stricter);
@@ -1241,7 +1296,10 @@ fn suggestion_for(construct: &str) -> String {
 
 /// Whether a Python regex (as oslo uses it) is valid Python at all.
 pub fn python_error(pattern: &str) -> Option<String> {
-    parse(pattern).err()
+    match parse(pattern) {
+        Err(ParseError::Python(error)) => Some(error),
+        _ => None,
+    }
 }
 
 /// The Rust-dialect regex for a translation, for checking what it matches.

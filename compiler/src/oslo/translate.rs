@@ -2,11 +2,10 @@
 //! rule, or a refusal with its reason. The rule keeps oslo's meaning except
 //! where oslo's is unsafe, and then it is stricter and says why.
 
-use std::collections::BTreeSet;
-
 use rootwrap::values;
 
 use super::regex::{self, Translation, Untranslatable};
+use crate::env::{self, Restriction};
 
 /// How an imported rule relates to oslo's filter at one point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -526,6 +525,19 @@ fn untranslatable(position: usize, regex: &str, why: Untranslatable) -> Refusal 
             "dead-filter",
             format!("regex {position} `{regex}` is not valid Python ({error}): oslo never matches this filter"),
         ),
+        Untranslatable::Uncompilable(why) => refuse(
+            "regex-uncompilable",
+            format!("regex {position}: the rule language cannot hold its translation ({why})"),
+        )
+        .suggest("write a simpler regex, or list the allowed values"),
+        Untranslatable::TooDeep => refuse(
+            "regex-too-deep",
+            format!(
+                "regex {position} nests groups more than {} deep: Python's `re` fails with RecursionError from about 490 levels (fewer the deeper oslo's own call stack), and oslo then fails the call; refused rather than guess where Python stops",
+                regex::MAX_GROUP_NESTING
+            ),
+        )
+        .suggest("write the regex without the nesting: nested groups around one pattern mean the same as the pattern"),
         Untranslatable::Unsupported {
             construct,
             suggestion,
@@ -869,11 +881,6 @@ fn ip_netns_exec_filter(args: &[String], context: Context) -> Outcome {
     })
 }
 
-/// Variables a rule may never let the caller set (the compiler refuses them).
-fn forbidden_env(name: &str) -> bool {
-    matches!(name, "PATH" | "IFS" | "BASH_ENV" | "ENV") || name.starts_with("LD_")
-}
-
 fn env_name_ok(name: &str) -> bool {
     let mut chars = name.chars();
     chars
@@ -911,17 +918,68 @@ fn env_filter(args: &[String], context: Context) -> Outcome {
             format!("the EnvFilter's command is `{exec}`: it would let the caller run any command"),
         ));
     }
+    // The values written for each name (oslo ignores them).
+    let written_for = |name: &str| -> Vec<&str> {
+        let mut values: Vec<&str> = Vec::new();
+        for assignment in &leading {
+            if let Some((n, v)) = assignment.split_once('=') {
+                if n == name && !v.is_empty() && !values.contains(&v) {
+                    values.push(v);
+                }
+            }
+        }
+        values
+    };
+    let mut notes = Vec::new();
+    let mut pinned: Vec<&str> = Vec::new();
     for name in &names {
-        if forbidden_env(name) {
-            return Err(refuse(
-                "env-forbidden",
-                format!(
-                    "oslo lets the caller set `{name}` to anything; a rule may not (the runtime sets PATH itself, and loader or shell variables let the caller run any code)"
-                ),
-            )
-            .suggest(format!(
-                "drop `{name}=` from the filter and allow the command without it (the runtime sets PATH to the exec dirs)"
-            )));
+        match env::restriction(name) {
+            Some(entry) if entry.restriction == Restriction::Forbidden => {
+                return Err(refuse(
+                    "env-forbidden",
+                    format!(
+                        "oslo lets the caller set `{name}` to anything; a rule may not let the caller set it at all (`{}`: {})",
+                        entry.names.shown(),
+                        entry.why
+                    ),
+                )
+                .suggest(format!(
+                    "drop `{name}=` from the filter and allow the command without it"
+                )));
+            }
+            Some(entry) => {
+                let values = written_for(name);
+                if values.is_empty() {
+                    return Err(refuse(
+                        "env-forbidden",
+                        format!(
+                            "oslo lets the caller set `{name}` to anything; a rule may set it to literal values only (`{}`: {}), and the filter names none",
+                            entry.names.shown(),
+                            entry.why
+                        ),
+                    )
+                    .suggest(format!(
+                        "write the value the service passes in the filter, e.g. `{name}=C`, or drop `{name}=`"
+                    )));
+                }
+                push_note(
+                    &mut notes,
+                    stricter(
+                        "env-pinned",
+                        format!(
+                            "`{name}` must be {}, the value written in the filter; oslo ignored the value and let the caller set any ({})",
+                            values
+                                .iter()
+                                .map(|v| format!("`{v}`"))
+                                .collect::<Vec<_>>()
+                                .join(" or "),
+                            entry.why
+                        ),
+                    ),
+                );
+                pinned.push(name.as_str());
+            }
+            None => {}
         }
         if !env_name_ok(name) {
             return Err(refuse(
@@ -936,26 +994,35 @@ fn env_filter(args: &[String], context: Context) -> Outcome {
     let min_rest = filter_args.len().saturating_sub(names.len() + 1);
     let mut items = vec!["env".to_string()];
     for name in &names {
-        items.push(format!("{name}=<any>"));
+        let value = match written_for(name).as_slice() {
+            _ if !pinned.contains(&name.as_str()) => "<any>".to_string(),
+            [one] => literal(one),
+            many => format!(
+                "({})",
+                many.iter()
+                    .map(|v| literal(v))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ),
+        };
+        items.push(format!("{name}={value}"));
     }
     items.push(command);
     items.extend(std::iter::repeat_n("<any>".to_string(), min_rest));
     items.push("...".into());
     let mut warnings = Vec::new();
-    let written: BTreeSet<&str> = leading
+    let ignored: Vec<&str> = leading
         .iter()
-        .filter_map(|a| a.split_once('=').map(|(_, v)| v))
-        .filter(|v| !v.is_empty())
+        .filter(|a| {
+            a.split_once('=')
+                .is_some_and(|(n, v)| !v.is_empty() && !pinned.contains(&n))
+        })
+        .map(|a| a.as_str())
         .collect();
-    if !written.is_empty() {
+    if !ignored.is_empty() {
         warnings.push(format!(
-            "oslo ignores the values written in an EnvFilter (`{}`): the caller may set any value, as here; to require one, write it in the rule (e.g. `LC_ALL=C`)",
-            leading
-                .iter()
-                .filter(|a| a.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
-                .map(|a| a.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            "oslo ignores the values written in an EnvFilter (`{}`): the caller may set any value, as here; to require one, write it in the rule (e.g. `NAME=value`)",
+            ignored.join(", ")
         ));
     }
     if min_rest > 0 {
@@ -963,10 +1030,10 @@ fn env_filter(args: &[String], context: Context) -> Outcome {
             "oslo ignores the EnvFilter's fields after the command except to require that many arguments: {min_rest} argument(s) of any value, then anything"
         ));
     }
-    let notes = vec![differs(
+    notes.push(differs(
         "env-value",
         "`NAME=` with an empty value sets NAME to the empty string; oslo left it unset",
-    )];
+    ));
     Ok(Translated {
         body: items.join(" "),
         run_as,

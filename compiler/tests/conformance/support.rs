@@ -575,6 +575,10 @@ impl Fixture {
             fs::create_dir_all(root.join(sub)).expect("a scratch subdirectory");
         }
         fs::write(root.join("some_file"), "").expect("some_file");
+        // Paths are pinned: a `<path>` names an existing object.
+        for file in ["tmp/some", "images/x", "images/y"] {
+            fs::write(root.join(file), "").expect("a scratch file");
+        }
         fs::write(root.join("hello"), "hello\n").expect("hello");
         let link = |target: String, name: &str| {
             symlink(&target, tmp.join(name))
