@@ -12,7 +12,7 @@
 //! subset depends on the host (no paths, no `<pid>`).
 #![no_main]
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -415,9 +415,9 @@ fuzz_target!(|data: &[u8]| {
             match match_rule(lowered, &call, &ctx) {
                 Ok(matched) => {
                     assert!(expected, "the matcher allows what the reference denies: rule {} {argv:?}\n{text}lowered: {lowered:?}", rule.name);
-                    let passed: Vec<&OsString> = matched.args.iter().map(|p| &p.value).collect();
-                    let given: Vec<OsString> = args.iter().map(OsString::from).collect();
-                    assert_eq!(passed, given.iter().collect::<Vec<_>>(), "{argv:?}\n{text}");
+                    let passed: Vec<&OsStr> = matched.args.iter().map(|p| &*p.value).collect();
+                    let given: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+                    assert_eq!(passed, given, "{argv:?}\n{text}");
                     assert!(matched.env.is_empty() && matched.chained.is_none());
                 }
                 Err(Mismatch::TooComplex) => too_complex = true,
