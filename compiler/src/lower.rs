@@ -1014,7 +1014,39 @@ pub fn check_absolute_path(path: &str) -> Result<(), &'static str> {
 
 /// Compiles a regex to a serialized sparse DFA that accepts exactly the
 /// strings the whole of which match.
+#[cfg(not(fuzzing))]
 pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
+    build_regex(source, unicode)
+}
+
+/// In fuzz builds only (cargo-fuzz sets `--cfg fuzzing`), remembered: the
+/// `filter_source` target compiles mutations of the same files, whose
+/// regexes repeat, and building their automata was half of its time. The
+/// result depends only on the arguments.
+#[cfg(fuzzing)]
+pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    type Built = HashMap<(String, bool), Result<Vec<u8>, String>>;
+    thread_local! {
+        static BUILT: RefCell<Built> = RefCell::default();
+    }
+    let key = (source.to_string(), unicode);
+    if let Some(found) = BUILT.with(|built| built.borrow().get(&key).cloned()) {
+        return found;
+    }
+    let result = build_regex(source, unicode);
+    BUILT.with(|built| {
+        let mut built = built.borrow_mut();
+        if built.len() >= 4096 {
+            built.clear();
+        }
+        built.insert(key, result.clone());
+    });
+    result
+}
+
+fn build_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
     // Parsed alone first: text such as `a)|(b` must not escape the anchors
     // it is wrapped in below.
     syntax::parse_with(

@@ -773,7 +773,7 @@ mod tests {
         let cut = fit_datagram(escaped);
         let value = cut.split('"').nth(1).unwrap().trim_end_matches("...");
         assert!(
-            value.len() % 4 == 0 && value.split("\\x01").all(str::is_empty),
+            value.len().is_multiple_of(4) && value.split("\\x01").all(str::is_empty),
             "{}",
             &value[value.len() - 20..]
         );
