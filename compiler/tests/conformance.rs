@@ -18,7 +18,7 @@ use rootwrap::format::Ruleset;
 use rootwrap::matcher::Decision;
 use rootwrap_compile::{compile_sources, Sources};
 
-use support::{shown, Case, Expected, Fixture, Row};
+use support::{compare, describe, show_argv, Expected, Fixture, Row};
 
 /// Rows of the spec the data covers (all of section 4 but the loader and
 /// configuration rows 1-18, the daemon rows 134-143 and row 77): deleting
@@ -29,102 +29,6 @@ const SKIPPED_ROWS: &[u32] = &[
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 77, 134, 135, 136, 137, 138,
     139, 140, 141, 142, 143,
 ];
-
-fn show_argv(argv: &[OsString]) -> String {
-    if argv.is_empty() {
-        return "[]".into();
-    }
-    argv.iter()
-        .map(|a| shown(&a.to_string_lossy()))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The decision in the data file's notation, complete.
-fn describe(decision: &Decision) -> String {
-    match decision {
-        Decision::Deny { .. } => "deny".into(),
-        Decision::NotExecutable { rule } => format!("not-found {}", rule.name),
-        Decision::Allow(allowed) => {
-            let mut text = format!("allow {}", allowed.rule.name);
-            if let Some(leaf) = &allowed.chained {
-                text.push_str(&format!(" via {}", leaf.name));
-            }
-            text.push_str(" : ");
-            text.push_str(&show_argv(&allowed.argv));
-            let env: Vec<String> = allowed
-                .env
-                .iter()
-                .filter(|(name, _)| name != "PATH")
-                .map(|(name, value)| shown(&format!("{name}={}", value.to_string_lossy())))
-                .collect();
-            if !env.is_empty() {
-                text.push_str(&format!(" | env {}", env.join(" ")));
-            }
-            if allowed.run_as.user_name() != "root" {
-                text.push_str(&format!(" | as {}", allowed.run_as.user_name()));
-            }
-            text
-        }
-    }
-}
-
-/// `None` when the decision is the expected one, else why not.
-fn compare(case: &Case, decision: &Decision, exec_dirs: &[String]) -> Option<String> {
-    let got = describe(decision);
-    let mismatch = |detail: &str| Some(format!("got {got}{detail}"));
-    match (&case.expected, decision) {
-        (Expected::Deny, Decision::Deny { .. }) => None,
-        (Expected::NotFound(rule), Decision::NotExecutable { rule: got_rule })
-            if *rule == got_rule.name =>
-        {
-            None
-        }
-        (Expected::Allow { rule, via, exec }, Decision::Allow(allowed)) => {
-            if allowed.rule.name != *rule {
-                return mismatch("");
-            }
-            let leaf = allowed.chained.as_ref().map(|r| r.name.clone());
-            if leaf != *via {
-                return mismatch(" (a different chained rule)");
-            }
-            let path: Vec<&OsString> = allowed
-                .env
-                .iter()
-                .filter(|(name, _)| name == "PATH")
-                .map(|(_, value)| value)
-                .collect();
-            if path != [&OsString::from(exec_dirs.join(":"))] {
-                return mismatch(" (PATH must be the exec dirs, once)");
-            }
-            let Some(exec) = exec else { return None };
-            // Pinned paths compare as the paths that were checked.
-            let argv: Vec<String> = allowed
-                .argv_as_checked()
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect();
-            let env: Vec<(String, String)> = allowed
-                .env
-                .iter()
-                .filter(|(name, _)| name != "PATH")
-                .map(|(name, value)| {
-                    let value = allowed.as_checked(value);
-                    (name.clone(), value.to_string_lossy().into_owned())
-                })
-                .collect();
-            if argv != exec.argv
-                || env != exec.env
-                || allowed.run_as.user_name() != exec.user
-                || allowed.executable.as_os_str() != allowed.argv[0].as_os_str()
-            {
-                return mismatch("");
-            }
-            None
-        }
-        _ => mismatch(""),
-    }
-}
 
 /// Compiles the row's rules and runs its cases; the failures, described.
 fn run_row(row: &Row) -> Vec<String> {
