@@ -1,10 +1,11 @@
 //! Every filter example in the book compiles: each ```` ```rwf ```` block in
 //! book/src/*.md is a complete filter file that must compile (its policy
 //! tests included), and each ```` ```rwf,compile_fail ```` block must not,
-//! for the reasons the book gives: the ```` ```text ```` block right after
-//! it shows the compiler's `error:` (and `warning[...]`) lines, and each of
-//! them must be one the compiler prints for the block (`...` in a shown
-//! line stands for any text).
+//! for the reasons the book gives: the ```` ```text ```` (or ```` ```console
+//! ````) block right after it shows the compiler's `error:` (and
+//! `warning[...]`) lines; each of them must be one the compiler prints for
+//! the block (`...` in a shown line stands for any text), and every error
+//! the compiler prints must be shown.
 
 // A test fails loudly: unwrapping is the point outside #[test] fns too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -52,7 +53,7 @@ fn blocks_in(file: &Path, markdown: &str) -> Vec<Block> {
                     continue;
                 };
                 let (ticks, info) = info;
-                in_output = awaiting_output && info == "text";
+                in_output = awaiting_output && (info == "text" || info == "console");
                 awaiting_output = false;
                 let expect = match info {
                     "rwf" => Some(Expect::Compiles),
@@ -191,6 +192,13 @@ fn every_filter_example_in_the_book_compiles_or_fails_as_marked() {
                         failures.push(format!(
                             "book/src/{name}: the book shows `{shown}`, but the compiler says:\n{}",
                             rendered.join("\n")
+                        ));
+                    }
+                }
+                for line in lines.iter().filter(|l| l.starts_with("error")) {
+                    if !block.shown.iter().any(|shown| matches_shown(shown, line)) {
+                        failures.push(format!(
+                            "book/src/{name}: the compiler says `{line}`, which the book does not show"
                         ));
                     }
                 }
