@@ -97,6 +97,14 @@ fn oslo_conformance_rows() {
     let mut failures = Vec::new();
     let mut known_bugs = Vec::new();
     for row in data.covered() {
+        for case in &row.cases {
+            if case.expected == Expected::Deny(None) {
+                failures.push(format!(
+                    "oslo.conf:{}: a denial states its reason here: `=> deny: REASON`",
+                    case.line
+                ));
+            }
+        }
         for anchor in &row.differs {
             if !anchors.contains(anchor) {
                 failures.push(format!(
@@ -166,8 +174,18 @@ fn the_data_format_is_parsed_strictly() {
             }),
         }
     );
+    let with_reason = good.replace(
+        "=> allow a : /bin/echo | env A=\"x y\" | as nobody",
+        "=> deny: rule `a`: argument 1 `x` is one too many",
+    );
+    assert_eq!(
+        support::parse(&with_reason).unwrap().rows[0].cases[0].expected,
+        Expected::Deny(Some("rule `a`: argument 1 `x` is one too many".into()))
+    );
     for bad in [
         good.replace("row 1\n", "row 2\n"),
+        with_reason.replace("=> deny: rule", "=> deny rule"),
+        with_reason.replace("=> deny: rule `a`: argument 1 `x` is one too many", "=> deny:"),
         good.replace("case: echo =>", "case: echo"),
         good.replace("  oslo: F\n", ""),
         good.replace("  oslo: F\n", "  oslo: F\n  differs: x\n"),
