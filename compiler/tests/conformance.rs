@@ -152,6 +152,42 @@ fn oslo_conformance_rows() {
     );
 }
 
+/// Row 41 has no rule in oslo.conf because the importer writes none: an
+/// oslo RegExpFilter without regexes never matches, and `import-oslo`
+/// refuses it rather than write a rule that would match something. The
+/// filter, imported and compiled, denies the row's command lines.
+#[test]
+fn row_41_a_regexp_filter_without_regexes_allows_nothing() {
+    use rootwrap_compile::oslo::{import_texts, ImportOptions, Outcome};
+    let import = import_texts(
+        vec![(
+            "row41.filters".into(),
+            "[Filters]\nsleep: RegExpFilter, sleep, root\n".into(),
+        )],
+        ImportOptions::default(),
+    )
+    .unwrap();
+    let record = import.records().find(|r| r.oslo_name == "sleep").unwrap();
+    match &record.outcome {
+        Outcome::Refused(refusal) => assert_eq!(refusal.category, "dead-filter"),
+        Outcome::Imported(_) => panic!("imported:\n{}", import.combined()),
+    }
+    let mut sources = Sources::default();
+    let compiled = compile_sources(import.outputs(), false, &mut sources)
+        .unwrap_or_else(|f| panic!("{}", sources.render_all(&f.diagnostics).join("\n")));
+    let ruleset = Ruleset::from_bytes(&compiled.bytes).unwrap();
+    for argv in [&["sleep"][..], &["sleep", "1"], &["/bin/sleep", "1"], &[]] {
+        let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
+        let decision = ruleset.decide(&argv, true).unwrap();
+        assert!(
+            matches!(decision, Decision::Deny { .. }),
+            "{}: {}",
+            show_argv(&argv),
+            describe(&decision)
+        );
+    }
+}
+
 #[test]
 fn the_data_format_is_parsed_strictly() {
     let rows: String = (2..=support::SPEC_ROWS)
@@ -185,7 +221,10 @@ fn the_data_format_is_parsed_strictly() {
     for bad in [
         good.replace("row 1\n", "row 2\n"),
         with_reason.replace("=> deny: rule", "=> deny rule"),
-        with_reason.replace("=> deny: rule `a`: argument 1 `x` is one too many", "=> deny:"),
+        with_reason.replace(
+            "=> deny: rule `a`: argument 1 `x` is one too many",
+            "=> deny:",
+        ),
         good.replace("case: echo =>", "case: echo"),
         good.replace("  oslo: F\n", ""),
         good.replace("  oslo: F\n", "  oslo: F\n  differs: x\n"),

@@ -355,7 +355,8 @@ fn resolve(mut row: Row, sets: &BTreeMap<String, Row>) -> Result<Row, String> {
     Ok(row)
 }
 
-fn parse_case(line: usize, text: &str) -> Result<Case, String> {
+/// One `ARGV => EXPECTED` line (of oslo.conf or a golden file).
+pub fn parse_case(line: usize, text: &str) -> Result<Case, String> {
     let all = words(text)?;
     let split = all
         .iter()
