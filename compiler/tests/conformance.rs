@@ -18,7 +18,7 @@ use rootwrap::format::Ruleset;
 use rootwrap::matcher::Decision;
 use rootwrap_compile::{compile_sources, Sources};
 
-use support::{shown, Case, Expected, Fixture, Row};
+use support::{compare, describe, show_argv, Expected, Fixture, Row};
 
 /// Rows of the spec the data covers (all of section 4 but the loader and
 /// configuration rows 1-18, the daemon rows 134-143 and row 77): deleting
@@ -29,102 +29,6 @@ const SKIPPED_ROWS: &[u32] = &[
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 77, 134, 135, 136, 137, 138,
     139, 140, 141, 142, 143,
 ];
-
-fn show_argv(argv: &[OsString]) -> String {
-    if argv.is_empty() {
-        return "[]".into();
-    }
-    argv.iter()
-        .map(|a| shown(&a.to_string_lossy()))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The decision in the data file's notation, complete.
-fn describe(decision: &Decision) -> String {
-    match decision {
-        Decision::Deny { .. } => "deny".into(),
-        Decision::NotExecutable { rule } => format!("not-found {}", rule.name),
-        Decision::Allow(allowed) => {
-            let mut text = format!("allow {}", allowed.rule.name);
-            if let Some(leaf) = &allowed.chained {
-                text.push_str(&format!(" via {}", leaf.name));
-            }
-            text.push_str(" : ");
-            text.push_str(&show_argv(&allowed.argv));
-            let env: Vec<String> = allowed
-                .env
-                .iter()
-                .filter(|(name, _)| name != "PATH")
-                .map(|(name, value)| shown(&format!("{name}={}", value.to_string_lossy())))
-                .collect();
-            if !env.is_empty() {
-                text.push_str(&format!(" | env {}", env.join(" ")));
-            }
-            if allowed.run_as.user_name() != "root" {
-                text.push_str(&format!(" | as {}", allowed.run_as.user_name()));
-            }
-            text
-        }
-    }
-}
-
-/// `None` when the decision is the expected one, else why not.
-fn compare(case: &Case, decision: &Decision, exec_dirs: &[String]) -> Option<String> {
-    let got = describe(decision);
-    let mismatch = |detail: &str| Some(format!("got {got}{detail}"));
-    match (&case.expected, decision) {
-        (Expected::Deny, Decision::Deny { .. }) => None,
-        (Expected::NotFound(rule), Decision::NotExecutable { rule: got_rule })
-            if *rule == got_rule.name =>
-        {
-            None
-        }
-        (Expected::Allow { rule, via, exec }, Decision::Allow(allowed)) => {
-            if allowed.rule.name != *rule {
-                return mismatch("");
-            }
-            let leaf = allowed.chained.as_ref().map(|r| r.name.clone());
-            if leaf != *via {
-                return mismatch(" (a different chained rule)");
-            }
-            let path: Vec<&OsString> = allowed
-                .env
-                .iter()
-                .filter(|(name, _)| name == "PATH")
-                .map(|(_, value)| value)
-                .collect();
-            if path != [&OsString::from(exec_dirs.join(":"))] {
-                return mismatch(" (PATH must be the exec dirs, once)");
-            }
-            let Some(exec) = exec else { return None };
-            // Pinned paths compare as the paths that were checked.
-            let argv: Vec<String> = allowed
-                .argv_as_checked()
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect();
-            let env: Vec<(String, String)> = allowed
-                .env
-                .iter()
-                .filter(|(name, _)| name != "PATH")
-                .map(|(name, value)| {
-                    let value = allowed.as_checked(value);
-                    (name.clone(), value.to_string_lossy().into_owned())
-                })
-                .collect();
-            if argv != exec.argv
-                || env != exec.env
-                || allowed.run_as.user_name() != exec.user
-                || allowed.executable.as_os_str() != allowed.argv[0].as_os_str()
-            {
-                return mismatch("");
-            }
-            None
-        }
-        _ => mismatch(""),
-    }
-}
 
 /// Compiles the row's rules and runs its cases; the failures, described.
 fn run_row(row: &Row) -> Vec<String> {
@@ -193,6 +97,14 @@ fn oslo_conformance_rows() {
     let mut failures = Vec::new();
     let mut known_bugs = Vec::new();
     for row in data.covered() {
+        for case in &row.cases {
+            if case.expected == Expected::Deny(None) {
+                failures.push(format!(
+                    "oslo.conf:{}: a denial states its reason here: `=> deny: REASON`",
+                    case.line
+                ));
+            }
+        }
         for anchor in &row.differs {
             if !anchors.contains(anchor) {
                 failures.push(format!(
@@ -240,6 +152,42 @@ fn oslo_conformance_rows() {
     );
 }
 
+/// Row 41 has no rule in oslo.conf because the importer writes none: an
+/// oslo RegExpFilter without regexes never matches, and `import-oslo`
+/// refuses it rather than write a rule that would match something. The
+/// filter, imported and compiled, denies the row's command lines.
+#[test]
+fn row_41_a_regexp_filter_without_regexes_allows_nothing() {
+    use rootwrap_compile::oslo::{import_texts, ImportOptions, Outcome};
+    let import = import_texts(
+        vec![(
+            "row41.filters".into(),
+            "[Filters]\nsleep: RegExpFilter, sleep, root\n".into(),
+        )],
+        ImportOptions::default(),
+    )
+    .unwrap();
+    let record = import.records().find(|r| r.oslo_name == "sleep").unwrap();
+    match &record.outcome {
+        Outcome::Refused(refusal) => assert_eq!(refusal.category, "dead-filter"),
+        Outcome::Imported(_) => panic!("imported:\n{}", import.combined()),
+    }
+    let mut sources = Sources::default();
+    let compiled = compile_sources(import.outputs(), false, &mut sources)
+        .unwrap_or_else(|f| panic!("{}", sources.render_all(&f.diagnostics).join("\n")));
+    let ruleset = Ruleset::from_bytes(&compiled.bytes).unwrap();
+    for argv in [&["sleep"][..], &["sleep", "1"], &["/bin/sleep", "1"], &[]] {
+        let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
+        let decision = ruleset.decide(&argv, true).unwrap();
+        assert!(
+            matches!(decision, Decision::Deny { .. }),
+            "{}: {}",
+            show_argv(&argv),
+            describe(&decision)
+        );
+    }
+}
+
 #[test]
 fn the_data_format_is_parsed_strictly() {
     let rows: String = (2..=support::SPEC_ROWS)
@@ -262,8 +210,21 @@ fn the_data_format_is_parsed_strictly() {
             }),
         }
     );
+    let with_reason = good.replace(
+        "=> allow a : /bin/echo | env A=\"x y\" | as nobody",
+        "=> deny: rule `a`: argument 1 `x` is one too many",
+    );
+    assert_eq!(
+        support::parse(&with_reason).unwrap().rows[0].cases[0].expected,
+        Expected::Deny(Some("rule `a`: argument 1 `x` is one too many".into()))
+    );
     for bad in [
         good.replace("row 1\n", "row 2\n"),
+        with_reason.replace("=> deny: rule", "=> deny rule"),
+        with_reason.replace(
+            "=> deny: rule `a`: argument 1 `x` is one too many",
+            "=> deny:",
+        ),
         good.replace("case: echo =>", "case: echo"),
         good.replace("  oslo: F\n", ""),
         good.replace("  oslo: F\n", "  oslo: F\n  differs: x\n"),

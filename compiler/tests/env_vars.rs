@@ -112,6 +112,40 @@ fn outcome<'a>(import: &'a Import, name: &str) -> &'a Outcome {
         .outcome
 }
 
+/// The names above walk the whole list: every entry of the compiler's
+/// list has one (an entry added there without a name here fails), and every
+/// name here is restricted as this file says.
+#[test]
+fn the_names_here_cover_every_entry_of_the_list() {
+    use rootwrap_compile::env::{restriction, Restriction, RESTRICTED};
+    for entry in RESTRICTED {
+        let names = match entry.restriction {
+            Restriction::Forbidden => FORBIDDEN,
+            Restriction::LiteralOnly => LITERAL_ONLY,
+        };
+        assert!(
+            names.iter().any(|name| entry.names.covers(name)),
+            "no name in env_vars.rs for {} ({:?})",
+            entry.names.shown(),
+            entry.restriction
+        );
+    }
+    for name in FORBIDDEN {
+        assert_eq!(
+            restriction(name).map(|e| e.restriction),
+            Some(Restriction::Forbidden),
+            "{name}"
+        );
+    }
+    for name in LITERAL_ONLY {
+        assert_eq!(
+            restriction(name).map(|e| e.restriction),
+            Some(Restriction::LiteralOnly),
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn every_forbidden_name_is_refused_by_the_compiler_and_the_importer() {
     let swapped = |name: &str| -> String {

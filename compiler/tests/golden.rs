@@ -1,52 +1,21 @@
 //! The matcher's golden corpus: each `golden/*.golden` file is a filter file
 //! and a table of command lines with the expected decision, rule and
-//! executed argv/env/user. Run through the compiler, the encoded ruleset and
+//! executed argv/env/user, in the notation of the oslo conformance table
+//! (parsed and compared by the same code, conformance/support.rs). Run through the compiler, the encoded ruleset and
 //! the runtime's `decide`, exactly as `rootwrap` decides on this host.
 
 // A test fails loudly: unwrapping is the point outside #[test] fns too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use rootwrap::format::Ruleset;
-use rootwrap::matcher::Decision;
-use rootwrap_compile::syntax::unescape;
 use rootwrap_compile::{compile_sources, Sources};
 
-fn words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = text.trim().chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c == ' ' {
-            chars.next();
-            continue;
-        }
-        let mut word = String::new();
-        if c == '"' {
-            chars.next();
-            let mut escaped = false;
-            for c in chars.by_ref() {
-                if c == '"' && !escaped {
-                    break;
-                }
-                escaped = c == '\\' && !escaped;
-                word.push(c);
-            }
-            out.push(unescape(&word).expect("valid escapes in golden file"));
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c == ' ' {
-                    break;
-                }
-                word.push(c);
-                chars.next();
-            }
-            out.push(word);
-        }
-    }
-    out
-}
+// The case notation (`ARGV => EXPECTED`) and its comparison with a
+// decision are the conformance table's.
+#[path = "conformance/support.rs"]
+mod support;
 
 /// A scratch tree for path cases (see golden/paths.golden).
 fn make_tree() -> PathBuf {
@@ -88,83 +57,27 @@ fn run_golden(path: &Path, tmp: &Path, sleep_pid: u32) -> Vec<String> {
     let ruleset = Ruleset::from_bytes(&compiled.bytes).unwrap();
     let exec_dirs = ruleset.options().exec_dirs.clone();
     let mut failures = Vec::new();
+    // Cases are numbered by their line in the file.
+    let first_case_line = source.lines().count() + 2;
     for (number, line) in cases.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (argv_text, expected) = line.split_once("=>").expect("`=>` in every case");
-        let argv: Vec<OsString> = words(argv_text).into_iter().map(OsString::from).collect();
-        let got = match ruleset.decide(&argv, true).unwrap() {
-            Decision::Allow(allowed) => {
-                let mut text = format!(
-                    "allow {} : {}",
-                    allowed.rule.name,
-                    // Pinned paths as checked: the descriptor numbers
-                    // are this process's.
-                    allowed
-                        .argv_as_checked()
-                        .iter()
-                        .map(|a| shown_word(&a.to_string_lossy()))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                );
-                let env: Vec<String> = allowed
-                    .env
-                    .iter()
-                    .filter(|(name, _)| name != "PATH")
-                    .map(|(name, value)| {
-                        format!("{name}={}", allowed.as_checked(value).to_string_lossy())
-                    })
-                    .collect();
-                let path = allowed
-                    .env
-                    .iter()
-                    .find(|(name, _)| name == "PATH")
-                    .map(|(_, v)| v.clone());
-                assert_eq!(
-                    path,
-                    Some(OsString::from(exec_dirs.join(":"))),
-                    "PATH is always the exec dirs"
-                );
-                if !env.is_empty() {
-                    text.push_str(&format!(" | env {}", env.join(" ")));
-                }
-                if allowed.run_as.user_name() != "root" {
-                    text.push_str(&format!(" | as {}", allowed.run_as.user_name()));
-                }
-                text
-            }
-            Decision::NotExecutable { rule } => format!("not-found {}", rule.name),
-            Decision::Deny { .. } => "deny".to_string(),
-        };
-        let expected = normalize(expected);
-        if normalize(&got) != expected {
+        let line_number = first_case_line + number;
+        let case = support::parse_case(line_number, line)
+            .unwrap_or_else(|e| panic!("{}:{line_number}: {e}", path.display()));
+        let decision = ruleset.decide(&case.argv, true).unwrap();
+        if let Some(why) = support::compare(&case, &decision, &exec_dirs) {
             failures.push(format!(
-                "{}:{}: `{}`\n    expected: {expected}\n    got:      {got}",
+                "{}:{line_number}: `{}`\n    expected: {}\n    {why}",
                 path.display(),
-                source.lines().count() + 2 + number,
-                argv_text.trim()
+                support::show_argv(&case.argv),
+                line.split_once("=>").map_or("", |(_, e)| e.trim())
             ));
         }
     }
     failures
-}
-
-fn shown_word(word: &str) -> String {
-    if word.is_empty() || word.contains([' ', '"', '\\', '\n']) {
-        rootwrap::display::quoted(word)
-    } else {
-        word.to_string()
-    }
-}
-
-fn normalize(text: &str) -> String {
-    words(text)
-        .iter()
-        .map(|w| shown_word(w))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[test]

@@ -126,25 +126,20 @@ pub fn is_root() -> bool {
         == Some("0")
 }
 
-/// Returns from the calling test, saying so on the terminal, unless it runs
-/// as root: these tests create users and run rulesets that must be owned by
-/// root. CI runs them as root.
+pub mod prerequisite;
+
+/// Returns from the calling test unless it runs as root: these tests create
+/// users and run rulesets that must be owned by root. A skip, said on
+/// stderr, on a developer's machine; a failure under `CI=true` (CI runs the
+/// suite as root).
 #[macro_export]
 macro_rules! require_root {
     () => {
         if !$crate::is_root() {
-            $crate::say_skipped("it needs root (CI runs the suite as root)");
+            $crate::prerequisite::missing("it needs root (CI runs the suite as root)");
             return;
         }
     };
-}
-
-/// Prints that the current test was skipped, past the test harness's output
-/// capture (which would hide it for a passing test).
-pub fn say_skipped(why: &str) {
-    let current = std::thread::current();
-    let test = current.name().unwrap_or("test");
-    let _ = writeln!(std::io::stderr(), "skipped {test}: {why}");
 }
 
 /// A finished process.

@@ -1,6 +1,11 @@
 //! Every filter example in the book compiles: each ```` ```rwf ```` block in
 //! book/src/*.md is a complete filter file that must compile (its policy
-//! tests included), and each ```` ```rwf,compile_fail ```` block must not.
+//! tests included), and each ```` ```rwf,compile_fail ```` block must not,
+//! for the reasons the book gives: the ```` ```text ```` (or ```` ```console
+//! ````) block right after it shows the compiler's `error:` (and
+//! `warning[...]`) lines; each of them must be one the compiler prints for
+//! the block (`...` in a shown line stands for any text), and every error
+//! the compiler prints must be shown.
 
 // A test fails loudly: unwrapping is the point outside #[test] fns too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -22,20 +27,34 @@ struct Block {
     line: usize,
     expect: Expect,
     text: String,
+    /// For a `compile_fail` block: the `error`/`warning[` lines of the
+    /// ```` ```text ```` block that follows it.
+    shown: Vec<String>,
 }
 
 /// The fenced blocks of one markdown file whose info string is `rwf` or
 /// `rwf,compile_fail`. Other blocks are skipped; an unknown `rwf,...`
 /// attribute is an error, so a typo cannot silently skip an example.
 fn blocks_in(file: &Path, markdown: &str) -> Vec<Block> {
-    let mut blocks = Vec::new();
+    let mut blocks: Vec<Block> = Vec::new();
     let mut open: Option<(usize, String, Option<Expect>, Vec<&str>)> = None;
+    // A compile_fail block just closed, whose output block may follow.
+    let mut awaiting_output = false;
+    // The open fence is the output block of the last compile_fail block.
+    let mut in_output = false;
     for (index, line) in markdown.lines().enumerate() {
         let trimmed = line.trim_start();
         match &mut open {
             None => {
-                let Some(info) = fence(trimmed) else { continue };
+                let Some(info) = fence(trimmed) else {
+                    if !trimmed.is_empty() {
+                        awaiting_output = false;
+                    }
+                    continue;
+                };
                 let (ticks, info) = info;
+                in_output = awaiting_output && (info == "text" || info == "console");
+                awaiting_output = false;
                 let expect = match info {
                     "rwf" => Some(Expect::Compiles),
                     "rwf,compile_fail" => Some(Expect::Fails),
@@ -55,6 +74,17 @@ fn blocks_in(file: &Path, markdown: &str) -> Vec<Block> {
                     body.push(line);
                     continue;
                 }
+                if in_output {
+                    if let Some(last) = blocks.last_mut() {
+                        last.shown = body
+                            .iter()
+                            .map(|l| l.trim())
+                            .filter(|l| l.starts_with("error") || l.starts_with("warning["))
+                            .map(str::to_string)
+                            .collect();
+                    }
+                    in_output = false;
+                }
                 if let Some(expect) = *expect {
                     let mut text = body.join("\n");
                     text.push('\n');
@@ -63,7 +93,9 @@ fn blocks_in(file: &Path, markdown: &str) -> Vec<Block> {
                         line: *start,
                         expect,
                         text,
+                        shown: Vec::new(),
                     });
+                    awaiting_output = expect == Expect::Fails;
                 }
                 open = None;
             }
@@ -73,6 +105,26 @@ fn blocks_in(file: &Path, markdown: &str) -> Vec<Block> {
         panic!("{}:{start}: unclosed filter block", file.display());
     }
     blocks
+}
+
+/// Whether `line` is `shown`, where `...` in `shown` stands for any text.
+fn matches_shown(shown: &str, line: &str) -> bool {
+    let mut parts = shown.split("...");
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = line.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
 }
 
 /// For an opening code fence, its backticks and its info string.
@@ -124,7 +176,33 @@ fn every_filter_example_in_the_book_compiles_or_fails_as_marked() {
             &mut sources,
         );
         match (block.expect, result) {
-            (Expect::Compiles, Ok(_)) | (Expect::Fails, Err(_)) => {}
+            (Expect::Compiles, Ok(_)) => {}
+            (Expect::Fails, Err(failed)) => {
+                let rendered: Vec<String> = sources.render_all(&failed.diagnostics);
+                let lines: Vec<&str> = rendered.iter().flat_map(|r| r.lines()).collect();
+                if block.shown.is_empty() {
+                    failures.push(format!(
+                        "book/src/{name}: this ```rwf,compile_fail block has no ```text block \
+                         right after it showing its `error:` lines; the compiler says:\n{}",
+                        rendered.join("\n")
+                    ));
+                }
+                for shown in &block.shown {
+                    if !lines.iter().any(|line| matches_shown(shown, line)) {
+                        failures.push(format!(
+                            "book/src/{name}: the book shows `{shown}`, but the compiler says:\n{}",
+                            rendered.join("\n")
+                        ));
+                    }
+                }
+                for line in lines.iter().filter(|l| l.starts_with("error")) {
+                    if !block.shown.iter().any(|shown| matches_shown(shown, line)) {
+                        failures.push(format!(
+                            "book/src/{name}: the compiler says `{line}`, which the book does not show"
+                        ));
+                    }
+                }
+            }
             (Expect::Compiles, Err(failed)) => {
                 let rendered: Vec<String> = sources.render_all(&failed.diagnostics);
                 failures.push(format!(
@@ -164,4 +242,22 @@ fn block_extraction() {
     assert_eq!(blocks[0].text, "ruleset a\n");
     assert_eq!((blocks[1].line, blocks[1].expect), (11, Expect::Fails));
     assert_eq!(blocks[1].text, "broken\n");
+    assert!(blocks[0].shown.is_empty());
+    // The output block right after a compile_fail block (blank lines
+    // between are fine); any other text in between detaches it.
+    let markdown = "```rwf,compile_fail\nbroken\n```\n\n```text\nerror: bad\n  --> x\nwarning[w]: w\n```\n```rwf,compile_fail\nb\n```\nprose\n```text\nerror: other\n```\n";
+    let blocks = blocks_in(Path::new("t.md"), markdown);
+    assert_eq!(blocks[0].shown, ["error: bad", "warning[w]: w"]);
+    assert!(blocks[1].shown.is_empty());
+}
+
+#[test]
+fn shown_lines_match_with_ellipses() {
+    assert!(matches_shown("error: a", "error: a"));
+    assert!(!matches_shown("error: a", "error: ab"));
+    assert!(!matches_shown("error: b", "error: a"));
+    assert!(matches_shown("error: `x...` holds", "error: `x123` holds"));
+    assert!(matches_shown("error: a...", "error: a and more"));
+    assert!(!matches_shown("error: a...c...e", "error: a e c"));
+    assert!(matches_shown("error: a...c...e", "error: abcde"));
 }

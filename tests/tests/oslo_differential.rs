@@ -15,7 +15,9 @@
 //! command and run the very same argv. Anything else fails the test.
 //!
 //! Needs python3 with venv, and PyPI; without them the test says it was
-//! skipped, except under `CI=true`, where it fails.
+//! skipped, except under `CI=true`, where it fails. Without the corpus it
+//! compares the synthetic file alone, and says so (under `CI=true` a
+//! missing corpus fails the test).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -33,6 +35,7 @@ use rootwrap::types::{Command as RuleCommand, Rule};
 use rootwrap::Decision;
 use rootwrap_compile::oslo::{self, FilterRecord, Import, ImportOptions, Outcome};
 use rootwrap_compile::{compile_sources, Sources};
+use rootwrap_tests::prerequisite;
 use serde_json::{json, Value};
 
 const OSLO_VERSION: &str = "7.10.0";
@@ -44,18 +47,6 @@ fn repo() -> PathBuf {
 fn corpus() -> Option<PathBuf> {
     let dir = repo().join("../shared/corpus/oslo-filters");
     dir.is_dir().then_some(dir)
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// A missing prerequisite: skipped locally, a failure in CI.
-fn unavailable(why: &str) {
-    if in_ci() {
-        panic!("oslo differential test cannot run in CI: {why}");
-    }
-    println!("oslo differential test SKIPPED: {why}");
 }
 
 fn run(command: &mut Command) -> Result<(), String> {
@@ -397,6 +388,78 @@ impl Case<'_> {
     }
 }
 
+/// A stricter category without its `(a later rule allows)` qualifier.
+fn base_category(category: &str) -> &str {
+    category
+        .strip_suffix(" (a later rule allows)")
+        .unwrap_or(category)
+}
+
+/// Lower bounds on the deliberate differences (command lines oslo allows
+/// and rootwrap refuses, by category): a change that makes rootwrap laxer,
+/// closer to oslo, where it is stricter on purpose fails the test, as one
+/// that makes it laxer than oslo does. Each row: category, floor over the
+/// whole corpus and the synthetic file, floor over the synthetic file
+/// alone (what runs without `../shared`). The floors sit a little below
+/// the counts measured with oslo.rootwrap 7.10.0, so that a host's
+/// programs and paths may move them slightly.
+const STRICTER_FLOORS: &[(&str, usize, usize)] = &[
+    // measured (7.10.0, 63 corpus files + synthetic): whole / synthetic
+    ("argv0-regex", 4, 4),                  // 4 / 4
+    ("chain-path", 85, 11),                 // 91 / 12
+    ("env-pinned", 130, 0),                 // 138 / 0
+    ("ip-batch", 48, 3),                    // 51 / 3
+    ("ip-netns-exec", 16, 1),               // 17 / 1
+    ("ip-vrf-exec", 16, 1),                 // 17 / 1
+    ("netns-name", 135, 8),                 // 142 / 8
+    ("path-lookahead", 4, 1),               // 4 / 1
+    ("path-prefix", 2, 1),                  // 2 / 1
+    ("pid-syntax", 9, 2),                   // 10 / 2
+    ("pinned-path", 55, 10),                // 65 / 13 (depends on the host's paths)
+    ("refused:env-command", 27, 0),         // 29 / 0
+    ("refused:env-forbidden", 12, 12),      // 12 / 12
+    ("refused:nonsense-filter", 19, 0),     // 20 / 0
+    ("refused:path-unrepresentable", 8, 0), // 9 / 0
+    ("refused:regex-unsupported", 10, 6),   // 10 / 6
+    ("regex-alternation", 2, 2),            // 2 / 2
+    ("regex-newline", 350, 22),             // 365 / 22
+    ("unicode-class", 22, 4),               // 24 / 4
+];
+
+/// Without the corpus, the synthetic file alone must still compare this
+/// many command lines.
+const SYNTHETIC_MIN_COMPARED: usize = 350; // measured: 386
+
+/// The categories of `floors` with fewer command lines in `counts` than
+/// their floor, described.
+fn below_floors<'a>(
+    counts: &BTreeMap<String, usize>,
+    floors: impl Iterator<Item = (&'a str, usize)>,
+) -> Vec<String> {
+    floors
+        .filter_map(|(category, floor)| {
+            let n = counts.get(category).copied().unwrap_or(0);
+            (n < floor)
+                .then(|| format!("  {category}: {n} command lines, at least {floor} expected"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_category_below_its_floor_is_reported() {
+    let counts: BTreeMap<String, usize> = [("regex-newline".to_string(), 349)].into();
+    assert_eq!(
+        below_floors(&counts, [("regex-newline", 350)].into_iter()),
+        ["  regex-newline: 349 command lines, at least 350 expected"]
+    );
+    assert!(below_floors(&counts, [("regex-newline", 349)].into_iter()).is_empty());
+    // A category that vanished entirely is below its floor too.
+    assert_eq!(
+        below_floors(&counts, [("ip-batch", 1)].into_iter()).len(),
+        1
+    );
+}
+
 /// `None` when equal (the executable compared by its real path), the
 /// documented difference otherwise.
 fn compare_argv(
@@ -562,17 +625,19 @@ fn cross_check_explain(jobs: &[(PathBuf, Vec<String>, Reduced)]) {
 
 #[test]
 fn imported_rulesets_refuse_at_least_what_oslo_refuses() {
-    let Some(corpus) = corpus() else {
-        println!("oslo differential test SKIPPED: no corpus at ../shared/corpus/oslo-filters");
-        return;
-    };
     let python = match venv() {
         Ok(python) => python,
-        Err(why) => return unavailable(&why),
+        Err(why) => return prerequisite::missing(&why),
     };
+    let corpus = corpus();
+    if corpus.is_none() {
+        prerequisite::missing(
+            "no corpus at ../shared/corpus/oslo-filters (the synthetic filters are compared alone)",
+        );
+    }
     let started = std::time::Instant::now();
     let mut files: Vec<PathBuf> = Vec::new();
-    let mut stack = vec![corpus];
+    let mut stack: Vec<PathBuf> = corpus.into_iter().collect();
     while let Some(dir) = stack.pop() {
         for entry in fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
@@ -585,7 +650,8 @@ fn imported_rulesets_refuse_at_least_what_oslo_refuses() {
     }
     files.sort();
     let corpus_files = files.len();
-    files.push(repo().join("tests/oslo_differential/synthetic.filters"));
+    let synthetic = repo().join("tests/oslo_differential/synthetic.filters");
+    files.push(synthetic.clone());
 
     // Programs missing on this host get stub executables in an exec dir of
     // their own, searched last: never run, they let allowed calls be
@@ -653,6 +719,9 @@ fn imported_rulesets_refuse_at_least_what_oslo_refuses() {
     let mut unexplained: Vec<String> = Vec::new();
     let mut compared = 0usize;
     let mut both_allow = 0usize;
+    // The synthetic file's share, for the bounds that hold without the corpus.
+    let mut synthetic_compared = 0usize;
+    let mut synthetic_stricter: BTreeMap<String, usize> = BTreeMap::new();
     let rulesets = std::env::temp_dir().join(format!("rw-oslo-diff-{}", std::process::id()));
     fs::create_dir_all(&rulesets).unwrap();
     let mut explain_jobs = Vec::new();
@@ -662,8 +731,12 @@ fn imported_rulesets_refuse_at_least_what_oslo_refuses() {
         let ruleset_file = rulesets.join(format!("{number}.rwc"));
         fs::write(&ruleset_file, &subject.bytes).unwrap();
         let filters = file["filters"].as_array().unwrap();
+        let is_synthetic = path == synthetic;
         for case in file["cases"].as_array().unwrap() {
             compared += 1;
+            if is_synthetic {
+                synthetic_compared += 1;
+            }
             let argv = strings(&case["argv"]);
             explain_jobs.push((
                 ruleset_file.clone(),
@@ -686,6 +759,11 @@ fn imported_rulesets_refuse_at_least_what_oslo_refuses() {
             }
             if verdict == Verdict::Agree && case["decision"].as_str() == Some("allow") {
                 both_allow += 1;
+            }
+            if let (true, Verdict::Stricter(category)) = (is_synthetic, &verdict) {
+                *synthetic_stricter
+                    .entry(base_category(category).to_string())
+                    .or_default() += 1;
             }
             if let Verdict::Unexplained(why) = &verdict {
                 let short = path.strip_prefix(repo().join("..")).unwrap_or(&path);
@@ -754,8 +832,41 @@ fn imported_rulesets_refuse_at_least_what_oslo_refuses() {
     for line in unexplained.iter().take(60) {
         println!("  UNEXPLAINED {line}");
     }
+    let mut stricter_by_category: BTreeMap<String, usize> = BTreeMap::new();
+    for (verdict, n) in &verdicts {
+        if let Verdict::Stricter(c) = verdict {
+            *stricter_by_category
+                .entry(base_category(c).to_string())
+                .or_default() += n;
+        }
+    }
+    println!("  synthetic file alone: {synthetic_compared} command lines, stricter {synthetic_stricter:?}");
+    // The synthetic file's floors hold in both runs; the whole corpus's
+    // only where it is present.
+    let mut below = below_floors(
+        &synthetic_stricter,
+        STRICTER_FLOORS.iter().map(|f| (f.0, f.2)),
+    );
+    if corpus_files > 0 {
+        below.extend(below_floors(
+            &stricter_by_category,
+            STRICTER_FLOORS.iter().map(|f| (f.0, f.1)),
+        ));
+    }
     assert!(
-        compared > 1000,
+        below.is_empty(),
+        "fewer deliberate differences with oslo than expected: rootwrap became laxer \
+         (closer to oslo) where it refuses on purpose, or the comparison stopped \
+         seeing it:\n{}",
+        below.join("\n")
+    );
+    let min_compared = if corpus_files > 0 {
+        1000
+    } else {
+        SYNTHETIC_MIN_COMPARED
+    };
+    assert!(
+        compared > min_compared,
         "too few command lines compared: {compared}"
     );
     assert!(

@@ -16,6 +16,8 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
+use rootwrap::matcher::{Decision, Mismatch};
+use rootwrap::Rule;
 use rootwrap_compile::syntax::unescape;
 
 /// The exec dirs of a row that names none: oslo's sample `exec_dirs`.
@@ -81,7 +83,9 @@ pub fn words(text: &str) -> Result<Vec<Word>, String> {
 /// What `Ruleset::decide` must answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expected {
-    Deny,
+    /// Denied; with `deny: REASON`, for a reason that contains REASON (see
+    /// [`deny_reason`]).
+    Deny(Option<String>),
     NotFound(String),
     Allow {
         rule: String,
@@ -351,7 +355,8 @@ fn resolve(mut row: Row, sets: &BTreeMap<String, Row>) -> Result<Row, String> {
     Ok(row)
 }
 
-fn parse_case(line: usize, text: &str) -> Result<Case, String> {
+/// One `ARGV => EXPECTED` line (of oslo.conf or a golden file).
+pub fn parse_case(line: usize, text: &str) -> Result<Case, String> {
     let all = words(text)?;
     let split = all
         .iter()
@@ -381,10 +386,18 @@ fn bare(word: Option<&Word>) -> Option<&str> {
 
 fn parse_expected(words: &[Word]) -> Result<Expected, String> {
     match (bare(words.first()), words.len()) {
-        (Some("deny"), 1) => return Ok(Expected::Deny),
+        (Some("deny"), 1) => return Ok(Expected::Deny(None)),
+        (Some("deny:"), n) if n >= 2 => {
+            let reason: Vec<&str> = words[1..].iter().map(|w| w.text.as_str()).collect();
+            return Ok(Expected::Deny(Some(reason.join(" "))));
+        }
         (Some("not-found"), 2) => return Ok(Expected::NotFound(words[1].text.clone())),
         (Some("allow"), n) if n >= 2 => {}
-        _ => return Err("expected `deny`, `not-found RULE` or `allow RULE ...`".into()),
+        _ => {
+            return Err(
+                "expected `deny`, `deny: REASON`, `not-found RULE` or `allow RULE ...`".into(),
+            )
+        }
     }
     let rule = words[1].text.clone();
     let mut rest = &words[2..];
@@ -498,6 +511,124 @@ fn parse_run(line: usize, text: &str) -> Result<Run, String> {
         ));
     }
     Ok(run)
+}
+
+/// A command line in the data's notation.
+pub fn show_argv(argv: &[OsString]) -> String {
+    if argv.is_empty() {
+        return "[]".into();
+    }
+    argv.iter()
+        .map(|a| shown(&a.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The decision in the data file's notation, complete.
+pub fn describe(decision: &Decision) -> String {
+    match decision {
+        Decision::Deny { tried } => format!("deny: {}", deny_reason(tried)),
+        Decision::NotExecutable { rule } => format!("not-found {}", rule.name),
+        Decision::Allow(allowed) => {
+            let mut text = format!("allow {}", allowed.rule.name);
+            if let Some(leaf) = &allowed.chained {
+                text.push_str(&format!(" via {}", leaf.name));
+            }
+            text.push_str(" : ");
+            text.push_str(&show_argv(&allowed.argv));
+            let env: Vec<String> = allowed
+                .env
+                .iter()
+                .filter(|(name, _)| name != "PATH")
+                .map(|(name, value)| shown(&format!("{name}={}", value.to_string_lossy())))
+                .collect();
+            if !env.is_empty() {
+                text.push_str(&format!(" | env {}", env.join(" ")));
+            }
+            if allowed.run_as.user_name() != "root" {
+                text.push_str(&format!(" | as {}", allowed.run_as.user_name()));
+            }
+            text
+        }
+    }
+}
+
+/// `None` when the decision is the expected one, else why not.
+pub fn compare(case: &Case, decision: &Decision, exec_dirs: &[String]) -> Option<String> {
+    let got = describe(decision);
+    let mismatch = |detail: &str| Some(format!("got {got}{detail}"));
+    match (&case.expected, decision) {
+        (Expected::Deny(None), Decision::Deny { .. }) => None,
+        (Expected::Deny(Some(reason)), Decision::Deny { tried }) => {
+            if deny_reason(tried).contains(reason.as_str()) {
+                None
+            } else {
+                mismatch(" (denied for another reason)")
+            }
+        }
+        (Expected::NotFound(rule), Decision::NotExecutable { rule: got_rule })
+            if *rule == got_rule.name =>
+        {
+            None
+        }
+        (Expected::Allow { rule, via, exec }, Decision::Allow(allowed)) => {
+            if allowed.rule.name != *rule {
+                return mismatch("");
+            }
+            let leaf = allowed.chained.as_ref().map(|r| r.name.clone());
+            if leaf != *via {
+                return mismatch(" (a different chained rule)");
+            }
+            let path: Vec<&OsString> = allowed
+                .env
+                .iter()
+                .filter(|(name, _)| name == "PATH")
+                .map(|(_, value)| value)
+                .collect();
+            if path != [&OsString::from(exec_dirs.join(":"))] {
+                return mismatch(" (PATH must be the exec dirs, once)");
+            }
+            let Some(exec) = exec else { return None };
+            // Pinned paths compare as the paths that were checked.
+            let argv: Vec<String> = allowed
+                .argv_as_checked()
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            let env: Vec<(String, String)> = allowed
+                .env
+                .iter()
+                .filter(|(name, _)| name != "PATH")
+                .map(|(name, value)| {
+                    let value = allowed.as_checked(value);
+                    (name.clone(), value.to_string_lossy().into_owned())
+                })
+                .collect();
+            if argv != exec.argv
+                || env != exec.env
+                || allowed.run_as.user_name() != exec.user
+                || allowed.executable.as_os_str() != allowed.argv[0].as_os_str()
+            {
+                return mismatch("");
+            }
+            None
+        }
+        _ => mismatch(""),
+    }
+}
+
+/// Why the matcher denied a call: each rule it tried, with its mismatch;
+/// `no rule for the command` when no rule names the command (or the
+/// command line is empty).
+pub fn deny_reason(tried: &[(Rule, Mismatch)]) -> String {
+    if tried.is_empty() {
+        return "no rule for the command".into();
+    }
+    tried
+        .iter()
+        .map(|(rule, why)| format!("rule `{}`: {why}", rule.name))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The data file, read from the compiler crate's tests.
