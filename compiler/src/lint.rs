@@ -434,10 +434,10 @@ fn matches_without_lookups(arg: &Arg, value: &str) -> bool {
     let value = std::ffi::OsString::from(value);
     let no_lookup = |_: &[u8]| Ok(Vec::new());
     let ctx = rootwrap::matcher::Context::new(&[], &no_lookup, false);
-    rootwrap::matcher::match_arg(arg, &value, &ctx)
-        .ok()
-        .flatten()
-        .is_some()
+    matches!(
+        rootwrap::matcher::match_arg(arg, &value, &ctx),
+        Ok(Ok(Some(_)))
+    )
 }
 
 /// A regex that looks like a path and accepts `..` components.

@@ -1014,7 +1014,7 @@ pub fn check_absolute_path(path: &str) -> Result<(), &'static str> {
 
 /// Compiles a regex to a serialized sparse DFA that accepts exactly the
 /// strings the whole of which match.
-pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
+pub fn compile_regex(source: &str, unicode: bool) -> Result<rootwrap::types::Dfa, String> {
     // Parsed alone first: text such as `a)|(b` must not escape the anchors
     // it is wrapped in below.
     syntax::parse_with(
@@ -1061,7 +1061,7 @@ pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
             bytes.len()
         ));
     }
-    Ok(bytes)
+    rootwrap::types::Dfa::from_bytes(bytes)
 }
 
 fn last_line(text: &str) -> String {

@@ -6,9 +6,6 @@ use std::fmt;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use regex_automata::dfa::{sparse, Automaton};
-use regex_automata::{Anchored, Input};
-
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -147,12 +144,60 @@ pub enum Mismatch {
         value: String,
         reason: String,
     },
-    /// The pattern needs too many steps to decide (a pathological rule).
+}
+
+/// Why a call cannot be decided: never a denial by a rule, which
+/// [`Mismatch`] is.
+#[derive(Debug)]
+pub enum Fault {
+    /// The call needs more work than its budgets allow (steps through a
+    /// rule, path lookups, bytes searched by regexes): refused.
     TooComplex,
-    /// A DFA in the ruleset could not be loaded.
-    BadAutomaton(String),
-    /// Looking up a chained command failed: the ruleset is damaged.
-    BadRuleset(String),
+    /// The ruleset is damaged (exit 97).
+    Ruleset(RulesetError),
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::TooComplex => write!(f, "the call needs too many steps to decide"),
+            Fault::Ruleset(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<RulesetError> for Fault {
+    fn from(e: RulesetError) -> Fault {
+        Fault::Ruleset(e)
+    }
+}
+
+/// Why matching a rule stopped: inside the matcher only; its callers get a
+/// [`Mismatch`] and a [`Fault`] apart.
+enum Stop {
+    Mismatch(Mismatch),
+    Fault(Fault),
+}
+
+impl From<Mismatch> for Stop {
+    fn from(why: Mismatch) -> Stop {
+        Stop::Mismatch(why)
+    }
+}
+
+impl From<Fault> for Stop {
+    fn from(fault: Fault) -> Stop {
+        Stop::Fault(fault)
+    }
+}
+
+/// Splits a result into "does not match" within "cannot decide".
+fn split<T>(result: Result<T, Stop>) -> Result<Result<T, Mismatch>, Fault> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(Stop::Mismatch(why)) => Ok(Err(why)),
+        Err(Stop::Fault(fault)) => Err(fault),
+    }
 }
 
 impl fmt::Display for Mismatch {
@@ -191,9 +236,6 @@ impl fmt::Display for Mismatch {
             Mismatch::ChainDenied(why) => write!(f, "the chained command is not allowed: {why}"),
             Mismatch::IpArgs(why) => write!(f, "{why}"),
             Mismatch::Path { value, reason } => write!(f, "path `{value}`: {reason}"),
-            Mismatch::TooComplex => write!(f, "the rule's pattern needs too many steps to decide"),
-            Mismatch::BadAutomaton(e) => write!(f, "a regex automaton is unusable: {e}"),
-            Mismatch::BadRuleset(e) => write!(f, "{e}"),
         }
     }
 }
@@ -386,8 +428,17 @@ fn check_binary(rule: &Rule, executable: &Path, ctx: &Context<'_>) -> Option<Che
 /// backtracking through optional and any-order items.
 const MAX_STEPS: u32 = crate::types::MAX_MATCH_STEPS;
 
-/// Whether `rule` allows `call`, and with what arguments.
-pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Matched, Mismatch> {
+/// Whether `rule` allows `call`, and with what arguments; `Err` when the
+/// call cannot be decided.
+pub fn match_rule(
+    rule: &Rule,
+    call: &Invocation,
+    ctx: &Context<'_>,
+) -> Result<Result<Matched, Mismatch>, Fault> {
+    split(rule_matches(rule, call, ctx))
+}
+
+fn rule_matches(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Matched, Stop> {
     let command = call.command.as_bytes();
     let spelled = match &rule.command {
         Command::Name(name) => command == name.as_bytes(),
@@ -400,7 +451,7 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
         }
     };
     if !spelled {
-        return Err(Mismatch::Command);
+        return Err(Mismatch::Command.into());
     }
     let env = match_env(rule, call, ctx)?;
 
@@ -458,10 +509,11 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
                         chained_binary: inner.chained_binary,
                     });
                 }
-                Err(why) => {
+                Err(Stop::Mismatch(why)) => {
                     last_error = Some(why);
                     continue;
                 }
+                Err(fault) => return Err(fault),
             },
         }
         return Ok(Matched {
@@ -472,11 +524,11 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
         });
     }
     if let Some(error) = last_error {
-        return Err(error);
+        return Err(error.into());
     }
     // No way through: report the furthest argument any attempt reached.
     let longest = outcomes.iter().map(|(end, _)| *end).max();
-    match (walker.furthest, longest) {
+    let why = match (walker.furthest, longest) {
         (Some((position, pattern)), longest) if longest.is_none_or(|l| position >= l) => {
             Err(match call.args.get(position) {
                 Some(value) => match walker.process {
@@ -504,17 +556,17 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
             position: len + 1,
             pattern: "more arguments".into(),
         }),
-    }
+    };
+    why.map_err(Stop::Mismatch)
 }
 
 /// The chained command line `rest` must be allowed by a non-chaining rule
 /// with the same target user; it runs with that rule's executable.
-fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, Mismatch> {
+fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, Stop> {
     let Some(call) = Invocation::parse(rest) else {
-        return Err(Mismatch::ChainEmpty);
+        return Err(Mismatch::ChainEmpty.into());
     };
-    let rules =
-        (ctx.lookup)(call.command.as_bytes()).map_err(|e| Mismatch::BadRuleset(e.to_string()))?;
+    let rules = (ctx.lookup)(call.command.as_bytes()).map_err(Fault::Ruleset)?;
     let mut reason = format!("no rule for `{}`", call.command.to_string_lossy());
     for rule in &rules {
         if rule.rest == Rest::Chain {
@@ -525,7 +577,7 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
             reason = format!("rule `{}` runs as another user", rule.name);
             continue;
         }
-        match match_rule(rule, &call, ctx) {
+        match match_rule(rule, &call, ctx)? {
             Ok(matched) => {
                 let Some(executable) = executable_for(rule, ctx) else {
                     reason = format!("rule `{}` matches but its executable is missing", rule.name);
@@ -546,7 +598,7 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
             Err(why) => reason = format!("rule `{}`: {why}", rule.name),
         }
     }
-    Err(Mismatch::ChainDenied(reason))
+    Err(Mismatch::ChainDenied(reason).into())
 }
 
 /// Where a walk through a rule's items may end, with the arguments as they
@@ -576,7 +628,7 @@ fn push_unique(outcomes: &mut Outcomes, end: usize, outputs: Vec<Passed>) {
 }
 
 impl Walker<'_, '_> {
-    fn seq(&mut self, items: &[Item], start: usize) -> Result<Outcomes, Mismatch> {
+    fn seq(&mut self, items: &[Item], start: usize) -> Result<Outcomes, Stop> {
         let mut current: Outcomes = vec![(start, Vec::new())];
         for item in items {
             let mut next = Outcomes::new();
@@ -595,9 +647,9 @@ impl Walker<'_, '_> {
         Ok(current)
     }
 
-    fn item(&mut self, item: &Item, start: usize) -> Result<Outcomes, Mismatch> {
+    fn item(&mut self, item: &Item, start: usize) -> Result<Outcomes, Stop> {
         if self.depth >= crate::types::MAX_NESTING * 2 {
-            return Err(Mismatch::TooComplex);
+            return Err(Fault::TooComplex.into());
         }
         self.depth += 1;
         let outcomes = self.item_inner(item, start);
@@ -605,18 +657,18 @@ impl Walker<'_, '_> {
         outcomes
     }
 
-    fn item_inner(&mut self, item: &Item, start: usize) -> Result<Outcomes, Mismatch> {
+    fn item_inner(&mut self, item: &Item, start: usize) -> Result<Outcomes, Stop> {
         match item {
             Item::One(pattern) => {
                 self.steps += 1;
                 if self.steps > MAX_STEPS {
-                    return Err(Mismatch::TooComplex);
+                    return Err(Fault::TooComplex.into());
                 }
                 let key = (pattern as *const Arg, start);
                 let passed = match (self.tried.get(&key), self.args.get(start)) {
                     (Some(known), _) => known.clone(),
                     (None, Some(arg)) => {
-                        let passed = match_arg(pattern, arg, self.ctx)?;
+                        let passed = arg_matches(pattern, arg, self.ctx)?;
                         self.tried.insert(key, passed.clone());
                         passed
                     }
@@ -657,10 +709,10 @@ impl Walker<'_, '_> {
 
     /// Breadth-first over (items used, position): every order is tried, each
     /// state once.
-    fn any_order(&mut self, items: &[Item], start: usize) -> Result<Outcomes, Mismatch> {
+    fn any_order(&mut self, items: &[Item], start: usize) -> Result<Outcomes, Stop> {
         // The compiler allows 16; a mask of 64 bits is the hard limit.
         if items.len() > 64 {
-            return Err(Mismatch::TooComplex);
+            return Err(Fault::TooComplex.into());
         }
         let required: u64 = items
             .iter()
@@ -748,16 +800,16 @@ fn match_env(
     rule: &Rule,
     call: &Invocation,
     ctx: &Context<'_>,
-) -> Result<Vec<(String, Passed)>, Mismatch> {
+) -> Result<Vec<(String, Passed)>, Stop> {
     if rule.env.is_empty() {
         return if call.env_form {
-            Err(Mismatch::EnvNotAllowed)
+            Err(Mismatch::EnvNotAllowed.into())
         } else {
             Ok(Vec::new())
         };
     }
     if !call.env_form {
-        return Err(Mismatch::EnvRequired);
+        return Err(Mismatch::EnvRequired.into());
     }
     for (i, (name, _)) in call.assignments.iter().enumerate() {
         let name_str = name.to_string_lossy();
@@ -766,10 +818,10 @@ fn match_env(
             .iter()
             .any(|v| v.name.as_bytes() == name.as_bytes())
         {
-            return Err(Mismatch::EnvUnexpected(name_str.into_owned()));
+            return Err(Mismatch::EnvUnexpected(name_str.into_owned()).into());
         }
         if call.assignments[..i].iter().any(|(n, _)| n == name) {
-            return Err(Mismatch::EnvDuplicate(name_str.into_owned()));
+            return Err(Mismatch::EnvDuplicate(name_str.into_owned()).into());
         }
     }
     let mut env = Vec::with_capacity(rule.env.len());
@@ -779,27 +831,34 @@ fn match_env(
             .iter()
             .find(|(n, _)| n.as_bytes() == var.name.as_bytes());
         let Some((_, value)) = given else {
-            return Err(Mismatch::EnvMissing(var.name.clone()));
+            return Err(Mismatch::EnvMissing(var.name.clone()).into());
         };
-        match match_arg(&var.value, value, ctx)? {
+        match arg_matches(&var.value, value, ctx)? {
             Some(passed) => env.push((var.name.clone(), passed)),
             None => {
                 return Err(Mismatch::EnvValue {
                     name: var.name.clone(),
                     pattern: var.value.to_string(),
-                })
+                }
+                .into())
             }
         }
     }
     Ok(env)
 }
 
-/// `Some(value to pass on)` when `arg` matches `pattern`.
+/// `Some(value to pass on)` when `arg` matches `pattern`; an inner `Err`
+/// when it is refused with a reason, an outer one when it cannot be
+/// decided.
 pub fn match_arg(
     pattern: &Arg,
     arg: &OsStr,
     ctx: &Context<'_>,
-) -> Result<Option<Passed>, Mismatch> {
+) -> Result<Result<Option<Passed>, Mismatch>, Fault> {
+    split(arg_matches(pattern, arg, ctx))
+}
+
+fn arg_matches(pattern: &Arg, arg: &OsStr, ctx: &Context<'_>) -> Result<Option<Passed>, Stop> {
     let bytes = arg.as_bytes();
     let keep = || Some(Passed::plain(arg));
     Ok(match pattern {
@@ -808,12 +867,16 @@ pub fn match_arg(
             // Each search reads the whole argument (up to 128 KiB): the
             // call's budget of bytes searched bounds root's time.
             let left = ctx.scan_left.get().checked_sub(bytes.len());
-            ctx.scan_left.set(left.ok_or(Mismatch::TooComplex)?);
-            regex_matches(&regex.dfa, bytes)?.then(keep).flatten()
+            ctx.scan_left.set(left.ok_or(Fault::TooComplex)?);
+            let matches = regex.dfa.matches_whole(bytes);
+            matches
+                .map_err(|e| Fault::Ruleset(RulesetError::Corrupt(e)))?
+                .then(keep)
+                .flatten()
         }
         Arg::OneOf(alternatives) => {
             for alternative in alternatives {
-                if let Some(passed) = match_arg(alternative, arg, ctx)? {
+                if let Some(passed) = arg_matches(alternative, arg, ctx)? {
                     return Ok(Some(passed));
                 }
             }
@@ -846,7 +909,7 @@ pub fn match_arg(
         Arg::User | Arg::Group => values::is_account_name(bytes).then(keep).flatten(),
         Arg::Path { scopes, pin } => match_path_arg(scopes, *pin, arg, ctx)?,
         Arg::Prefixed { prefix, value } => match bytes.strip_prefix(prefix.as_bytes()) {
-            Some(rest) => match_arg(value, OsStr::from_bytes(rest), ctx)?.map(|passed| {
+            Some(rest) => arg_matches(value, OsStr::from_bytes(rest), ctx)?.map(|passed| {
                 let mut whole = OsString::from(prefix);
                 whole.push(&*passed.value);
                 Passed {
@@ -879,17 +942,6 @@ fn process_refusal(pattern: &Arg, arg: &OsStr, ctx: &Context<'_>) -> Option<proc
     process::check(pid, pattern, ctx.exec_dirs).err()
 }
 
-fn regex_matches(dfa_bytes: &[u8], haystack: &[u8]) -> Result<bool, Mismatch> {
-    let (dfa, _) =
-        sparse::DFA::from_bytes(dfa_bytes).map_err(|e| Mismatch::BadAutomaton(e.to_string()))?;
-    let input = Input::new(haystack).anchored(Anchored::Yes);
-    let found = dfa
-        .try_search_fwd(&input)
-        .map_err(|e| Mismatch::BadAutomaton(e.to_string()))?;
-    // The pattern is compiled as `^(?:...)$`, so any match spans the input.
-    Ok(found.is_some_and(|m| m.offset() == haystack.len()))
-}
-
 /// The longest path the kernel takes (`PATH_MAX`, with its NUL) and the
 /// longest name (`NAME_MAX`): anything longer cannot name a file, and
 /// resolving it would only cost root's time.
@@ -912,7 +964,7 @@ fn match_path_arg(
     pin: Pin,
     arg: &OsStr,
     ctx: &Context<'_>,
-) -> Result<Option<Passed>, Mismatch> {
+) -> Result<Option<Passed>, Stop> {
     if arg.is_empty() || too_long(arg) {
         return Ok(None);
     }
@@ -1080,7 +1132,7 @@ pub enum Decision {
 /// matching rule whose executable is missing is passed over, as in
 /// oslo.rootwrap, but only to a rule with the same target user: a missing
 /// program must not change who the command line runs as.
-pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetError> {
+pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, Fault> {
     let Some(call) = Invocation::parse(argv) else {
         return Ok(Decision::Deny { tried: Vec::new() });
     };
@@ -1088,7 +1140,7 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
     let mut first_missing: Option<&Rule> = None;
     let mut tried = Vec::new();
     for rule in &rules {
-        match match_rule(rule, &call, ctx) {
+        match match_rule(rule, &call, ctx)? {
             Ok(matched) => {
                 if first_missing.is_some_and(|missing| missing.run_as != rule.run_as) {
                     break;
@@ -1133,7 +1185,6 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
                     pinned,
                 })));
             }
-            Err(Mismatch::BadRuleset(e)) => return Err(RulesetError::Corrupt(e)),
             Err(mismatch) => tried.push((rule.clone(), mismatch)),
         }
     }
@@ -1181,11 +1232,7 @@ impl<R: crate::format::ReadAt + ?Sized> crate::format::Ruleset<R> {
     /// The decision for `argv` against this ruleset, as the runtime takes it
     /// (`resolve_executables`), or as on a host where every executable
     /// exists (policy tests).
-    pub fn decide(
-        &self,
-        argv: &[OsString],
-        resolve_executables: bool,
-    ) -> Result<Decision, RulesetError> {
+    pub fn decide(&self, argv: &[OsString], resolve_executables: bool) -> Result<Decision, Fault> {
         let lookup = |command: &[u8]| self.rules_for(command);
         let ctx = Context::new(&self.options().exec_dirs, &lookup, resolve_executables);
         decide(argv, &ctx)

@@ -11,7 +11,7 @@ use std::path::Path;
 use crate::audit::{escape, record_fallback, AuditLog, Caller, Event, Outcome};
 use crate::exit;
 use crate::format::{Ruleset, RulesetError, MAX_RULESET_BYTES};
-use crate::matcher::{Decision, Invocation, Mismatch};
+use crate::matcher::{Decision, Fault, Invocation, Mismatch};
 
 /// Refuses a ruleset path that is not absolute and canonical, before it is
 /// opened. A sudoers line `rootwrap /etc/svc/R.rwc *` lets the caller pass
@@ -169,7 +169,9 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
     }
     let decision = match ruleset.decide(&argv, true) {
         Ok(decision) => decision,
-        Err(e) => {
+        // More work than a call may cost: refused like a call no rule allows.
+        Err(Fault::TooComplex) => Decision::Deny { tried: Vec::new() },
+        Err(Fault::Ruleset(e)) => {
             let event = Event::new(Outcome::BadRuleset, exit::BAD_RULESET, &argv);
             return finish(&mut log, event, format!("{shown_path}: {e}").into());
         }

@@ -177,7 +177,7 @@ impl Subject {
         let call = Invocation::parse(argv)?;
         let lookup = |command: &[u8]| self.ruleset.rules_for(command);
         let context = Context::new(&self.ruleset.options().exec_dirs, &lookup, true);
-        match_rule(rule, &call, &context).err()
+        match_rule(rule, &call, &context).ok()?.err()
     }
 }
 

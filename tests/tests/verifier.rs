@@ -23,8 +23,8 @@ use sha2::{Digest, Sha256};
 /// absent.
 fn ruleset_bytes(marker: &Path) -> Vec<u8> {
     let source = format!(
-        "ruleset verifier\nexec-dirs /usr/bin /bin\nallow mark: touch {}\n",
-        marker.display()
+        "ruleset verifier\nexec-dirs /usr/bin /bin\nallow mark: touch re\".*/{}\"\n",
+        marker.file_name().unwrap().to_str().unwrap()
     );
     let compiled = compile_sources(
         vec![("verifier.rwf".into(), source)],
@@ -73,6 +73,59 @@ fn forged_index(mut bytes: Vec<u8>) -> Vec<u8> {
     let mut hasher = Sha256::new();
     hasher.update(&bytes[..32]);
     hasher.update(&bytes[start..]);
+    let digest: [u8; 32] = hasher.finalize().into();
+    bytes[32..64].copy_from_slice(&digest);
+    bytes
+}
+
+/// The rules for `touch` with their regex automaton damaged, and the hash
+/// tree sealed over them again: what a faulty compiler would write. The
+/// section's digest is replaced in the bucket, the bucket's in the index,
+/// and the header's digest recomputed.
+fn damaged_automaton(mut bytes: Vec<u8>) -> Vec<u8> {
+    let sha = |part: &[u8]| -> [u8; 32] { Sha256::digest(part).into() };
+    let index_start = bytes.len() - index_len(&bytes);
+    // Header | section | bucket | index: the section ends where the bucket
+    // naming its digest begins.
+    let section_end = (HEADER_LEN + 1..index_start)
+        .find(|&end| {
+            let digest = sha(&bytes[HEADER_LEN..end]);
+            bytes[end..index_start].windows(32).any(|w| w == digest)
+        })
+        .unwrap();
+    let old_section = sha(&bytes[HEADER_LEN..section_end]);
+    let old_bucket = sha(&bytes[section_end..index_start]);
+    // A serialized DFA starts with its label; its format version follows
+    // the padded label and an endianness check.
+    let label = b"rust-regex-automata-dfa-sparse";
+    let dfa = bytes[HEADER_LEN..section_end]
+        .windows(label.len())
+        .position(|w| w == label)
+        .unwrap()
+        + HEADER_LEN;
+    bytes[dfa + 32 + 4] ^= 0xff;
+    let replace =
+        |bytes: &mut Vec<u8>, range: std::ops::Range<usize>, old: [u8; 32], new: [u8; 32]| {
+            let at = bytes[range.clone()]
+                .windows(32)
+                .position(|w| w == old)
+                .unwrap()
+                + range.start;
+            bytes[at..at + 32].copy_from_slice(&new);
+        };
+    let new_section = sha(&bytes[HEADER_LEN..section_end]);
+    replace(
+        &mut bytes,
+        section_end..index_start,
+        old_section,
+        new_section,
+    );
+    let new_bucket = sha(&bytes[section_end..index_start]);
+    let end = bytes.len();
+    replace(&mut bytes, index_start..end, old_bucket, new_bucket);
+    let mut hasher = Sha256::new();
+    hasher.update(&bytes[..32]);
+    hasher.update(&bytes[index_start..]);
     let digest: [u8; 32] = hasher.finalize().into();
     bytes[32..64].copy_from_slice(&digest);
     bytes
@@ -297,6 +350,30 @@ fn a_flipped_byte_in_a_section() {
         Damage::Bytes(|bytes| flip(bytes, SECTION_BYTE)),
         "checksum mismatch in the rules for `touch`",
     );
+}
+
+/// A sealed ruleset whose automaton is unusable is damage (97), not a
+/// denial: each regex is validated when its section is decoded.
+#[test]
+fn a_damaged_automaton_under_a_valid_seal() {
+    require_root!();
+    refused(
+        Damage::Bytes(damaged_automaton),
+        "a regex automaton is unusable: unsupported version",
+    );
+}
+
+#[test]
+fn library_refuses_a_damaged_automaton_under_a_valid_seal() {
+    let ruleset = from_bytes(&damaged_automaton(library_bytes())).unwrap();
+    assert!(matches!(
+        ruleset.rules_for(b"touch"),
+        Err(RulesetError::Corrupt(_))
+    ));
+    assert!(matches!(
+        ruleset.verify_all(),
+        Err(RulesetError::Corrupt(_))
+    ));
 }
 
 #[test]

@@ -515,7 +515,7 @@ fn accepts(translation: &Translation, candidate: &str) -> bool {
     let context = rootwrap::matcher::Context::new(&[], &lookup, false);
     matches!(
         rootwrap::matcher::match_arg(&pattern, std::ffi::OsStr::new(candidate), &context),
-        Ok(Some(_))
+        Ok(Ok(Some(_)))
     )
 }
 
