@@ -9,7 +9,8 @@ use regex_automata::util::syntax;
 
 use rootwrap::types::{
     Arg, Command, EnvVar, Item, LogOptions, OnLogFailure, Options, PathDepth, PathScope,
-    PidPattern, Pin, Regex, Rest, Rule, RunAs, Source, SyslogTarget, MAX_MATCH_STEPS,
+    PidPattern, Pin, Regex, Rest, Rule, RunAs, Source, SyslogTarget, MAX_ANY_ORDER,
+    MAX_MATCH_STEPS,
 };
 use rootwrap::values;
 
@@ -43,8 +44,6 @@ const TYPES: &[&str] = &[
     "netns",
     "ip-args...",
 ];
-/// The most items an any-order group `{ ... }` may hold.
-const MAX_ANY_ORDER: usize = 16;
 const OPTIONS: &[&str] = &["ruleset", "exec-dirs", "log", "on-log-failure"];
 const FACILITIES: &[(&str, i32)] = &[
     ("auth", libc::LOG_AUTH),

@@ -710,8 +710,8 @@ impl Walker<'_, '_> {
     /// Breadth-first over (items used, position): every order is tried, each
     /// state once.
     fn any_order(&mut self, items: &[Item], start: usize) -> Result<Outcomes, Stop> {
-        // The compiler allows 16; a mask of 64 bits is the hard limit.
-        if items.len() > 64 {
+        // The compiler allows no more; a damaged ruleset might.
+        if items.len() > crate::types::MAX_ANY_ORDER {
             return Err(Fault::TooComplex.into());
         }
         let required: u64 = items

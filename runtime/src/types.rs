@@ -417,6 +417,11 @@ mod nested {
 /// alternative patterns may nest (the compiler refuses deeper ones).
 pub const MAX_NESTING: usize = 32;
 
+/// The most items an any-order group `{ ... }` may hold (the compiler
+/// refuses more): the matcher tracks the items used in a 64-bit mask.
+pub const MAX_ANY_ORDER: usize = 16;
+const _: () = assert!(MAX_ANY_ORDER <= u64::BITS as usize);
+
 /// At most this many single-argument checks per rule and call: a bound on
 /// backtracking through optional and any-order items. The compiler refuses
 /// a rule whose worst case exceeds it, so it never decides a call.
