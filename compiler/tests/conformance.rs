@@ -145,7 +145,7 @@ fn run_row(row: &Row) -> Vec<String> {
     let exec_dirs = ruleset.options().exec_dirs.clone();
     let mut failures = Vec::new();
     for case in &row.cases {
-        let decision = match ruleset.decide(&case.argv, true) {
+        let decision = match ruleset.decide(&case.argv, &rootwrap::matcher::OnThisHost) {
             Ok(decision) => decision,
             Err(e) => {
                 failures.push(format!(
@@ -306,7 +306,9 @@ fn shipped_filters_compile_without_warnings_and_pass_their_tests() {
         &["cat", "/etc/shadow"],
     ] {
         let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
-        let decision = ruleset.decide(&argv, false).unwrap();
+        let decision = ruleset
+            .decide(&argv, &rootwrap::matcher::AssumeInstalled)
+            .unwrap();
         assert!(
             matches!(decision, Decision::Deny { .. }),
             "filters/ allows {}: {}",

@@ -95,7 +95,10 @@ fn run_golden(path: &Path, tmp: &Path, sleep_pid: u32) -> Vec<String> {
         }
         let (argv_text, expected) = line.split_once("=>").expect("`=>` in every case");
         let argv: Vec<OsString> = words(argv_text).into_iter().map(OsString::from).collect();
-        let got = match ruleset.decide(&argv, true).unwrap() {
+        let got = match ruleset
+            .decide(&argv, &rootwrap::matcher::OnThisHost)
+            .unwrap()
+        {
             Decision::Allow(allowed) => {
                 let mut text = format!(
                     "allow {} : {}",

@@ -827,7 +827,9 @@ fn rules_that_can_reach_the_runtimes_step_limit_are_refused() {
     argv.push("end".into());
     let ruleset = rootwrap::format::Ruleset::from_bytes(&compiled.bytes).unwrap();
     assert!(matches!(
-        ruleset.decide(&argv, false).unwrap(),
+        ruleset
+            .decide(&argv, &rootwrap::matcher::AssumeInstalled)
+            .unwrap(),
         rootwrap::Decision::Allow(_)
     ));
 
@@ -842,7 +844,7 @@ fn rules_that_can_reach_the_runtimes_step_limit_are_refused() {
     rule.args.insert(0, Item::One(Arg::Literal("p".into())));
     argv.insert(1, "p".into());
     let no_lookup = |_: &[u8]| Ok(Vec::new());
-    let ctx = Context::new(&[], &no_lookup, false);
+    let ctx = Context::new(&[], &no_lookup, &rootwrap::matcher::AssumeInstalled);
     let call = Invocation::parse(&argv).unwrap();
     assert!(matches!(
         match_rule(&rule, &call, &ctx),

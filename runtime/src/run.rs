@@ -167,7 +167,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
         let event = Event::new(Outcome::BadInvocation, exit::NO_COMMAND, &argv);
         return finish(&mut log, event, b"No command specified".to_vec());
     }
-    let decision = match ruleset.decide(&argv, true) {
+    let decision = match ruleset.decide(&argv, &crate::matcher::OnThisHost) {
         Ok(decision) => decision,
         // More work than a call may cost: refused like a call no rule allows.
         Err(Fault::TooComplex) => Decision::Deny { tried: Vec::new() },

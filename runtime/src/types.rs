@@ -266,7 +266,8 @@ pub struct Regex {
 pub struct Dfa {
     /// The bytes as written: what is encoded, compared and hashed.
     bytes: Vec<u8>,
-    dfa: sparse::DFA<Vec<u8>>,
+    /// Boxed: the automaton's tables take 800 bytes inline.
+    dfa: Box<sparse::DFA<Vec<u8>>>,
 }
 
 impl Dfa {
@@ -276,7 +277,10 @@ impl Dfa {
             .map_err(|e| format!("a regex automaton is unusable: {e}"))?
             .0
             .to_owned();
-        Ok(Dfa { bytes, dfa })
+        Ok(Dfa {
+            bytes,
+            dfa: Box::new(dfa),
+        })
     }
 
     pub fn as_bytes(&self) -> &[u8] {

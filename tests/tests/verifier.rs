@@ -77,7 +77,7 @@ fn with_dfa_format(bytes: Vec<u8>, format: u32) -> Vec<u8> {
 }
 
 /// `bytes` with the header's digest computed again over the index.
-fn resealed(mut bytes: Vec<u8>) -> Vec<u8> {
+fn resealed(bytes: Vec<u8>) -> Vec<u8> {
     let start = bytes.len() - index_len(&bytes);
     let digest = Header::digest_of(bytes[..HEADER_LEN].try_into().unwrap(), &bytes[start..]);
     with_header(bytes, |h| h.digest = digest)
