@@ -67,7 +67,7 @@ fn hostile(c: &mut Criterion) {
     argv.extend((0..8).map(|i| format!("/usr/bin{}{}", "/.".repeat(i), "/../bin".repeat(580))));
     let argv = os(argv);
     group.bench_function("any-order-paths", |b| {
-        b.iter(|| ruleset.decide(black_box(&argv), true).unwrap())
+        b.iter(|| ruleset.decide(black_box(&argv), &rootwrap::matcher::OnThisHost))
     });
 
     let big = "a".repeat(128 * 1024 - 1);
@@ -76,7 +76,7 @@ fn hostile(c: &mut Criterion) {
     argv.push("end".into());
     let argv = os(argv);
     group.bench_function("any-order-regex", |b| {
-        b.iter(|| ruleset.decide(black_box(&argv), true).unwrap())
+        b.iter(|| ruleset.decide(black_box(&argv), &rootwrap::matcher::OnThisHost))
     });
 
     let argv = os(vec![
@@ -84,11 +84,13 @@ fn hostile(c: &mut Criterion) {
         format!("/usr/bin{}", "/../bin".repeat(18_500)),
     ]);
     assert!(matches!(
-        ruleset.decide(&argv, true).unwrap(),
+        ruleset
+            .decide(&argv, &rootwrap::matcher::OnThisHost)
+            .unwrap(),
         Decision::Deny { .. }
     ));
     group.bench_function("path-too-long", |b| {
-        b.iter(|| ruleset.decide(black_box(&argv), true).unwrap())
+        b.iter(|| ruleset.decide(black_box(&argv), &rootwrap::matcher::OnThisHost))
     });
 
     let chain = symlink_chain();
@@ -99,7 +101,7 @@ fn hostile(c: &mut Criterion) {
     ));
     let argv = os(argv);
     group.bench_function("symlink-fan-out", |b| {
-        b.iter(|| ruleset.decide(black_box(&argv), true).unwrap())
+        b.iter(|| ruleset.decide(black_box(&argv), &rootwrap::matcher::OnThisHost))
     });
     group.finish();
     let _ = std::fs::remove_dir_all(&chain);

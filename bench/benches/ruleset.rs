@@ -103,7 +103,7 @@ fn open(path: &Path, trusted: bool) -> Result<Ruleset<File>, RulesetError> {
 /// The matcher alone: `rules` are the command's, already decoded.
 fn decide_with(rules: &[Rule], argv: &[OsString], exec_dirs: &[String]) -> Decision {
     let lookup = |_: &[u8]| Ok(rules.to_vec());
-    let ctx = Context::new(exec_dirs, &lookup, true);
+    let ctx = Context::new(exec_dirs, &lookup, &rootwrap::matcher::OnThisHost);
     decide(argv, &ctx).unwrap()
 }
 
@@ -112,7 +112,10 @@ fn in_process(path: &Path, trusted: bool, argv: &[OsString]) -> bool {
     let Ok(ruleset) = open(path, trusted) else {
         return false;
     };
-    matches!(ruleset.decide(argv, true), Ok(Decision::Allow(_)))
+    matches!(
+        ruleset.decide(argv, &rootwrap::matcher::OnThisHost),
+        Ok(Decision::Allow(_))
+    )
 }
 
 fn benches(c: &mut Criterion) {

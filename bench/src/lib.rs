@@ -259,7 +259,10 @@ mod tests {
             assert_eq!(rules.len(), n.min(TRUE_RULES));
             assert_eq!(rules.last().unwrap().name, MATCHING_RULE);
             for argv in [measured_argv(), measured_argv_with_args()] {
-                match ruleset.decide(&argv, true).unwrap() {
+                match ruleset
+                    .decide(&argv, &rootwrap::matcher::OnThisHost)
+                    .unwrap()
+                {
                     Decision::Allow(allowed) => assert_eq!(allowed.rule.name, MATCHING_RULE),
                     other => panic!("{n}: {other:?}"),
                 }

@@ -199,7 +199,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
         return explanation;
     }
     let command = selector(argv);
-    let decision = match ruleset.decide(argv, true) {
+    let decision = match ruleset.decide(argv, &rootwrap::matcher::OnThisHost) {
         Ok(decision) => decision,
         Err(e) => {
             explanation.message = message(e.to_string());

@@ -433,11 +433,11 @@ fn broad_env_value(arg: &Arg) -> bool {
 fn matches_without_lookups(arg: &Arg, value: &str) -> bool {
     let value = std::ffi::OsString::from(value);
     let no_lookup = |_: &[u8]| Ok(Vec::new());
-    let ctx = rootwrap::matcher::Context::new(&[], &no_lookup, false);
-    rootwrap::matcher::match_arg(arg, &value, &ctx)
-        .ok()
-        .flatten()
-        .is_some()
+    let ctx = rootwrap::matcher::Context::new(&[], &no_lookup, &rootwrap::matcher::AssumeInstalled);
+    matches!(
+        rootwrap::matcher::match_arg(arg, &value, &ctx),
+        Ok(Ok(Some(_)))
+    )
 }
 
 /// A regex that looks like a path and accepts `..` components.

@@ -9,7 +9,8 @@ use regex_automata::util::syntax;
 
 use rootwrap::types::{
     Arg, Command, EnvVar, Item, LogOptions, OnLogFailure, Options, PathDepth, PathScope,
-    PidPattern, Pin, Regex, Rest, Rule, RunAs, Source, SyslogTarget, MAX_MATCH_STEPS,
+    PidPattern, Pin, Regex, Rest, Rule, RunAs, Source, SyslogTarget, MAX_ANY_ORDER,
+    MAX_MATCH_STEPS,
 };
 use rootwrap::values;
 
@@ -43,8 +44,6 @@ const TYPES: &[&str] = &[
     "netns",
     "ip-args...",
 ];
-/// The most items an any-order group `{ ... }` may hold.
-const MAX_ANY_ORDER: usize = 16;
 const OPTIONS: &[&str] = &["ruleset", "exec-dirs", "log", "on-log-failure"];
 const FACILITIES: &[(&str, i32)] = &[
     ("auth", libc::LOG_AUTH),
@@ -1015,7 +1014,7 @@ pub fn check_absolute_path(path: &str) -> Result<(), &'static str> {
 /// Compiles a regex to a serialized sparse DFA that accepts exactly the
 /// strings the whole of which match.
 #[cfg(not(fuzzing))]
-pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
+pub fn compile_regex(source: &str, unicode: bool) -> Result<rootwrap::types::Dfa, String> {
     build_regex(source, unicode)
 }
 
@@ -1024,10 +1023,10 @@ pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
 /// regexes repeat, and building their automata was half of its time. The
 /// result depends only on the arguments.
 #[cfg(fuzzing)]
-pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
+pub fn compile_regex(source: &str, unicode: bool) -> Result<rootwrap::types::Dfa, String> {
     use std::cell::RefCell;
     use std::collections::HashMap;
-    type Built = HashMap<(String, bool), Result<Vec<u8>, String>>;
+    type Built = HashMap<(String, bool), Result<rootwrap::types::Dfa, String>>;
     thread_local! {
         static BUILT: RefCell<Built> = RefCell::default();
     }
@@ -1046,7 +1045,7 @@ pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
     result
 }
 
-fn build_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
+fn build_regex(source: &str, unicode: bool) -> Result<rootwrap::types::Dfa, String> {
     // Parsed alone first: text such as `a)|(b` must not escape the anchors
     // it is wrapped in below.
     syntax::parse_with(
@@ -1093,7 +1092,7 @@ fn build_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
             bytes.len()
         ));
     }
-    Ok(bytes)
+    rootwrap::types::Dfa::from_bytes(bytes)
 }
 
 fn last_line(text: &str) -> String {

@@ -16,7 +16,7 @@ pub fn run_tests(ruleset: &Ruleset<Vec<u8>>, tests: &[PolicyTest]) -> Vec<Diagno
         let shown = Invocation::display_argv(&argv);
         // Executables are not looked up: a test holds for a host where every
         // executable exists, whatever the build host has installed.
-        let decision = match ruleset.decide(&argv, false) {
+        let decision = match ruleset.decide(&argv, &rootwrap::matcher::AssumeInstalled) {
             Ok(Decision::Allow(allowed)) => Ok(allowed.rule),
             Ok(Decision::NotExecutable { rule }) => Ok(rule),
             Ok(Decision::Deny { tried }) => Err(tried),

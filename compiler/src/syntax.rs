@@ -188,6 +188,7 @@ pub fn parse_file(file: usize, text: &str) -> (Vec<Statement>, Vec<Diagnostic>) 
 /// bound (`rootwrap::types::MAX_NESTING`, which counts about two levels per
 /// bracket), and far beyond what a reviewable rule needs.
 pub const MAX_BRACKET_DEPTH: usize = 12;
+const _: () = assert!(2 * MAX_BRACKET_DEPTH < rootwrap::types::MAX_NESTING);
 
 /// The offset of the first bracket nested deeper than allowed, outside
 /// strings and comments.

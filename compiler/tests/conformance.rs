@@ -49,7 +49,7 @@ fn run_row(row: &Row) -> Vec<String> {
     let exec_dirs = ruleset.options().exec_dirs.clone();
     let mut failures = Vec::new();
     for case in &row.cases {
-        let decision = match ruleset.decide(&case.argv, true) {
+        let decision = match ruleset.decide(&case.argv, &rootwrap::matcher::OnThisHost) {
             Ok(decision) => decision,
             Err(e) => {
                 failures.push(format!(
@@ -178,7 +178,9 @@ fn row_41_a_regexp_filter_without_regexes_allows_nothing() {
     let ruleset = Ruleset::from_bytes(&compiled.bytes).unwrap();
     for argv in [&["sleep"][..], &["sleep", "1"], &["/bin/sleep", "1"], &[]] {
         let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
-        let decision = ruleset.decide(&argv, true).unwrap();
+        let decision = ruleset
+            .decide(&argv, &rootwrap::matcher::OnThisHost)
+            .unwrap();
         assert!(
             matches!(decision, Decision::Deny { .. }),
             "{}: {}",
@@ -267,7 +269,9 @@ fn shipped_filters_compile_without_warnings_and_pass_their_tests() {
         &["cat", "/etc/shadow"],
     ] {
         let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
-        let decision = ruleset.decide(&argv, false).unwrap();
+        let decision = ruleset
+            .decide(&argv, &rootwrap::matcher::AssumeInstalled)
+            .unwrap();
         assert!(
             matches!(decision, Decision::Deny { .. }),
             "filters/ allows {}: {}",

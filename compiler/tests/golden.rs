@@ -67,7 +67,9 @@ fn run_golden(path: &Path, tmp: &Path, sleep_pid: u32) -> Vec<String> {
         let line_number = first_case_line + number;
         let case = support::parse_case(line_number, line)
             .unwrap_or_else(|e| panic!("{}:{line_number}: {e}", path.display()));
-        let decision = ruleset.decide(&case.argv, true).unwrap();
+        let decision = ruleset
+            .decide(&case.argv, &rootwrap::matcher::OnThisHost)
+            .unwrap();
         if let Some(why) = support::compare(&case, &decision, &exec_dirs) {
             failures.push(format!(
                 "{}:{line_number}: `{}`\n    expected: {}\n    {why}",

@@ -45,7 +45,10 @@ fn compile(import: &Import) -> Ruleset<Vec<u8>> {
 /// it runs.
 fn decide(ruleset: &Ruleset<Vec<u8>>, argv: &[&str]) -> Option<(String, Vec<String>)> {
     let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
-    match ruleset.decide(&argv, false).unwrap() {
+    match ruleset
+        .decide(&argv, &rootwrap::matcher::AssumeInstalled)
+        .unwrap()
+    {
         Decision::Allow(allowed) => Some((
             allowed.rule.name.clone(),
             allowed

@@ -452,7 +452,7 @@ fn steps_rule(pairs: usize, p: bool) -> String {
 
 #[test]
 fn rules_that_can_reach_the_runtimes_step_limit_are_refused() {
-    use rootwrap::matcher::{match_rule, Context, Invocation, Mismatch};
+    use rootwrap::matcher::{match_rule, Context, Invocation};
     use rootwrap::types::MAX_MATCH_STEPS;
     use std::ffi::OsString;
 
@@ -466,7 +466,9 @@ fn rules_that_can_reach_the_runtimes_step_limit_are_refused() {
     argv.push("end".into());
     let ruleset = rootwrap::format::Ruleset::from_bytes(&compiled.bytes).unwrap();
     assert!(matches!(
-        ruleset.decide(&argv, false).unwrap(),
+        ruleset
+            .decide(&argv, &rootwrap::matcher::AssumeInstalled)
+            .unwrap(),
         rootwrap::Decision::Allow(_)
     ));
 
@@ -481,12 +483,12 @@ fn rules_that_can_reach_the_runtimes_step_limit_are_refused() {
     rule.args.insert(0, Item::One(Arg::Literal("p".into())));
     argv.insert(1, "p".into());
     let no_lookup = |_: &[u8]| Ok(Vec::new());
-    let ctx = Context::new(&[], &no_lookup, false);
+    let ctx = Context::new(&[], &no_lookup, &rootwrap::matcher::AssumeInstalled);
     let call = Invocation::parse(&argv).unwrap();
-    assert_eq!(
-        match_rule(&rule, &call, &ctx).err(),
-        Some(Mismatch::TooComplex)
-    );
+    assert!(matches!(
+        match_rule(&rule, &call, &ctx),
+        Err(rootwrap::Fault::TooComplex)
+    ));
 }
 
 #[test]

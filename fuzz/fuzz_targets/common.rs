@@ -88,8 +88,10 @@ pub fn exercise<R: ReadAt + ?Sized>(ruleset: &Ruleset<R>) {
         let _ = e.to_string();
     }
     for argv in argvs() {
-        for resolve in [true, false] {
-            match ruleset.decide(&argv, resolve) {
+        let hosts: [&dyn rootwrap::matcher::Host; 2] =
+            [&rootwrap::matcher::OnThisHost, &rootwrap::matcher::AssumeInstalled];
+        for host in hosts {
+            match ruleset.decide(&argv, host) {
                 Ok(Decision::Deny { tried }) => {
                     for (_, why) in &tried {
                         let _ = why.to_string();

@@ -17,7 +17,7 @@ use std::ffi::{OsStr, OsString};
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use rootwrap::format::Ruleset;
-use rootwrap::matcher::{match_rule, Context, Decision, Invocation, Mismatch};
+use rootwrap::matcher::{match_rule, AssumeInstalled, Context, Decision, Fault, Invocation};
 use rootwrap_compile::{compile_sources, Sources};
 
 /// The source rules, as the interpreter reads them and the compiler gets them.
@@ -399,7 +399,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(compiled_rules.len(), rules.len(), "{text}");
     let lookup = |command: &[u8]| ruleset.rules_for(command);
     let exec_dirs = vec!["/bin".to_string()];
-    let ctx = Context::new(&exec_dirs, &lookup, false);
+    let ctx = Context::new(&exec_dirs, &lookup, &AssumeInstalled);
 
     for argv in &argvs {
         let os_argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
@@ -413,15 +413,16 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(rule.name, lowered.name);
             let expected = reference::allows(rule, &argv[0], &args);
             match match_rule(lowered, &call, &ctx) {
-                Ok(matched) => {
+                Ok(Ok(matched)) => {
                     assert!(expected, "the matcher allows what the reference denies: rule {} {argv:?}\n{text}lowered: {lowered:?}", rule.name);
                     let passed: Vec<&OsStr> = matched.args.iter().map(|p| &*p.value).collect();
                     let given: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
                     assert_eq!(passed, given, "{argv:?}\n{text}");
                     assert!(matched.env.is_empty() && matched.chained.is_none());
                 }
-                Err(Mismatch::TooComplex) => too_complex = true,
-                Err(why) => assert!(
+                Err(Fault::TooComplex) => too_complex = true,
+                Err(Fault::Ruleset(e)) => panic!("the ruleset failed: {e}\n{text}"),
+                Ok(Err(why)) => assert!(
                     !expected,
                     "the matcher denies ({why}) what the reference allows: rule {} {argv:?}\n{text}",
                     rule.name
@@ -435,7 +436,7 @@ fuzz_target!(|data: &[u8]| {
         }
         // The decision: the first rule in declaration order.
         let first = rules.iter().find(|r| reference::allows(r, &argv[0], &args));
-        match ruleset.decide(&os_argv, false) {
+        match ruleset.decide(&os_argv, &AssumeInstalled) {
             Ok(Decision::Allow(allowed)) => {
                 let Some(first) = first else {
                     panic!(

@@ -18,9 +18,8 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use rootwrap::format::{write_ruleset, Ruleset, HEADER_LEN};
+use rootwrap::format::{write_ruleset, Header, Ruleset, HEADER_LEN};
 use rootwrap::types::{Options, Rule};
-use sha2::{Digest, Sha256};
 
 #[path = "common.rs"]
 mod common;
@@ -122,8 +121,10 @@ fuzz_target!(|data: &[u8]| {
         1 => {
             let fixture = &fixtures[usize::from(mode >> 2) & 1];
             let bytes = fixture.bytes.clone();
-            let index_len = u32::from_le_bytes([bytes[24], bytes[25], bytes[26], bytes[27]]);
-            let index_start = bytes.len() - index_len as usize;
+            let Ok(fields) = Header::parse(&bytes[..HEADER_LEN].try_into().unwrap_or([0; HEADER_LEN])) else {
+                panic!("set-up: the fixture's header does not parse");
+            };
+            let index_start = bytes.len() - fields.index_len as usize;
             // Header fields first (as 32 bytes), then the index.
             let edit_header = mode & 8 != 0;
             let (header_edits, index_edits) = if edit_header {
@@ -131,9 +132,9 @@ fuzz_target!(|data: &[u8]| {
             } else {
                 (&[][..], edits)
             };
-            let mut header = bytes[..32].to_vec();
+            let mut header = bytes[Header::SEALED].to_vec();
             edit(&mut header, 0, header_edits);
-            header.resize(32, 0);
+            header.resize(Header::SEALED.end, 0);
             let mut index = bytes[index_start..].to_vec();
             edit(&mut index, 0, index_edits);
             let mut sealed = header.clone();
@@ -141,15 +142,16 @@ fuzz_target!(|data: &[u8]| {
             // Keep the header's lengths consistent with the damaged index
             // unless the header edits changed them on purpose.
             if !edit_header {
-                let payload = (sealed.len() - HEADER_LEN + index.len()) as u64;
-                sealed[16..24].copy_from_slice(&payload.to_le_bytes());
-                sealed[24..28].copy_from_slice(&(index.len() as u32).to_le_bytes());
+                let fields = Header {
+                    payload_len: (sealed.len() - HEADER_LEN + index.len()) as u64,
+                    index_len: index.len() as u32,
+                    ..fields
+                };
+                sealed[..HEADER_LEN].copy_from_slice(&fields.to_bytes());
             }
-            let mut hasher = Sha256::new();
-            hasher.update(&sealed[..32]);
-            hasher.update(&index);
-            let digest: [u8; 32] = hasher.finalize().into();
-            sealed[32..64].copy_from_slice(&digest);
+            let mut first = [0u8; HEADER_LEN];
+            first.copy_from_slice(&sealed[..HEADER_LEN]);
+            sealed[Header::DIGEST].copy_from_slice(&Header::digest_of(&first, &index));
             sealed.extend_from_slice(&index);
             open_and_exercise(&sealed);
         }

@@ -49,6 +49,90 @@ const COMMANDS_PER_BUCKET: usize = 8;
 
 pub type Sha256Digest = [u8; 32];
 
+/// The fixed-size header: the one place its layout is written down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub version: u32,
+    pub dfa_format: u32,
+    /// Every byte after the header.
+    pub payload_len: u64,
+    /// The index is the payload's last `index_len` bytes.
+    pub index_len: u32,
+    /// SHA-256 of the header's first 32 bytes followed by the index.
+    pub digest: Sha256Digest,
+}
+
+impl Header {
+    /// The bytes the digest covers, with the index.
+    pub const SEALED: std::ops::Range<usize> = 0..32;
+    pub const RESERVED: std::ops::Range<usize> = 28..32;
+    pub const DIGEST: std::ops::Range<usize> = 32..64;
+
+    /// A header of this build's format for a payload, its digest computed.
+    pub fn seal(payload_len: u64, index: &[u8]) -> Result<Header, String> {
+        let mut header = Header {
+            version: FORMAT_VERSION,
+            dfa_format: DFA_FORMAT,
+            payload_len,
+            index_len: u32::try_from(index.len()).map_err(|_| "the index exceeds 4 GiB")?,
+            digest: [0; 32],
+        };
+        header.digest = Header::digest_of(&header.to_bytes(), index);
+        Ok(header)
+    }
+
+    /// The digest a header (as bytes, digest field ignored) and an index
+    /// must carry.
+    pub fn digest_of(header: &[u8; HEADER_LEN], index: &[u8]) -> Sha256Digest {
+        sha256(&[&header[Header::SEALED], index])
+    }
+
+    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0u8; HEADER_LEN];
+        out[0..8].copy_from_slice(&MAGIC);
+        out[8..12].copy_from_slice(&self.version.to_le_bytes());
+        out[12..16].copy_from_slice(&self.dfa_format.to_le_bytes());
+        out[16..24].copy_from_slice(&self.payload_len.to_le_bytes());
+        out[24..28].copy_from_slice(&self.index_len.to_le_bytes());
+        out[Header::DIGEST].copy_from_slice(&self.digest);
+        out
+    }
+
+    /// Reads the fields, refusing what no ruleset of this build has: other
+    /// magic bytes, version or DFA format, reserved bytes set. The lengths
+    /// and the digest are the reader's to check against the file.
+    pub fn parse(bytes: &[u8; HEADER_LEN]) -> Result<Header, RulesetError> {
+        if bytes[0..8] != MAGIC {
+            return Err(RulesetError::BadMagic);
+        }
+        let u32_at = |at: usize| {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
+        let version = u32_at(8);
+        if version != FORMAT_VERSION {
+            return Err(RulesetError::UnknownVersion(version));
+        }
+        let dfa_format = u32_at(12);
+        if dfa_format != DFA_FORMAT {
+            return Err(RulesetError::UnknownDfaFormat(dfa_format));
+        }
+        if bytes[Header::RESERVED].iter().any(|&b| b != 0) {
+            return Err(RulesetError::BadHeader("reserved bytes are not zero"));
+        }
+        let mut payload_len = [0u8; 8];
+        payload_len.copy_from_slice(&bytes[16..24]);
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(&bytes[Header::DIGEST]);
+        Ok(Header {
+            version,
+            dfa_format,
+            payload_len: u64::from_le_bytes(payload_len),
+            index_len: u32_at(24),
+            digest,
+        })
+    }
+}
+
 /// Where a bucket or section lies in the file, and what it must hash to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SectionRef {
@@ -308,13 +392,7 @@ pub fn write_ruleset(options: &Options, rules: &[Rule]) -> Result<Vec<u8>, Strin
             out.len()
         ));
     }
-    out[0..8].copy_from_slice(&MAGIC);
-    out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out[12..16].copy_from_slice(&DFA_FORMAT.to_le_bytes());
-    out[16..24].copy_from_slice(&payload_len.to_le_bytes());
-    out[24..28].copy_from_slice(&(index.len() as u32).to_le_bytes());
-    let digest = sha256(&[&out[0..32], &index]);
-    out[32..64].copy_from_slice(&digest);
+    out[..HEADER_LEN].copy_from_slice(&Header::seal(payload_len, &index)?.to_bytes());
     Ok(out)
 }
 
@@ -366,18 +444,8 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
         source
             .read_exact_at(&mut header, 0)
             .map_err(RulesetError::Read)?;
-        if header[0..8] != MAGIC {
-            return Err(RulesetError::BadMagic);
-        }
-        let version = le_u32(&header[8..12]);
-        if version != FORMAT_VERSION {
-            return Err(RulesetError::UnknownVersion(version));
-        }
-        let dfa_format = le_u32(&header[12..16]);
-        if dfa_format != DFA_FORMAT {
-            return Err(RulesetError::UnknownDfaFormat(dfa_format));
-        }
-        let payload_len = u64::from_le_bytes(header[16..24].try_into().unwrap_or_default());
+        let parsed = Header::parse(&header)?;
+        let payload_len = parsed.payload_len;
         let expected = payload_len.saturating_add(HEADER_LEN as u64);
         if expected != file_len {
             return Err(RulesetError::Truncated {
@@ -385,17 +453,14 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
                 actual: file_len,
             });
         }
-        let index_len = u64::from(le_u32(&header[24..28]));
-        if le_u32(&header[28..32]) != 0 {
-            return Err(RulesetError::BadHeader("reserved bytes are not zero"));
-        }
+        let index_len = u64::from(parsed.index_len);
         if index_len == 0 || index_len > payload_len {
             return Err(RulesetError::BadHeader("index length out of range"));
         }
         let index_offset = file_len - index_len;
         let index_bytes = read_range(&*source, index_offset, index_len)?;
-        let digest = sha256(&[&header[0..32], &index_bytes]);
-        if digest[..] != header[32..64] {
+        let digest = Header::digest_of(&header, &index_bytes);
+        if digest != parsed.digest {
             return Err(RulesetError::DigestMismatch(
                 "the header or the index".into(),
             ));
@@ -585,10 +650,6 @@ fn read_range<R: ReadAt + ?Sized>(
         .read_exact_at(&mut buf, offset)
         .map_err(RulesetError::Read)?;
     Ok(buf)
-}
-
-fn le_u32(bytes: &[u8]) -> u32 {
-    u32::from_le_bytes(bytes.try_into().unwrap_or_default())
 }
 
 pub fn hex(bytes: &[u8]) -> String {

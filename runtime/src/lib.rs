@@ -23,5 +23,5 @@ pub mod types;
 pub mod values;
 
 pub use format::{Ruleset, RulesetError};
-pub use matcher::{decide, Allowed, Decision, Invocation, Mismatch};
+pub use matcher::{decide, Allowed, Decision, Fault, Invocation, Mismatch};
 pub use types::*;

@@ -6,9 +6,6 @@ use std::fmt;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use regex_automata::dfa::{sparse, Automaton};
-use regex_automata::{Anchored, Input};
-
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -19,7 +16,7 @@ use crate::canonical::{canonicalize, canonicalize_trusted, canonicalize_within};
 use crate::format::RulesetError;
 use crate::pin::{PathRefusal, PinnedPath};
 use crate::process;
-use crate::types::{Arg, Command, Item, PathDepth, PathScope, Pin, Rest, Rule, RunAs};
+use crate::types::{Arg, Command, Item, PathDepth, PathScope, PidPattern, Pin, Rest, Rule, RunAs};
 use crate::values;
 
 /// A caller's command line, split into its parts.
@@ -147,12 +144,60 @@ pub enum Mismatch {
         value: String,
         reason: String,
     },
-    /// The pattern needs too many steps to decide (a pathological rule).
+}
+
+/// Why a call cannot be decided: never a denial by a rule, which
+/// [`Mismatch`] is.
+#[derive(Debug)]
+pub enum Fault {
+    /// The call needs more work than its budgets allow (steps through a
+    /// rule, path lookups, bytes searched by regexes): refused.
     TooComplex,
-    /// A DFA in the ruleset could not be loaded.
-    BadAutomaton(String),
-    /// Looking up a chained command failed: the ruleset is damaged.
-    BadRuleset(String),
+    /// The ruleset is damaged (exit 97).
+    Ruleset(RulesetError),
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::TooComplex => write!(f, "the call needs too many steps to decide"),
+            Fault::Ruleset(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<RulesetError> for Fault {
+    fn from(e: RulesetError) -> Fault {
+        Fault::Ruleset(e)
+    }
+}
+
+/// Why matching a rule stopped: inside the matcher only; its callers get a
+/// [`Mismatch`] and a [`Fault`] apart.
+enum Stop {
+    Mismatch(Mismatch),
+    Fault(Fault),
+}
+
+impl From<Mismatch> for Stop {
+    fn from(why: Mismatch) -> Stop {
+        Stop::Mismatch(why)
+    }
+}
+
+impl From<Fault> for Stop {
+    fn from(fault: Fault) -> Stop {
+        Stop::Fault(fault)
+    }
+}
+
+/// Splits a result into "does not match" within "cannot decide".
+fn split<T>(result: Result<T, Stop>) -> Result<Result<T, Mismatch>, Fault> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(Stop::Mismatch(why)) => Ok(Err(why)),
+        Err(Stop::Fault(fault)) => Err(fault),
+    }
 }
 
 impl fmt::Display for Mismatch {
@@ -191,9 +236,6 @@ impl fmt::Display for Mismatch {
             Mismatch::ChainDenied(why) => write!(f, "the chained command is not allowed: {why}"),
             Mismatch::IpArgs(why) => write!(f, "{why}"),
             Mismatch::Path { value, reason } => write!(f, "path `{value}`: {reason}"),
-            Mismatch::TooComplex => write!(f, "the rule's pattern needs too many steps to decide"),
-            Mismatch::BadAutomaton(e) => write!(f, "a regex automaton is unusable: {e}"),
-            Mismatch::BadRuleset(e) => write!(f, "{e}"),
         }
     }
 }
@@ -201,16 +243,129 @@ impl fmt::Display for Mismatch {
 /// The rules a command spelling selects.
 pub type Lookup<'a> = dyn Fn(&[u8]) -> Result<Vec<Rule>, RulesetError> + 'a;
 
+/// Everything the matcher asks of the host it decides for: the matcher
+/// itself reads no file and no process. [`OnThisHost`] is the host (the
+/// runtime, `explain`); [`AssumeInstalled`] a host where every executable
+/// exists as written (policy tests).
+pub trait Host {
+    /// The canonical form of `path`, each component looked up counted
+    /// against `budget`; `None` if it cannot be resolved.
+    fn canonicalize(&self, path: &Path, budget: &Cell<usize>) -> Option<PathBuf>;
+    /// `path` resolved through symbolic links only root can have made.
+    fn canonicalize_trusted(&self, path: &Path) -> Option<PathBuf>;
+    /// The object (or entry) `checked` names below `base`, pinned through
+    /// a descriptor; `None` when paths are passed on as canonical text.
+    fn pin(&self, base: &Path, checked: &Path, pin: Pin)
+        -> Option<Result<PinnedPath, PathRefusal>>;
+    /// Whether no one but root and `owner` can change a directory on the
+    /// way to `checked` (`<path-unpinned>`).
+    fn unpinned_safe(&self, checked: &Path, owner: u32) -> Result<(), PathRefusal>;
+    /// Whether process `pid` executes one of `pattern`'s targets.
+    fn process(
+        &self,
+        pid: i64,
+        pattern: &PidPattern,
+        exec_dirs: &[String],
+    ) -> Result<(), process::NotTarget>;
+    /// The executable a rule's command names, `None` when it is missing.
+    fn find_executable(&self, command: &Command, exec_dirs: &[String]) -> Option<PathBuf>;
+    /// The executable opened and checked; `None` when nothing is opened.
+    fn check_binary(&self, executable: &Path, sha256: Option<&[u8; 32]>) -> Option<Checked>;
+    /// A user's uid (`None`: no such user).
+    fn user_uid(&self, name: &str) -> Option<u32>;
+}
+
+/// This host, as the runtime sees it.
+pub struct OnThisHost;
+
+impl Host for OnThisHost {
+    fn canonicalize(&self, path: &Path, budget: &Cell<usize>) -> Option<PathBuf> {
+        canonicalize_within(path, budget).ok()
+    }
+    fn canonicalize_trusted(&self, path: &Path) -> Option<PathBuf> {
+        canonicalize_trusted(path).ok()
+    }
+    fn pin(
+        &self,
+        base: &Path,
+        checked: &Path,
+        pin: Pin,
+    ) -> Option<Result<PinnedPath, PathRefusal>> {
+        Some(crate::pin::pin(
+            base,
+            checked,
+            pin,
+            crate::pin::resolution(),
+        ))
+    }
+    fn unpinned_safe(&self, checked: &Path, owner: u32) -> Result<(), PathRefusal> {
+        crate::pin::unpinned_is_safe(checked, owner)
+    }
+    fn process(
+        &self,
+        pid: i64,
+        pattern: &PidPattern,
+        exec_dirs: &[String],
+    ) -> Result<(), process::NotTarget> {
+        process::check(pid, pattern, exec_dirs)
+    }
+    fn find_executable(&self, command: &Command, exec_dirs: &[String]) -> Option<PathBuf> {
+        resolve_executable(command, exec_dirs)
+    }
+    fn check_binary(&self, executable: &Path, sha256: Option<&[u8; 32]>) -> Option<Checked> {
+        Some(binary::open(executable, sha256).map(Arc::new))
+    }
+    fn user_uid(&self, name: &str) -> Option<u32> {
+        crate::sys::lookup_user(name)
+            .ok()
+            .flatten()
+            .map(|account| account.uid)
+    }
+}
+
+/// This host's paths and processes, with every executable present as
+/// written and nothing opened: policy tests hold whatever the build host
+/// has installed. Paths are passed on as their canonical text.
+pub struct AssumeInstalled;
+
+impl Host for AssumeInstalled {
+    fn canonicalize(&self, path: &Path, budget: &Cell<usize>) -> Option<PathBuf> {
+        OnThisHost.canonicalize(path, budget)
+    }
+    fn canonicalize_trusted(&self, path: &Path) -> Option<PathBuf> {
+        OnThisHost.canonicalize_trusted(path)
+    }
+    fn pin(&self, _: &Path, _: &Path, _: Pin) -> Option<Result<PinnedPath, PathRefusal>> {
+        None
+    }
+    fn unpinned_safe(&self, _: &Path, _: u32) -> Result<(), PathRefusal> {
+        Ok(())
+    }
+    fn process(
+        &self,
+        pid: i64,
+        pattern: &PidPattern,
+        exec_dirs: &[String],
+    ) -> Result<(), process::NotTarget> {
+        OnThisHost.process(pid, pattern, exec_dirs)
+    }
+    fn find_executable(&self, command: &Command, _: &[String]) -> Option<PathBuf> {
+        Some(PathBuf::from(command.as_str()))
+    }
+    fn check_binary(&self, _: &Path, _: Option<&[u8; 32]>) -> Option<Checked> {
+        None
+    }
+    fn user_uid(&self, name: &str) -> Option<u32> {
+        OnThisHost.user_uid(name)
+    }
+}
+
 /// Where matching runs: the host's view and the rest of the ruleset.
 pub struct Context<'a> {
     pub exec_dirs: &'a [String],
     /// The rules for a command spelling (for chained command lines).
     pub lookup: &'a Lookup<'a>,
-    /// Whether this host's files are consulted (the runtime and `explain`):
-    /// executables looked up, paths pinned through descriptors. Otherwise
-    /// (policy tests) executables are assumed present and paths are passed
-    /// on as their canonical text.
-    pub resolve_executables: bool,
+    pub host: &'a dyn Host,
     /// Paths resolved during this call: each argument once.
     paths: PathCache,
     /// Bytes regexes may still search during this call.
@@ -223,11 +378,11 @@ pub struct Context<'a> {
 const MAX_SCAN_BYTES: usize = 1 << 20;
 
 impl<'a> Context<'a> {
-    pub fn new(exec_dirs: &'a [String], lookup: &'a Lookup<'a>, on_host: bool) -> Context<'a> {
+    pub fn new(exec_dirs: &'a [String], lookup: &'a Lookup<'a>, host: &'a dyn Host) -> Context<'a> {
         Context {
             exec_dirs,
             lookup,
-            resolve_executables: on_host,
+            host,
             paths: PathCache::default(),
             scan_left: Cell::new(MAX_SCAN_BYTES),
         }
@@ -268,7 +423,7 @@ impl PathCache {
     /// The canonical form of `arg`; for `<path-entry>`, of its directory,
     /// with its last name as written: the entry itself is checked, not
     /// what a symbolic link there points to.
-    fn canonical(&self, arg: &OsStr, pin: Pin) -> Option<PathBuf> {
+    fn canonical(&self, host: &dyn Host, arg: &OsStr, pin: Pin) -> Option<PathBuf> {
         let entry = pin == Pin::Entry;
         let cached = self
             .canonical
@@ -285,11 +440,11 @@ impl PathCache {
             path.file_name().and_then(|name| {
                 let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
                 let dir = dir.unwrap_or(Path::new("."));
-                let dir = canonicalize_within(dir, &self.lookups_left).ok()?;
+                let dir = host.canonicalize(dir, &self.lookups_left)?;
                 Some(dir.join(name))
             })
         } else {
-            canonicalize_within(path, &self.lookups_left).ok()
+            host.canonicalize(path, &self.lookups_left)
         };
         self.canonical
             .borrow_mut()
@@ -297,12 +452,14 @@ impl PathCache {
         found
     }
 
+    /// `None` when the host passes paths on as text.
     fn pinned(
         &self,
+        host: &dyn Host,
         base: &Path,
         checked: &Path,
         pin: Pin,
-    ) -> Result<Arc<PinnedPath>, PathRefusal> {
+    ) -> Option<Result<Arc<PinnedPath>, PathRefusal>> {
         let cached = self
             .pinned
             .borrow()
@@ -310,21 +467,19 @@ impl PathCache {
             .find(|(b, c, p, _)| b == base && c == checked && *p == pin)
             .map(|(_, _, _, pinned)| Arc::clone(pinned));
         if let Some(pinned) = cached {
-            return Ok(pinned);
+            return Some(Ok(pinned));
         }
-        let pinned = Arc::new(crate::pin::pin(
-            base,
-            checked,
-            pin,
-            crate::pin::resolution(),
-        )?);
+        let pinned = match host.pin(base, checked, pin)? {
+            Ok(pinned) => Arc::new(pinned),
+            Err(why) => return Some(Err(why)),
+        };
         self.pinned.borrow_mut().push((
             base.to_path_buf(),
             checked.to_path_buf(),
             pin,
             Arc::clone(&pinned),
         ));
-        Ok(pinned)
+        Some(Ok(pinned))
     }
 }
 
@@ -378,16 +533,24 @@ pub type Checked = Result<Arc<Binary>, Refusal>;
 
 /// Opens and checks a rule's executable, on this host only.
 fn check_binary(rule: &Rule, executable: &Path, ctx: &Context<'_>) -> Option<Checked> {
-    ctx.resolve_executables
-        .then(|| binary::open(executable, rule.sha256.as_ref()).map(Arc::new))
+    ctx.host.check_binary(executable, rule.sha256.as_ref())
 }
 
 /// At most this many single-argument checks per rule: a bound on
 /// backtracking through optional and any-order items.
 const MAX_STEPS: u32 = crate::types::MAX_MATCH_STEPS;
 
-/// Whether `rule` allows `call`, and with what arguments.
-pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Matched, Mismatch> {
+/// Whether `rule` allows `call`, and with what arguments; `Err` when the
+/// call cannot be decided.
+pub fn match_rule(
+    rule: &Rule,
+    call: &Invocation,
+    ctx: &Context<'_>,
+) -> Result<Result<Matched, Mismatch>, Fault> {
+    split(rule_matches(rule, call, ctx))
+}
+
+fn rule_matches(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Matched, Stop> {
     let command = call.command.as_bytes();
     let spelled = match &rule.command {
         Command::Name(name) => command == name.as_bytes(),
@@ -400,7 +563,7 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
         }
     };
     if !spelled {
-        return Err(Mismatch::Command);
+        return Err(Mismatch::Command.into());
     }
     let env = match_env(rule, call, ctx)?;
 
@@ -458,10 +621,11 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
                         chained_binary: inner.chained_binary,
                     });
                 }
-                Err(why) => {
+                Err(Stop::Mismatch(why)) => {
                     last_error = Some(why);
                     continue;
                 }
+                Err(fault) => return Err(fault),
             },
         }
         return Ok(Matched {
@@ -472,11 +636,11 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
         });
     }
     if let Some(error) = last_error {
-        return Err(error);
+        return Err(error.into());
     }
     // No way through: report the furthest argument any attempt reached.
     let longest = outcomes.iter().map(|(end, _)| *end).max();
-    match (walker.furthest, longest) {
+    let why = match (walker.furthest, longest) {
         (Some((position, pattern)), longest) if longest.is_none_or(|l| position >= l) => {
             Err(match call.args.get(position) {
                 Some(value) => match walker.process {
@@ -504,17 +668,17 @@ pub fn match_rule(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<M
             position: len + 1,
             pattern: "more arguments".into(),
         }),
-    }
+    };
+    why.map_err(Stop::Mismatch)
 }
 
 /// The chained command line `rest` must be allowed by a non-chaining rule
 /// with the same target user; it runs with that rule's executable.
-fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, Mismatch> {
+fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, Stop> {
     let Some(call) = Invocation::parse(rest) else {
-        return Err(Mismatch::ChainEmpty);
+        return Err(Mismatch::ChainEmpty.into());
     };
-    let rules =
-        (ctx.lookup)(call.command.as_bytes()).map_err(|e| Mismatch::BadRuleset(e.to_string()))?;
+    let rules = (ctx.lookup)(call.command.as_bytes()).map_err(Fault::Ruleset)?;
     let mut reason = format!("no rule for `{}`", call.command.to_string_lossy());
     for rule in &rules {
         if rule.rest == Rest::Chain {
@@ -525,7 +689,7 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
             reason = format!("rule `{}` runs as another user", rule.name);
             continue;
         }
-        match match_rule(rule, &call, ctx) {
+        match match_rule(rule, &call, ctx)? {
             Ok(matched) => {
                 let Some(executable) = executable_for(rule, ctx) else {
                     reason = format!("rule `{}` matches but its executable is missing", rule.name);
@@ -546,7 +710,7 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
             Err(why) => reason = format!("rule `{}`: {why}", rule.name),
         }
     }
-    Err(Mismatch::ChainDenied(reason))
+    Err(Mismatch::ChainDenied(reason).into())
 }
 
 /// Where a walk through a rule's items may end, with the arguments as they
@@ -576,7 +740,7 @@ fn push_unique(outcomes: &mut Outcomes, end: usize, outputs: Vec<Passed>) {
 }
 
 impl Walker<'_, '_> {
-    fn seq(&mut self, items: &[Item], start: usize) -> Result<Outcomes, Mismatch> {
+    fn seq(&mut self, items: &[Item], start: usize) -> Result<Outcomes, Stop> {
         let mut current: Outcomes = vec![(start, Vec::new())];
         for item in items {
             let mut next = Outcomes::new();
@@ -595,9 +759,9 @@ impl Walker<'_, '_> {
         Ok(current)
     }
 
-    fn item(&mut self, item: &Item, start: usize) -> Result<Outcomes, Mismatch> {
+    fn item(&mut self, item: &Item, start: usize) -> Result<Outcomes, Stop> {
         if self.depth >= crate::types::MAX_NESTING * 2 {
-            return Err(Mismatch::TooComplex);
+            return Err(Fault::TooComplex.into());
         }
         self.depth += 1;
         let outcomes = self.item_inner(item, start);
@@ -605,18 +769,18 @@ impl Walker<'_, '_> {
         outcomes
     }
 
-    fn item_inner(&mut self, item: &Item, start: usize) -> Result<Outcomes, Mismatch> {
+    fn item_inner(&mut self, item: &Item, start: usize) -> Result<Outcomes, Stop> {
         match item {
             Item::One(pattern) => {
                 self.steps += 1;
                 if self.steps > MAX_STEPS {
-                    return Err(Mismatch::TooComplex);
+                    return Err(Fault::TooComplex.into());
                 }
                 let key = (pattern as *const Arg, start);
                 let passed = match (self.tried.get(&key), self.args.get(start)) {
                     (Some(known), _) => known.clone(),
                     (None, Some(arg)) => {
-                        let passed = match_arg(pattern, arg, self.ctx)?;
+                        let passed = arg_matches(pattern, arg, self.ctx)?;
                         self.tried.insert(key, passed.clone());
                         passed
                     }
@@ -657,10 +821,10 @@ impl Walker<'_, '_> {
 
     /// Breadth-first over (items used, position): every order is tried, each
     /// state once.
-    fn any_order(&mut self, items: &[Item], start: usize) -> Result<Outcomes, Mismatch> {
-        // The compiler allows 16; a mask of 64 bits is the hard limit.
-        if items.len() > 64 {
-            return Err(Mismatch::TooComplex);
+    fn any_order(&mut self, items: &[Item], start: usize) -> Result<Outcomes, Stop> {
+        // The compiler allows no more; a damaged ruleset might.
+        if items.len() > crate::types::MAX_ANY_ORDER {
+            return Err(Fault::TooComplex.into());
         }
         let required: u64 = items
             .iter()
@@ -748,16 +912,16 @@ fn match_env(
     rule: &Rule,
     call: &Invocation,
     ctx: &Context<'_>,
-) -> Result<Vec<(String, Passed)>, Mismatch> {
+) -> Result<Vec<(String, Passed)>, Stop> {
     if rule.env.is_empty() {
         return if call.env_form {
-            Err(Mismatch::EnvNotAllowed)
+            Err(Mismatch::EnvNotAllowed.into())
         } else {
             Ok(Vec::new())
         };
     }
     if !call.env_form {
-        return Err(Mismatch::EnvRequired);
+        return Err(Mismatch::EnvRequired.into());
     }
     for (i, (name, _)) in call.assignments.iter().enumerate() {
         let name_str = name.to_string_lossy();
@@ -766,10 +930,10 @@ fn match_env(
             .iter()
             .any(|v| v.name.as_bytes() == name.as_bytes())
         {
-            return Err(Mismatch::EnvUnexpected(name_str.into_owned()));
+            return Err(Mismatch::EnvUnexpected(name_str.into_owned()).into());
         }
         if call.assignments[..i].iter().any(|(n, _)| n == name) {
-            return Err(Mismatch::EnvDuplicate(name_str.into_owned()));
+            return Err(Mismatch::EnvDuplicate(name_str.into_owned()).into());
         }
     }
     let mut env = Vec::with_capacity(rule.env.len());
@@ -779,27 +943,34 @@ fn match_env(
             .iter()
             .find(|(n, _)| n.as_bytes() == var.name.as_bytes());
         let Some((_, value)) = given else {
-            return Err(Mismatch::EnvMissing(var.name.clone()));
+            return Err(Mismatch::EnvMissing(var.name.clone()).into());
         };
-        match match_arg(&var.value, value, ctx)? {
+        match arg_matches(&var.value, value, ctx)? {
             Some(passed) => env.push((var.name.clone(), passed)),
             None => {
                 return Err(Mismatch::EnvValue {
                     name: var.name.clone(),
                     pattern: var.value.to_string(),
-                })
+                }
+                .into())
             }
         }
     }
     Ok(env)
 }
 
-/// `Some(value to pass on)` when `arg` matches `pattern`.
+/// `Some(value to pass on)` when `arg` matches `pattern`; an inner `Err`
+/// when it is refused with a reason, an outer one when it cannot be
+/// decided.
 pub fn match_arg(
     pattern: &Arg,
     arg: &OsStr,
     ctx: &Context<'_>,
-) -> Result<Option<Passed>, Mismatch> {
+) -> Result<Result<Option<Passed>, Mismatch>, Fault> {
+    split(arg_matches(pattern, arg, ctx))
+}
+
+fn arg_matches(pattern: &Arg, arg: &OsStr, ctx: &Context<'_>) -> Result<Option<Passed>, Stop> {
     let bytes = arg.as_bytes();
     let keep = || Some(Passed::plain(arg));
     Ok(match pattern {
@@ -808,12 +979,16 @@ pub fn match_arg(
             // Each search reads the whole argument (up to 128 KiB): the
             // call's budget of bytes searched bounds root's time.
             let left = ctx.scan_left.get().checked_sub(bytes.len());
-            ctx.scan_left.set(left.ok_or(Mismatch::TooComplex)?);
-            regex_matches(&regex.dfa, bytes)?.then(keep).flatten()
+            ctx.scan_left.set(left.ok_or(Fault::TooComplex)?);
+            let matches = regex.dfa.matches_whole(bytes);
+            matches
+                .map_err(|e| Fault::Ruleset(RulesetError::Corrupt(e)))?
+                .then(keep)
+                .flatten()
         }
         Arg::OneOf(alternatives) => {
             for alternative in alternatives {
-                if let Some(passed) = match_arg(alternative, arg, ctx)? {
+                if let Some(passed) = arg_matches(alternative, arg, ctx)? {
                     return Ok(Some(passed));
                 }
             }
@@ -846,7 +1021,7 @@ pub fn match_arg(
         Arg::User | Arg::Group => values::is_account_name(bytes).then(keep).flatten(),
         Arg::Path { scopes, pin } => match_path_arg(scopes, *pin, arg, ctx)?,
         Arg::Prefixed { prefix, value } => match bytes.strip_prefix(prefix.as_bytes()) {
-            Some(rest) => match_arg(value, OsStr::from_bytes(rest), ctx)?.map(|passed| {
+            Some(rest) => arg_matches(value, OsStr::from_bytes(rest), ctx)?.map(|passed| {
                 let mut whole = OsString::from(prefix);
                 whole.push(&*passed.value);
                 Passed {
@@ -857,7 +1032,7 @@ pub fn match_arg(
             None => None,
         },
         Arg::Pid(pattern) => values::int(bytes)
-            .filter(|&pid| pid > 0 && process::check(pid, pattern, ctx.exec_dirs).is_ok())
+            .filter(|&pid| pid > 0 && ctx.host.process(pid, pattern, ctx.exec_dirs).is_ok())
             .and(keep()),
         Arg::Operand => (!bytes.is_empty() && bytes[0] != b'-').then(keep).flatten(),
         Arg::Any => keep(),
@@ -876,18 +1051,7 @@ fn process_refusal(pattern: &Arg, arg: &OsStr, ctx: &Context<'_>) -> Option<proc
         return None;
     };
     let pid = values::int(arg.as_bytes()).filter(|&pid| pid > 0)?;
-    process::check(pid, pattern, ctx.exec_dirs).err()
-}
-
-fn regex_matches(dfa_bytes: &[u8], haystack: &[u8]) -> Result<bool, Mismatch> {
-    let (dfa, _) =
-        sparse::DFA::from_bytes(dfa_bytes).map_err(|e| Mismatch::BadAutomaton(e.to_string()))?;
-    let input = Input::new(haystack).anchored(Anchored::Yes);
-    let found = dfa
-        .try_search_fwd(&input)
-        .map_err(|e| Mismatch::BadAutomaton(e.to_string()))?;
-    // The pattern is compiled as `^(?:...)$`, so any match spans the input.
-    Ok(found.is_some_and(|m| m.offset() == haystack.len()))
+    ctx.host.process(pid, pattern, ctx.exec_dirs).err()
 }
 
 /// The longest path the kernel takes (`PATH_MAX`, with its NUL) and the
@@ -912,30 +1076,33 @@ fn match_path_arg(
     pin: Pin,
     arg: &OsStr,
     ctx: &Context<'_>,
-) -> Result<Option<Passed>, Mismatch> {
+) -> Result<Option<Passed>, Stop> {
     if arg.is_empty() || too_long(arg) {
         return Ok(None);
     }
-    let Some(resolved) = ctx.paths.canonical(arg, pin) else {
+    let Some(resolved) = ctx.paths.canonical(ctx.host, arg, pin) else {
         return Ok(None);
     };
-    let Some(base) = scopes.iter().find_map(|scope| within(scope, &resolved)) else {
+    let Some(base) = scopes
+        .iter()
+        .find_map(|scope| within(ctx.host, scope, &resolved))
+    else {
         return Ok(None);
     };
     let refused = |why: PathRefusal| Mismatch::Path {
         value: arg.to_string_lossy().into_owned(),
         reason: why.to_string(),
     };
-    if !ctx.resolve_executables {
-        return Ok(Some(Passed::plain(resolved.into_os_string())));
-    }
-    match pin {
-        Pin::Unpinned => Ok(Some(Passed {
+    if pin == Pin::Unpinned {
+        return Ok(Some(Passed {
             value: resolved.as_os_str().into(),
             origin: Origin::Unpinned(resolved),
-        })),
-        Pin::Object | Pin::Entry => {
-            let pinned = ctx.paths.pinned(&base, &resolved, pin).map_err(refused)?;
+        }));
+    }
+    match ctx.paths.pinned(ctx.host, &base, &resolved, pin) {
+        None => Ok(Some(Passed::plain(resolved.into_os_string()))),
+        Some(pinned) => {
+            let pinned = pinned.map_err(refused)?;
             Ok(Some(Passed {
                 value: pinned.passed.as_os_str().into(),
                 origin: Origin::Pinned(pinned),
@@ -952,13 +1119,13 @@ pub fn match_path(scopes: &[PathScope], arg: &OsStr) -> Option<PathBuf> {
     let resolved = canonicalize(Path::new(arg)).ok()?;
     scopes
         .iter()
-        .any(|scope| within(scope, &resolved).is_some())
+        .any(|scope| within(&OnThisHost, scope, &resolved).is_some())
         .then_some(resolved)
 }
 
 /// The base of `scope` that `resolved` lies in, free of symbolic links:
 /// as written, or as resolved through root's own links.
-fn within(scope: &PathScope, resolved: &Path) -> Option<PathBuf> {
+fn within(host: &dyn Host, scope: &PathScope, resolved: &Path) -> Option<PathBuf> {
     let inside = |base: &Path| match scope.depth {
         PathDepth::Exactly => resolved == base,
         PathDepth::Child => resolved.parent() == Some(base) && resolved != base,
@@ -973,19 +1140,14 @@ fn within(scope: &PathScope, resolved: &Path) -> Option<PathBuf> {
     if inside(written) {
         return Some(written.to_path_buf());
     }
-    canonicalize_trusted(written)
-        .ok()
+    host.canonicalize_trusted(written)
         .filter(|base| base != written && inside(base))
 }
 
 /// What a matching rule runs: its executable on this host, or, when
 /// executables are not looked up (policy tests), the command as written.
 fn executable_for(rule: &Rule, ctx: &Context<'_>) -> Option<PathBuf> {
-    if ctx.resolve_executables {
-        resolve_executable(&rule.command, ctx.exec_dirs)
-    } else {
-        Some(PathBuf::from(rule.command.as_str()))
-    }
+    ctx.host.find_executable(&rule.command, ctx.exec_dirs)
 }
 
 /// The executable a rule runs on this host, or `None` when it is missing.
@@ -1080,7 +1242,7 @@ pub enum Decision {
 /// matching rule whose executable is missing is passed over, as in
 /// oslo.rootwrap, but only to a rule with the same target user: a missing
 /// program must not change who the command line runs as.
-pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetError> {
+pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, Fault> {
     let Some(call) = Invocation::parse(argv) else {
         return Ok(Decision::Deny { tried: Vec::new() });
     };
@@ -1088,7 +1250,7 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
     let mut first_missing: Option<&Rule> = None;
     let mut tried = Vec::new();
     for rule in &rules {
-        match match_rule(rule, &call, ctx) {
+        match match_rule(rule, &call, ctx)? {
             Ok(matched) => {
                 if first_missing.is_some_and(|missing| missing.run_as != rule.run_as) {
                     break;
@@ -1097,7 +1259,7 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
                     first_missing.get_or_insert(rule);
                     continue;
                 };
-                if let Err(why) = unpinned_are_safe(rule, &matched) {
+                if let Err(why) = unpinned_are_safe(rule, &matched, ctx.host) {
                     tried.push((rule.clone(), why));
                     continue;
                 }
@@ -1133,7 +1295,6 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
                     pinned,
                 })));
             }
-            Err(Mismatch::BadRuleset(e)) => return Err(RulesetError::Corrupt(e)),
             Err(mismatch) => tried.push((rule.clone(), mismatch)),
         }
     }
@@ -1147,7 +1308,7 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, RulesetE
 /// the rule's own target user, can change: anyone else could swap a
 /// component between the check and the command's use (sudoedit's rule for
 /// the files it edits). A target user gains nothing by racing itself.
-fn unpinned_are_safe(rule: &Rule, matched: &Matched) -> Result<(), Mismatch> {
+fn unpinned_are_safe(rule: &Rule, matched: &Matched, host: &dyn Host) -> Result<(), Mismatch> {
     let values = matched
         .args
         .iter()
@@ -1159,15 +1320,13 @@ fn unpinned_are_safe(rule: &Rule, matched: &Matched) -> Result<(), Mismatch> {
         };
         let uid = *target_uid.get_or_insert_with(|| match &rule.run_as {
             RunAs::Root => 0,
-            RunAs::User(name) => crate::sys::lookup_user(name)
-                .ok()
-                .flatten()
-                .map_or(0, |account| account.uid),
+            RunAs::User(name) => host.user_uid(name).unwrap_or(0),
         });
-        crate::pin::unpinned_is_safe(path, uid).map_err(|why| Mismatch::Path {
-            value: path.to_string_lossy().into_owned(),
-            reason: why.to_string(),
-        })?;
+        host.unpinned_safe(path, uid)
+            .map_err(|why| Mismatch::Path {
+                value: path.to_string_lossy().into_owned(),
+                reason: why.to_string(),
+            })?;
     }
     Ok(())
 }
@@ -1178,16 +1337,312 @@ pub fn selector(argv: &[OsString]) -> Option<OsString> {
 }
 
 impl<R: crate::format::ReadAt + ?Sized> crate::format::Ruleset<R> {
-    /// The decision for `argv` against this ruleset, as the runtime takes it
-    /// (`resolve_executables`), or as on a host where every executable
-    /// exists (policy tests).
-    pub fn decide(
-        &self,
-        argv: &[OsString],
-        resolve_executables: bool,
-    ) -> Result<Decision, RulesetError> {
+    /// The decision for `argv` against this ruleset, on `host`.
+    pub fn decide(&self, argv: &[OsString], host: &dyn Host) -> Result<Decision, Fault> {
         let lookup = |command: &[u8]| self.rules_for(command);
-        let ctx = Context::new(&self.options().exec_dirs, &lookup, resolve_executables);
+        let ctx = Context::new(&self.options().exec_dirs, &lookup, host);
         decide(argv, &ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The matcher alone, against a fake host: no file system, no process.
+    use super::*;
+    use crate::process::Reason;
+    use crate::types::{Dfa, PidPattern, Regex, Source};
+
+    /// Paths are canonical by lexical normalization, each component costs
+    /// one lookup; process 42 runs `/usr/bin/target`; only the listed
+    /// executables exist; paths under `/srv/refused` cannot be pinned.
+    struct Fake {
+        executables: Vec<&'static str>,
+    }
+
+    impl Host for Fake {
+        fn canonicalize(&self, path: &Path, budget: &Cell<usize>) -> Option<PathBuf> {
+            let mut out = PathBuf::from("/");
+            for part in path.components() {
+                budget.set(budget.get().checked_sub(1)?);
+                match part {
+                    std::path::Component::ParentDir => {
+                        out.pop();
+                    }
+                    std::path::Component::Normal(name) => out.push(name),
+                    _ => {}
+                }
+            }
+            Some(out)
+        }
+        fn canonicalize_trusted(&self, path: &Path) -> Option<PathBuf> {
+            Some(path.to_path_buf())
+        }
+        fn pin(&self, _: &Path, checked: &Path, _: Pin) -> Option<Result<PinnedPath, PathRefusal>> {
+            checked
+                .starts_with("/srv/refused")
+                .then_some(Err(PathRefusal::Symlink))
+        }
+        fn unpinned_safe(&self, _: &Path, _: u32) -> Result<(), PathRefusal> {
+            Ok(())
+        }
+        fn process(
+            &self,
+            pid: i64,
+            pattern: &PidPattern,
+            _: &[String],
+        ) -> Result<(), process::NotTarget> {
+            if pid == 42 && pattern.targets.iter().any(|t| t == "/usr/bin/target") {
+                Ok(())
+            } else {
+                Err(process::NotTarget {
+                    pid,
+                    reason: Reason::NoProcess,
+                })
+            }
+        }
+        fn find_executable(&self, command: &Command, _: &[String]) -> Option<PathBuf> {
+            let path = match command {
+                Command::Path(path) => path.clone(),
+                Command::Name(name) => format!("/bin/{name}"),
+            };
+            self.executables
+                .contains(&path.as_str())
+                .then(|| PathBuf::from(path))
+        }
+        fn check_binary(&self, _: &Path, _: Option<&[u8; 32]>) -> Option<Checked> {
+            None
+        }
+        fn user_uid(&self, _: &str) -> Option<u32> {
+            Some(1000)
+        }
+    }
+
+    fn rule(id: u32, command: &str, args: Vec<Arg>, rest: Rest) -> Rule {
+        Rule {
+            id,
+            name: format!("r{id}"),
+            source: Source {
+                file: "t.rwf".into(),
+                line: id + 1,
+            },
+            command: if command.starts_with('/') {
+                Command::Path(command.into())
+            } else {
+                Command::Name(command.into())
+            },
+            sha256: None,
+            run_as: RunAs::Root,
+            env: Vec::new(),
+            args: args.into_iter().map(Item::One).collect(),
+            rest,
+        }
+    }
+
+    fn argv(words: &[&str]) -> Vec<OsString> {
+        words.iter().map(OsString::from).collect()
+    }
+
+    fn all_present() -> Fake {
+        Fake {
+            executables: vec!["/bin/cat", "/bin/kill", "/bin/nice", "/bin/echo"],
+        }
+    }
+
+    /// Decides `words` against `rules` (all of them, for every spelling).
+    fn decide_with(rules: &[Rule], host: &Fake, words: &[&str]) -> Result<Decision, Fault> {
+        let lookup = |command: &[u8]| {
+            Ok(rules
+                .iter()
+                .filter(|r| {
+                    r.command
+                        .selectors()
+                        .iter()
+                        .any(|s| s.as_bytes() == command)
+                })
+                .cloned()
+                .collect())
+        };
+        let ctx = Context::new(&[], &lookup, host);
+        decide(&argv(words), &ctx)
+    }
+
+    fn allowed_argv(decision: Result<Decision, Fault>) -> Vec<String> {
+        match decision {
+            Ok(Decision::Allow(allowed)) => allowed
+                .argv
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            other => panic!("not allowed: {other:?}"),
+        }
+    }
+
+    fn path(base: &str) -> Arg {
+        Arg::Path {
+            scopes: vec![PathScope {
+                base: base.into(),
+                depth: PathDepth::Descendant,
+            }],
+            pin: Pin::Object,
+        }
+    }
+
+    #[test]
+    fn paths_are_checked_and_passed_in_canonical_form() {
+        let rules = [rule(0, "cat", vec![path("/srv")], Rest::Exact)];
+        let host = all_present();
+        assert_eq!(
+            allowed_argv(decide_with(&rules, &host, &["cat", "/srv/a/../b"])),
+            ["/bin/cat", "/srv/b"]
+        );
+        assert!(matches!(
+            decide_with(&rules, &host, &["cat", "/srv/../etc/shadow"]),
+            Ok(Decision::Deny { .. })
+        ));
+        match decide_with(&rules, &host, &["cat", "/srv/refused/x"]) {
+            Ok(Decision::Deny { tried }) => {
+                assert!(matches!(tried[0].1, Mismatch::Path { .. }), "{tried:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_pid_must_name_a_target_process() {
+        let pattern = Arg::Pid(PidPattern {
+            targets: vec!["/usr/bin/target".into()],
+            user: None,
+        });
+        let rules = [rule(0, "kill", vec![pattern], Rest::Exact)];
+        let host = all_present();
+        assert_eq!(
+            allowed_argv(decide_with(&rules, &host, &["kill", "42"])),
+            ["/bin/kill", "42"]
+        );
+        match decide_with(&rules, &host, &["kill", "43"]) {
+            Ok(Decision::Deny { tried }) => assert!(
+                matches!(&tried[0].1, Mismatch::Process { position: 1, why } if why.pid == 43),
+                "{tried:?}"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_executable_passes_over_to_a_rule_of_the_same_user() {
+        let any = || vec![Arg::Any];
+        let mut other_user = rule(2, "/opt/cat", any(), Rest::Exact);
+        other_user.run_as = RunAs::User("nobody".into());
+        let rules = [
+            rule(0, "/usr/local/bin/cat", any(), Rest::Exact),
+            rule(1, "cat", any(), Rest::Exact),
+        ];
+        let host = all_present();
+        assert_eq!(
+            allowed_argv(decide_with(&rules, &host, &["cat", "x"])),
+            ["/bin/cat", "x"]
+        );
+        let host = Fake {
+            executables: Vec::new(),
+        };
+        assert!(matches!(
+            decide_with(&rules, &host, &["cat", "x"]),
+            Ok(Decision::NotExecutable { rule }) if rule.id == 0
+        ));
+        // Another user's rule is never reached through a missing program.
+        let rules = [rules[0].clone(), other_user];
+        let host = Fake {
+            executables: vec!["/opt/cat"],
+        };
+        assert!(matches!(
+            decide_with(&rules, &host, &["cat", "x"]),
+            Ok(Decision::NotExecutable { rule }) if rule.id == 0
+        ));
+    }
+
+    #[test]
+    fn a_chain_runs_the_executable_of_the_rule_that_allows_it() {
+        let rules = [
+            rule(0, "nice", vec![Arg::Literal("-n5".into())], Rest::Chain),
+            rule(1, "cat", vec![path("/srv")], Rest::Exact),
+        ];
+        let host = all_present();
+        assert_eq!(
+            allowed_argv(decide_with(
+                &rules,
+                &host,
+                &["nice", "-n5", "cat", "/srv/x"]
+            )),
+            ["/bin/nice", "-n5", "/bin/cat", "/srv/x"]
+        );
+        match decide_with(&rules, &host, &["nice", "-n5", "cat", "/etc/x"]) {
+            Ok(Decision::Deny { tried }) => {
+                assert!(matches!(tried[0].1, Mismatch::ChainDenied(_)), "{tried:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // A lookup that fails is a damaged ruleset, not a denial.
+        let lookup = |command: &[u8]| match command {
+            b"nice" => Ok(vec![rules[0].clone()]),
+            _ => Err(RulesetError::Corrupt("test".into())),
+        };
+        let ctx = Context::new(&[], &lookup, &host);
+        assert!(matches!(
+            decide(&argv(&["nice", "-n5", "cat", "/srv/x"]), &ctx),
+            Err(Fault::Ruleset(RulesetError::Corrupt(_)))
+        ));
+    }
+
+    #[test]
+    fn path_lookups_are_bounded_per_call() {
+        let rules = [rule(
+            0,
+            "cat",
+            vec![path("/srv"), path("/srv")],
+            Rest::Exact,
+        )];
+        let host = all_present();
+        // Each argument costs its components; two of 1000 fit in the
+        // budget, one of 1100 after one of 1000 does not.
+        let long = |n: usize| format!("/srv{}", "/a".repeat(n - 2));
+        let (a, b) = (long(1000), long(1100));
+        assert!(matches!(
+            decide_with(&rules, &host, &["cat", &a, &a]),
+            Ok(Decision::Allow(_))
+        ));
+        assert!(matches!(
+            decide_with(&rules, &host, &["cat", &a, &b]),
+            Ok(Decision::Deny { .. })
+        ));
+    }
+
+    #[test]
+    fn bytes_searched_by_regexes_are_bounded_per_call() {
+        let dfa = regex_automata::dfa::dense::Builder::new()
+            .configure(
+                regex_automata::dfa::dense::Config::new()
+                    .start_kind(regex_automata::dfa::StartKind::Anchored),
+            )
+            .build("^(?:.*)$")
+            .unwrap()
+            .to_sparse()
+            .unwrap()
+            .to_bytes_little_endian();
+        let regex = Arg::Regex(Regex {
+            source: ".*".into(),
+            dfa: Dfa::from_bytes(dfa).unwrap(),
+        });
+        let rules = [rule(0, "echo", vec![regex.clone(), regex], Rest::Exact)];
+        let host = all_present();
+        let half = "a".repeat(MAX_SCAN_BYTES / 2);
+        assert!(matches!(
+            decide_with(&rules, &host, &["echo", &half, &half]),
+            Ok(Decision::Allow(_))
+        ));
+        let more = "a".repeat(MAX_SCAN_BYTES / 2 + 1);
+        assert!(matches!(
+            decide_with(&rules, &host, &["echo", &half, &more]),
+            Err(Fault::TooComplex)
+        ));
     }
 }

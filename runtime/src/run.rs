@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::audit::{record_fallback, say, AuditLog, Caller, Event, LogError, Outcome};
 use crate::exec::ExecError;
 use crate::format::{Ruleset, RulesetError, MAX_RULESET_BYTES};
-use crate::matcher::{Allowed, Decision, Invocation, Mismatch};
+use crate::matcher::{Allowed, Decision, Fault, Invocation, Mismatch};
 use crate::types::Rule;
 
 /// Refuses a ruleset path that is not absolute and canonical, before it is
@@ -230,7 +230,13 @@ impl Call<'_> {
         if self.argv.is_empty() {
             return Err(Refusal::NoCommand);
         }
-        let decision = ruleset.decide(self.argv, true).map_err(Refusal::Ruleset)?;
+        let decision = match ruleset.decide(self.argv, &crate::matcher::OnThisHost) {
+            Ok(decision) => decision,
+            // More work than a call may cost: refused like a call no rule
+            // allows.
+            Err(Fault::TooComplex) => Decision::Deny { tried: Vec::new() },
+            Err(Fault::Ruleset(e)) => return Err(Refusal::Ruleset(e)),
+        };
         let allowed = match decision {
             Decision::Allow(allowed) => allowed,
             Decision::NotExecutable { rule } => return Err(Refusal::NotFound(Box::new(rule))),

@@ -3,7 +3,12 @@
 //! Everything here is plain data. Text (regex syntax, filter files) never
 //! reaches the runtime: regexes arrive as serialized DFAs.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use regex_automata::dfa::{sparse, Automaton};
+use regex_automata::{Anchored, Input};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Ruleset-wide settings, declared by the ruleset's options.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -248,10 +253,79 @@ pub struct PidPattern {
 pub struct Regex {
     /// The expression as written, for explanations only: never parsed here.
     pub source: String,
-    /// A regex-automata sparse DFA, serialized little-endian, anchored at the
-    /// start, with the pattern wrapped as `^(?:source)$`.
-    #[serde(with = "serde_bytes")]
-    pub dfa: Vec<u8>,
+    /// A regex-automata sparse DFA, anchored at the start, with the pattern
+    /// wrapped as `^(?:source)$`.
+    pub dfa: Dfa,
+}
+
+/// A sparse DFA, serialized little-endian in the ruleset. Validated once,
+/// when it is built or decoded: an unusable automaton makes its section
+/// fail to decode (damage, exit 97), never a rule that does not match; and
+/// searches use it as validated, without deserializing it again.
+#[derive(Clone)]
+pub struct Dfa {
+    /// The bytes as written: what is encoded, compared and hashed.
+    bytes: Vec<u8>,
+    /// Boxed: the automaton's tables take 800 bytes inline.
+    dfa: Box<sparse::DFA<Vec<u8>>>,
+}
+
+impl Dfa {
+    /// Validates serialized DFA bytes.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Dfa, String> {
+        let dfa = sparse::DFA::from_bytes(&bytes)
+            .map_err(|e| format!("a regex automaton is unusable: {e}"))?
+            .0
+            .to_owned();
+        Ok(Dfa {
+            bytes,
+            dfa: Box::new(dfa),
+        })
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Whether the automaton matches all of `haystack`. An error only if a
+    /// search gives up, which an automaton built by the compiler (no quit
+    /// bytes, no heuristics) never does.
+    pub fn matches_whole(&self, haystack: &[u8]) -> Result<bool, String> {
+        let input = Input::new(haystack).anchored(Anchored::Yes);
+        let found = self
+            .dfa
+            .try_search_fwd(&input)
+            .map_err(|e| format!("a regex automaton failed: {e}"))?;
+        // The pattern is compiled as `^(?:...)$`, so any match spans the input.
+        Ok(found.is_some_and(|m| m.offset() == haystack.len()))
+    }
+}
+
+impl PartialEq for Dfa {
+    fn eq(&self, other: &Dfa) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for Dfa {}
+
+impl fmt::Debug for Dfa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Dfa({} bytes)", self.bytes.len())
+    }
+}
+
+impl Serialize for Dfa {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.bytes)
+    }
+}
+
+impl<'de> Deserialize<'de> for Dfa {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Dfa, D::Error> {
+        let bytes = serde_bytes::ByteBuf::deserialize(deserializer)?.into_vec();
+        Dfa::from_bytes(bytes).map_err(D::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -346,6 +420,11 @@ mod nested {
 /// How deeply groups, optional and any-order items and prefixed or
 /// alternative patterns may nest (the compiler refuses deeper ones).
 pub const MAX_NESTING: usize = 32;
+
+/// The most items an any-order group `{ ... }` may hold (the compiler
+/// refuses more): the matcher tracks the items used in a 64-bit mask.
+pub const MAX_ANY_ORDER: usize = 16;
+const _: () = assert!(MAX_ANY_ORDER <= u64::BITS as usize);
 
 /// At most this many single-argument checks per rule and call: a bound on
 /// backtracking through optional and any-order items. The compiler refuses

@@ -167,8 +167,12 @@ impl Subject {
         let rule = self.rule(name)?;
         let call = Invocation::parse(argv)?;
         let lookup = |command: &[u8]| self.ruleset.rules_for(command);
-        let context = Context::new(&self.ruleset.options().exec_dirs, &lookup, true);
-        match_rule(rule, &call, &context).err()
+        let context = Context::new(
+            &self.ruleset.options().exec_dirs,
+            &lookup,
+            &rootwrap::matcher::OnThisHost,
+        );
+        match_rule(rule, &call, &context).ok()?.err()
     }
 }
 
@@ -203,7 +207,10 @@ fn canonical_decimal(value: &str) -> bool {
 
 impl Case<'_> {
     fn verdict(&self) -> Verdict {
-        let decided = self.subject.ruleset.decide(&os(&self.argv), true);
+        let decided = self
+            .subject
+            .ruleset
+            .decide(&os(&self.argv), &rootwrap::matcher::OnThisHost);
         let ours = match decided {
             Ok(d) => d,
             Err(e) => return Verdict::Unexplained(format!("ruleset error: {e}")),
@@ -550,7 +557,7 @@ fn explained(json: &Value) -> Reduced {
 
 /// The library's decision in the same shape.
 fn decided(ruleset: &Ruleset<Vec<u8>>, argv: &[String]) -> Reduced {
-    match ruleset.decide(&os(argv), true) {
+    match ruleset.decide(&os(argv), &rootwrap::matcher::OnThisHost) {
         Ok(Decision::Allow(a)) => (
             "allow".into(),
             Some(a.rule.name.clone()),

@@ -14,7 +14,7 @@ use std::os::unix::fs::chown;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rootwrap::format::{Ruleset, RulesetError, HEADER_LEN, MAX_RULESET_BYTES};
+use rootwrap::format::{Header, Ruleset, RulesetError, HEADER_LEN, MAX_RULESET_BYTES};
 use rootwrap_compile::{compile_sources, Sources};
 use rootwrap_tests::{binaries, require_root, run, set_mode, Scratch};
 use sha2::{Digest, Sha256};
@@ -23,8 +23,8 @@ use sha2::{Digest, Sha256};
 /// absent.
 fn ruleset_bytes(marker: &Path) -> Vec<u8> {
     let source = format!(
-        "ruleset verifier\nexec-dirs /usr/bin /bin\nallow mark: touch {}\n",
-        marker.display()
+        "ruleset verifier\nexec-dirs /usr/bin /bin\nallow mark: touch re\".*/{}\"\n",
+        marker.file_name().unwrap().to_str().unwrap()
     );
     let compiled = compile_sources(
         vec![("verifier.rwf".into(), source)],
@@ -35,8 +35,21 @@ fn ruleset_bytes(marker: &Path) -> Vec<u8> {
     compiled.bytes
 }
 
+fn header(bytes: &[u8]) -> Header {
+    Header::parse(bytes[..HEADER_LEN].try_into().unwrap()).unwrap()
+}
+
+/// `bytes` with its header's fields changed by `edit`, the digest left as
+/// it was.
+fn with_header(mut bytes: Vec<u8>, edit: impl FnOnce(&mut Header)) -> Vec<u8> {
+    let mut fields = header(&bytes);
+    edit(&mut fields);
+    bytes[..HEADER_LEN].copy_from_slice(&fields.to_bytes());
+    bytes
+}
+
 fn index_len(bytes: &[u8]) -> usize {
-    u32::from_le_bytes(bytes[24..28].try_into().unwrap()) as usize
+    header(bytes).index_len as usize
 }
 
 /// Offsets of one byte in each part of the file.
@@ -47,22 +60,27 @@ fn bucket_byte(bytes: &[u8]) -> usize {
     bytes.len() - index_len(bytes) - 1
 }
 const SECTION_BYTE: usize = HEADER_LEN + 1;
-const RESERVED_BYTE: usize = 29;
-const DIGEST_BYTE: usize = 40;
+const RESERVED_BYTE: usize = Header::RESERVED.start + 1;
+const DIGEST_BYTE: usize = Header::DIGEST.start + 8;
 
 fn flip(mut bytes: Vec<u8>, at: usize) -> Vec<u8> {
     bytes[at] ^= 0x01;
     bytes
 }
 
-fn with_version(mut bytes: Vec<u8>, version: u32) -> Vec<u8> {
-    bytes[8..12].copy_from_slice(&version.to_le_bytes());
-    bytes
+fn with_version(bytes: Vec<u8>, version: u32) -> Vec<u8> {
+    with_header(bytes, |h| h.version = version)
 }
 
-fn with_dfa_format(mut bytes: Vec<u8>, format: u32) -> Vec<u8> {
-    bytes[12..16].copy_from_slice(&format.to_le_bytes());
-    bytes
+fn with_dfa_format(bytes: Vec<u8>, format: u32) -> Vec<u8> {
+    with_header(bytes, |h| h.dfa_format = format)
+}
+
+/// `bytes` with the header's digest computed again over the index.
+fn resealed(bytes: Vec<u8>) -> Vec<u8> {
+    let start = bytes.len() - index_len(&bytes);
+    let digest = Header::digest_of(bytes[..HEADER_LEN].try_into().unwrap(), &bytes[start..]);
+    with_header(bytes, |h| h.digest = digest)
 }
 
 /// A damaged index with a header digest that matches it: what a forger who
@@ -70,12 +88,55 @@ fn with_dfa_format(mut bytes: Vec<u8>, format: u32) -> Vec<u8> {
 fn forged_index(mut bytes: Vec<u8>) -> Vec<u8> {
     let start = bytes.len() - index_len(&bytes);
     bytes[start..].fill(0xff);
-    let mut hasher = Sha256::new();
-    hasher.update(&bytes[..32]);
-    hasher.update(&bytes[start..]);
-    let digest: [u8; 32] = hasher.finalize().into();
-    bytes[32..64].copy_from_slice(&digest);
-    bytes
+    resealed(bytes)
+}
+
+/// The rules for `touch` with their regex automaton damaged, and the hash
+/// tree sealed over them again: what a faulty compiler would write. The
+/// section's digest is replaced in the bucket, the bucket's in the index,
+/// and the header's digest recomputed.
+fn damaged_automaton(mut bytes: Vec<u8>) -> Vec<u8> {
+    let sha = |part: &[u8]| -> [u8; 32] { Sha256::digest(part).into() };
+    let index_start = bytes.len() - index_len(&bytes);
+    // Header | section | bucket | index: the section ends where the bucket
+    // naming its digest begins.
+    let section_end = (HEADER_LEN + 1..index_start)
+        .find(|&end| {
+            let digest = sha(&bytes[HEADER_LEN..end]);
+            bytes[end..index_start].windows(32).any(|w| w == digest)
+        })
+        .unwrap();
+    let old_section = sha(&bytes[HEADER_LEN..section_end]);
+    let old_bucket = sha(&bytes[section_end..index_start]);
+    // A serialized DFA starts with its label; its format version follows
+    // the padded label and an endianness check.
+    let label = b"rust-regex-automata-dfa-sparse";
+    let dfa = bytes[HEADER_LEN..section_end]
+        .windows(label.len())
+        .position(|w| w == label)
+        .unwrap()
+        + HEADER_LEN;
+    bytes[dfa + 32 + 4] ^= 0xff;
+    let replace =
+        |bytes: &mut Vec<u8>, range: std::ops::Range<usize>, old: [u8; 32], new: [u8; 32]| {
+            let at = bytes[range.clone()]
+                .windows(32)
+                .position(|w| w == old)
+                .unwrap()
+                + range.start;
+            bytes[at..at + 32].copy_from_slice(&new);
+        };
+    let new_section = sha(&bytes[HEADER_LEN..section_end]);
+    replace(
+        &mut bytes,
+        section_end..index_start,
+        old_section,
+        new_section,
+    );
+    let new_bucket = sha(&bytes[section_end..index_start]);
+    let end = bytes.len();
+    replace(&mut bytes, index_start..end, old_bucket, new_bucket);
+    resealed(bytes)
 }
 
 /// Deterministic noise.
@@ -299,6 +360,30 @@ fn a_flipped_byte_in_a_section() {
     );
 }
 
+/// A sealed ruleset whose automaton is unusable is damage (97), not a
+/// denial: each regex is validated when its section is decoded.
+#[test]
+fn a_damaged_automaton_under_a_valid_seal() {
+    require_root!();
+    refused(
+        Damage::Bytes(damaged_automaton),
+        "a regex automaton is unusable: unsupported version",
+    );
+}
+
+#[test]
+fn library_refuses_a_damaged_automaton_under_a_valid_seal() {
+    let ruleset = from_bytes(&damaged_automaton(library_bytes())).unwrap();
+    assert!(matches!(
+        ruleset.rules_for(b"touch"),
+        Err(RulesetError::Corrupt(_))
+    ));
+    assert!(matches!(
+        ruleset.verify_all(),
+        Err(RulesetError::Corrupt(_))
+    ));
+}
+
 #[test]
 fn a_wrong_format_version() {
     require_root!();
@@ -465,11 +550,9 @@ fn library_refuses_a_bad_header_by_variant() {
         error(&flip(bytes.clone(), RESERVED_BYTE)),
         RulesetError::BadHeader(_)
     ));
-    let mut no_index = bytes.clone();
-    no_index[24..28].fill(0);
+    let no_index = with_header(bytes.clone(), |h| h.index_len = 0);
     assert!(matches!(error(&no_index), RulesetError::BadHeader(_)));
-    let mut huge_index = bytes.clone();
-    huge_index[24..28].copy_from_slice(&u32::MAX.to_le_bytes());
+    let huge_index = with_header(bytes.clone(), |h| h.index_len = u32::MAX);
     assert!(matches!(error(&huge_index), RulesetError::BadHeader(_)));
     assert!(matches!(
         error(&flip(bytes.clone(), DIGEST_BYTE)),

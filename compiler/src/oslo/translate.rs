@@ -512,10 +512,11 @@ fn accepts(translation: &Translation, candidate: &str) -> bool {
     };
     let pattern = Arg::Regex(rootwrap::types::Regex { source, dfa });
     let lookup = |_: &[u8]| Ok(Vec::new());
-    let context = rootwrap::matcher::Context::new(&[], &lookup, false);
+    let context =
+        rootwrap::matcher::Context::new(&[], &lookup, &rootwrap::matcher::AssumeInstalled);
     matches!(
         rootwrap::matcher::match_arg(&pattern, std::ffi::OsStr::new(candidate), &context),
-        Ok(Some(_))
+        Ok(Ok(Some(_)))
     )
 }
 
