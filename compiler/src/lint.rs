@@ -1,6 +1,8 @@
 //! Warnings about rules that are legal but dangerous. A rule's `because
 //! "..."` records that a reviewer accepted the risk, and silences them.
 
+use std::collections::HashMap;
+
 use rootwrap::types::{Arg, Command, Item, Pin, Rest, Rule, RunAs};
 
 use crate::diag::Diagnostic;
@@ -166,17 +168,30 @@ fn basename(command: &str) -> &str {
 
 pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
     let mut warnings = Vec::new();
+    // Rules by the argv[0] spellings that select them, so a rule is
+    // compared only with earlier rules for the same command.
+    let mut by_spelling: HashMap<&str, Vec<usize>> = HashMap::new();
     for (index, rule) in policy.rules.iter().enumerate() {
-        let Some(site) = policy.rule_sites.get(&rule.name) else {
-            continue;
-        };
-        if site.because.is_some() {
-            continue;
+        let spelled = spellings(&rule.command);
+        if let Some(site) = policy.rule_sites.get(&rule.name) {
+            if site.because.is_none() {
+                let mut earlier: Vec<usize> = spelled
+                    .iter()
+                    .filter_map(|s| by_spelling.get(s))
+                    .flatten()
+                    .copied()
+                    .collect();
+                earlier.sort_unstable();
+                earlier.dedup();
+                lint_rule(rule, site, &mut warnings);
+                lint_pins(rule, site, &mut warnings);
+                lint_chain_env(rule, site, &policy.rules, &mut warnings);
+                lint_other_user(rule, site, &earlier, policy, &mut warnings);
+            }
         }
-        lint_rule(rule, site, &mut warnings);
-        lint_pins(rule, site, &mut warnings);
-        lint_chain_env(rule, site, &policy.rules, &mut warnings);
-        lint_other_user(rule, site, &policy.rules[..index], policy, &mut warnings);
+        for spelling in spelled {
+            by_spelling.entry(spelling).or_default().push(index);
+        }
     }
     warnings
 }
@@ -193,20 +208,20 @@ fn spellings(command: &Command) -> Vec<&str> {
 /// one with another target user. The runtime passes over a matching rule
 /// whose executable is missing only to a rule with the same target user;
 /// otherwise it refuses the call (exit 96), so the later rule never gets
-/// those calls, which is easy to misread.
+/// those calls, which is easy to misread. `earlier`: the indexes of the
+/// earlier rules for the same command, ascending.
 fn lint_other_user(
     rule: &Rule,
     site: &RuleSite,
-    earlier: &[Rule],
+    earlier: &[usize],
     policy: &Policy,
     warnings: &mut Vec<Diagnostic>,
 ) {
-    let mine = spellings(&rule.command);
-    let Some(first) = earlier.iter().find(|other| {
-        other.run_as != rule.run_as
-            && spellings(&other.command).iter().any(|s| mine.contains(s))
-            && may_overlap(other, rule)
-    }) else {
+    let Some(first) = earlier
+        .iter()
+        .map(|&index| &policy.rules[index])
+        .find(|other| other.run_as != rule.run_as && may_overlap(other, rule))
+    else {
         return;
     };
     let user = |run_as: &RunAs| match run_as {
