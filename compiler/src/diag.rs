@@ -80,6 +80,39 @@ impl Diagnostic {
     }
 }
 
+/// Proof that an error was reported: only [`Reporter::error`] makes one, so
+/// a step that gives up with `Err(Reported)` has always said why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reported(());
+
+/// Where a compilation step records its diagnostics.
+#[derive(Debug, Default)]
+pub struct Reporter {
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Reporter {
+    /// Records an error, and hands back the proof that it was recorded.
+    pub fn error(&mut self, diagnostic: Diagnostic) -> Reported {
+        self.diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            ..diagnostic
+        });
+        Reported(())
+    }
+
+    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+        self.diagnostics
+    }
+}
+
+/// Every result, or the first error once all of them have been produced (so
+/// each one's diagnostics are reported, not only the first's).
+pub fn all<T>(results: impl IntoIterator<Item = Result<T, Reported>>) -> Result<Vec<T>, Reported> {
+    let results: Vec<Result<T, Reported>> = results.into_iter().collect();
+    results.into_iter().collect()
+}
+
 /// The files of one compilation, so spans can be shown.
 #[derive(Debug, Default, Clone)]
 pub struct Sources {
@@ -109,7 +142,9 @@ impl Sources {
     }
 
     pub fn name(&self, file: usize) -> &str {
-        self.files.get(file).map_or("<unknown>", |f| f.name.as_str())
+        self.files
+            .get(file)
+            .map_or("<unknown>", |f| f.name.as_str())
     }
 
     pub fn text(&self, file: usize) -> &str {
@@ -122,7 +157,11 @@ impl Sources {
         let Some(f) = self.files.get(file) else {
             return (0, 0);
         };
-        let start = f.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(f.text.len());
+        let start = f
+            .line_starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(f.text.len());
         let end = f
             .line_starts
             .get(line)
@@ -269,7 +308,11 @@ mod tests {
             let line = before.matches('\n').count() + 1;
             let start = before.rfind('\n').map_or(0, |i| i + 1);
             let col = before[start..].chars().count() + 1;
-            assert_eq!(sources.line_col(file, offset), (line, col), "offset {offset}");
+            assert_eq!(
+                sources.line_col(file, offset),
+                (line, col),
+                "offset {offset}"
+            );
         }
         let lines: Vec<&str> = text.lines().collect();
         for (i, expected) in lines.iter().enumerate() {

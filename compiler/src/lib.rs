@@ -10,6 +10,7 @@ pub mod lint;
 pub mod lower;
 pub mod oslo;
 pub mod policy;
+pub mod policy_tests;
 pub mod steps;
 pub mod syntax;
 

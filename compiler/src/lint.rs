@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rootwrap::types::{Arg, Command, Item, Pin, Rest, Rule, RunAs};
 
 use crate::diag::Diagnostic;
-use crate::lower::{Policy, RuleSite};
+use crate::policy::{LoweredRule, Policy, RuleSite};
 
 /// The lints, each with a stable code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,23 +171,21 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
     // Rules by the argv[0] spellings that select them, so a rule is
     // compared only with earlier rules for the same command.
     let mut by_spelling: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (index, rule) in policy.rules.iter().enumerate() {
+    for (index, LoweredRule { rule, site }) in policy.rules.iter().enumerate() {
         let spelled = spellings(&rule.command);
-        if let Some(site) = policy.rule_sites.get(&rule.name) {
-            if site.because.is_none() {
-                let mut earlier: Vec<usize> = spelled
-                    .iter()
-                    .filter_map(|s| by_spelling.get(s))
-                    .flatten()
-                    .copied()
-                    .collect();
-                earlier.sort_unstable();
-                earlier.dedup();
-                lint_rule(rule, site, &mut warnings);
-                lint_pins(rule, site, &mut warnings);
-                lint_chain_env(rule, site, &policy.rules, &mut warnings);
-                lint_other_user(rule, site, &earlier, policy, &mut warnings);
-            }
+        if site.because.is_none() {
+            let mut earlier: Vec<usize> = spelled
+                .iter()
+                .filter_map(|s| by_spelling.get(s))
+                .flatten()
+                .copied()
+                .collect();
+            earlier.sort_unstable();
+            earlier.dedup();
+            lint_rule(rule, site, &mut warnings);
+            lint_pins(rule, site, &mut warnings);
+            lint_chain_env(rule, site, &policy.rules, &mut warnings);
+            lint_other_user(rule, site, &earlier, &policy.rules, &mut warnings);
         }
         for spelling in spelled {
             by_spelling.entry(spelling).or_default().push(index);
@@ -214,13 +212,16 @@ fn lint_other_user(
     rule: &Rule,
     site: &RuleSite,
     earlier: &[usize],
-    policy: &Policy,
+    rules: &[LoweredRule],
     warnings: &mut Vec<Diagnostic>,
 ) {
-    let Some(first) = earlier
+    let Some(LoweredRule {
+        rule: first,
+        site: first_site,
+    }) = earlier
         .iter()
-        .map(|&index| &policy.rules[index])
-        .find(|other| other.run_as != rule.run_as && may_overlap(other, rule))
+        .map(|&index| &rules[index])
+        .find(|other| other.rule.run_as != rule.run_as && may_overlap(&other.rule, rule))
     else {
         return;
     };
@@ -228,7 +229,7 @@ fn lint_other_user(
         RunAs::Root => "root".to_string(),
         RunAs::User(name) => name.clone(),
     };
-    let mut d = Diagnostic::warning(
+    let d = Diagnostic::warning(
         Lint::OtherUser,
         format!(
             "rule `{}` (as {}) follows rule `{}` (as {}) for the same command",
@@ -244,13 +245,11 @@ fn lint_other_user(
             "a call both match goes to `{}`, and if its executable is missing the call is refused (exit 96), not passed to this rule",
             first.name
         ),
+    )
+    .note(
+        Some(first_site.span),
+        format!("`{}` is declared here", first.name),
     );
-    if let Some(first_site) = policy.rule_sites.get(&first.name) {
-        d = d.note(
-            Some(first_site.span),
-            format!("`{}` is declared here", first.name),
-        );
-    }
     warnings.push(d.help(
         "give both rules the same target user or distinct arguments, or say why with `because \"...\"`",
     ));
@@ -285,11 +284,16 @@ fn may_overlap(a: &Rule, b: &Rule) -> bool {
 /// A chain whose rule sets a variable that a rule it could chain into sets
 /// too: the runtime refuses a variable set twice, so that pair never
 /// matches, which is surely not what the author meant.
-fn lint_chain_env(rule: &Rule, site: &RuleSite, rules: &[Rule], warnings: &mut Vec<Diagnostic>) {
+fn lint_chain_env(
+    rule: &Rule,
+    site: &RuleSite,
+    rules: &[LoweredRule],
+    warnings: &mut Vec<Diagnostic>,
+) {
     if rule.rest != Rest::Chain || rule.env.is_empty() {
         return;
     }
-    for inner in rules {
+    for inner in rules.iter().map(|r| &r.rule) {
         if inner.rest == Rest::Chain || inner.run_as != rule.run_as {
             continue;
         }

@@ -13,8 +13,9 @@ use rootwrap::types::{
 };
 use rootwrap::values;
 
-use crate::diag::{did_you_mean, Diagnostic, Sources, Span, Spanned};
+use crate::diag::{all, did_you_mean, Diagnostic, Reported, Reporter, Sources, Span, Spanned};
 use crate::env::{self, Restriction};
+use crate::policy::{LoweredRule, Policy, PolicyTest, RuleSite};
 use crate::syntax::{Expect, ItemAst, OptionAst, Pattern, RestAst, RuleAst, Statement, TestAst};
 
 /// The largest serialized DFA one regex may compile to.
@@ -86,42 +87,12 @@ fn no_user(name: &Spanned<String>, user: &Spanned<String>) -> Diagnostic {
         .help("only `<pid ... as USER>` names a user: the one the process runs as")
 }
 
-/// A lowered policy: options, rules in declaration order, and the policy
-/// tests still to run.
-#[derive(Debug, Default)]
-pub struct Policy {
-    pub options: Options,
-    pub rules: Vec<Rule>,
-    /// Rule name to where it is declared (and its `because`, if any).
-    pub rule_sites: HashMap<String, RuleSite>,
-    pub tests: Vec<PolicyTest>,
-}
-
-#[derive(Debug, Clone)]
-pub struct RuleSite {
-    pub span: Span,
-    pub because: Option<String>,
-    /// Where the rule's rest (`...`, `then allowed`, `<ip-args...>`) is.
-    pub rest: Option<Span>,
-    pub command_span: Span,
-    /// Spans of the rule's argument patterns, in order.
-    pub arg_spans: Vec<Span>,
-    /// Spans of the values of the rule's `env` variables, in order.
-    pub env_spans: Vec<Span>,
-}
-
-#[derive(Debug, Clone)]
-pub struct PolicyTest {
-    pub expect_allow: bool,
-    pub rule: Option<Spanned<String>>,
-    pub argv: Vec<String>,
-    pub span: Span,
-}
-
 struct Lowering<'a> {
     sources: &'a Sources,
-    diagnostics: Vec<Diagnostic>,
+    reporter: Reporter,
     options: HashMap<String, OptionAst>,
+    /// Rule name to its index in the policy's rules.
+    rule_names: HashMap<String, usize>,
 }
 
 /// Lowers the statements of every file, in order. Returns the policy and
@@ -129,8 +100,9 @@ struct Lowering<'a> {
 pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagnostic>) {
     let mut lowering = Lowering {
         sources,
-        diagnostics: Vec::new(),
+        reporter: Reporter::default(),
         options: HashMap::new(),
+        rule_names: HashMap::new(),
     };
     let mut policy = Policy::default();
     for statements in files {
@@ -138,22 +110,10 @@ pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagno
             match statement {
                 Statement::Option(option) => lowering.option(option),
                 Statement::Rule(rule) => {
-                    if let Some(lowered) = lowering.rule(rule, &policy, policy.rules.len() as u32) {
-                        policy.rule_sites.insert(
-                            lowered.name.clone(),
-                            RuleSite {
-                                span: rule.name.span,
-                                because: rule.because.as_ref().map(|b| b.value.clone()),
-                                rest: rule
-                                    .rest
-                                    .as_ref()
-                                    .map(|r| r.span)
-                                    .or_else(|| rule.args.last().map(ItemAst::span)),
-                                command_span: rule.command.span,
-                                arg_spans: rule.args.iter().map(ItemAst::span).collect(),
-                                env_spans: rule.env.iter().map(|(_, value)| value.span()).collect(),
-                            },
-                        );
+                    if let Ok(lowered) = lowering.rule(rule, &policy.rules) {
+                        lowering
+                            .rule_names
+                            .insert(lowered.rule.name.clone(), policy.rules.len());
                         policy.rules.push(lowered);
                     }
                 }
@@ -164,8 +124,8 @@ pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagno
     policy.options = lowering.finish_options(&policy.rules);
     for test in &policy.tests {
         if let Some(name) = &test.rule {
-            if !policy.rule_sites.contains_key(&name.value) {
-                let known: Vec<&str> = policy.rule_sites.keys().map(String::as_str).collect();
+            if !lowering.rule_names.contains_key(&name.value) {
+                let known: Vec<&str> = policy.rules.iter().map(|r| r.rule.name.as_str()).collect();
                 let mut d = Diagnostic::error(format!(
                     "the test names rule `{}`, which does not exist",
                     name.value
@@ -174,16 +134,16 @@ pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagno
                 if let Some(close) = did_you_mean(&name.value, &known) {
                     d = d.help(format!("did you mean `{close}`?"));
                 }
-                lowering.diagnostics.push(d);
+                lowering.error(d);
             }
         }
     }
-    (policy, lowering.diagnostics)
+    (policy, lowering.reporter.into_diagnostics())
 }
 
 impl Lowering<'_> {
-    fn error(&mut self, diagnostic: Diagnostic) {
-        self.diagnostics.push(diagnostic);
+    fn error(&mut self, diagnostic: Diagnostic) -> Reported {
+        self.reporter.error(diagnostic)
     }
 
     fn option(&mut self, option: &OptionAst) {
@@ -223,25 +183,29 @@ impl Lowering<'_> {
         self.options.insert(key, option.clone());
     }
 
-    fn finish_options(&mut self, rules: &[Rule]) -> Options {
+    fn finish_options(&mut self, rules: &[LoweredRule]) -> Options {
         let mut options = Options::default();
         self.log_options(&mut options.log);
         match self.options.get("ruleset").cloned() {
             Some(option) => match option.values.as_slice() {
                 [name] if is_identifier(&name.value) => options.name = name.value.clone(),
-                _ => self.error(
+                _ => {
+                    self.error(
                     Diagnostic::error("`ruleset` takes one name")
                         .at(option.span, "here")
                         .help(
                             "for example `ruleset nova-compute` (letters, digits, `-`, `_`, `.`)",
                         ),
-                ),
+                );
+                }
             },
-            None => self.error(
-                Diagnostic::error("no `ruleset NAME` in any input file").help(
-                    "add `ruleset NAME` to one file: the name identifies the ruleset in logs",
-                ),
-            ),
+            None => {
+                self.error(
+                    Diagnostic::error("no `ruleset NAME` in any input file").help(
+                        "add `ruleset NAME` to one file: the name identifies the ruleset in logs",
+                    ),
+                );
+            }
         }
         if let Some(option) = self.options.get("exec-dirs").cloned() {
             if option.values.is_empty() {
@@ -276,7 +240,11 @@ impl Lowering<'_> {
             // Also the commands' PATH: an empty PATH would mean the caller's
             // current directory to the C library and shells.
             let mut d = Diagnostic::error("no `exec-dirs` in any input file");
-            if let Some(rule) = rules.iter().find(|r| matches!(r.command, Command::Name(_))) {
+            if let Some(rule) = rules
+                .iter()
+                .map(|r| &r.rule)
+                .find(|r| matches!(r.command, Command::Name(_)))
+            {
                 d = d.note(
                     None,
                     format!(
@@ -303,36 +271,44 @@ impl Lowering<'_> {
         targets.sort_by_key(|o| (o.span.file, o.span.start));
         for option in targets {
             match option.values.first().map(|v| v.value.as_str()) {
-                Some("syslog") => log.syslog = self.syslog_target(&option),
+                Some("syslog") => log.syslog = self.syslog_target(&option).ok(),
                 Some("json") => match option.values.as_slice() {
-                    [_, path] if check_absolute_path(&path.value).is_ok() => log.json = Some(path.value.clone()),
-                    _ => self.error(
-                        Diagnostic::error("`log json` takes one absolute path")
-                            .at(option.span, "here")
-                            .help("e.g. `log json /var/log/rootwrap/audit.jsonl`"),
-                    ),
+                    [_, path] if check_absolute_path(&path.value).is_ok() => {
+                        log.json = Some(path.value.clone())
+                    }
+                    _ => {
+                        self.error(
+                            Diagnostic::error("`log json` takes one absolute path")
+                                .at(option.span, "here")
+                                .help("e.g. `log json /var/log/rootwrap/audit.jsonl`"),
+                        );
+                    }
                 },
-                _ => self.error(
+                _ => {
+                    self.error(
                     Diagnostic::error("`log` takes a target: `syslog` or `json`")
                         .at(option.span, "here")
                         .help("`log syslog facility=authpriv allowed-level=info denied-level=warning` or `log json /var/log/rootwrap/audit.jsonl`"),
-                ),
+                );
+                }
             }
         }
         if let Some(option) = self.options.get("on-log-failure").cloned() {
             match option.values.as_slice() {
                 [v] if v.value == "refuse" => log.on_failure = OnLogFailure::Refuse,
                 [v] if v.value == "continue" => log.on_failure = OnLogFailure::Continue,
-                _ => self.error(
+                _ => {
+                    self.error(
                     Diagnostic::error("`on-log-failure` is `refuse` or `continue`")
                         .at(option.span, "here")
                         .help("`refuse` (the default) refuses a call that cannot be logged; `continue` runs it and warns on stderr"),
-                ),
+                );
+                }
             }
         }
     }
 
-    fn syslog_target(&mut self, option: &OptionAst) -> Option<SyslogTarget> {
+    fn syslog_target(&mut self, option: &OptionAst) -> Result<SyslogTarget, Reported> {
         let mut target = SyslogTarget {
             facility: libc::LOG_AUTHPRIV,
             allowed_level: libc::LOG_INFO,
@@ -357,50 +333,52 @@ impl Lowering<'_> {
                 "allowed-level" => &mut target.allowed_level,
                 "denied-level" => &mut target.denied_level,
                 _ => {
-                    self.error(
+                    return Err(self.error(
                         Diagnostic::error(format!("unknown syslog setting `{key}`"))
                             .at(setting.span, "here")
                             .help(
                                 "settings: facility=NAME, allowed-level=LEVEL, denied-level=LEVEL",
                             ),
-                    );
-                    return None;
+                    ));
                 }
             };
             match found {
                 Some(code) => *slot = code,
                 None => {
                     let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
-                    self.error(
+                    return Err(self.error(
                         Diagnostic::error(format!("`{value}` is not a syslog {key}"))
                             .at(setting.span, "here")
                             .help(format!("one of: {}", names.join(", "))),
-                    );
-                    return None;
+                    ));
                 }
             }
         }
         // Lower numbers are more severe.
         if target.denied_level > target.allowed_level {
-            self.error(
+            return Err(self.error(
                 Diagnostic::error("denials must be logged at least as severely as allowed calls")
                     .at(option.span, "denied-level is below allowed-level")
                     .help("e.g. allowed-level=info denied-level=warning"),
-            );
-            return None;
+            ));
         }
-        Some(target)
+        Ok(target)
     }
 
-    fn rule(&mut self, rule: &RuleAst, policy: &Policy, id: u32) -> Option<Rule> {
-        let errors_before = self.error_count();
+    /// One rule with its site. Every error in it is reported before it is
+    /// given up, so one pass shows them all.
+    fn rule(&mut self, rule: &RuleAst, earlier: &[LoweredRule]) -> Result<LoweredRule, Reported> {
+        let mut failed: Option<Reported> = None;
         let name = &rule.name;
-        if let Some(first) = policy.rule_sites.get(&name.value) {
-            self.error(
-                Diagnostic::error(format!("rule `{}` is defined twice", name.value))
-                    .at(name.span, "defined again here")
-                    .note(Some(first.span), "first defined here")
-                    .help("rule names identify rules in logs and tests: rename one of them"),
+        if let Some(&first) = self.rule_names.get(&name.value) {
+            let first_span = earlier.get(first).map(|r| r.site.span);
+            failed = Some(
+                self.error(
+                    Diagnostic::error(format!("rule `{}` is defined twice", name.value))
+                        .at(name.span, "defined again here")
+                        .note(first_span, "first defined here")
+                        .help("rule names identify rules in logs and tests: rename one of them"),
+                ),
             );
         }
         let run_as = match &rule.run_as {
@@ -408,56 +386,60 @@ impl Lowering<'_> {
             Some(user) if user.value == "root" => RunAs::Root,
             Some(user) => {
                 if !values::is_account_name(user.value.as_bytes()) {
-                    self.error(
-                        Diagnostic::error(format!("`{}` is not a valid user name", user.value))
-                            .at(user.span, "here"),
+                    failed = Some(
+                        self.error(
+                            Diagnostic::error(format!("`{}` is not a valid user name", user.value))
+                                .at(user.span, "here"),
+                        ),
                     );
                 }
                 RunAs::User(user.value.clone())
             }
         };
         let command = self.command(&rule.command);
-        let sha256 = rule.sha256.as_ref().and_then(|digest| self.digest(digest));
+        let sha256 = rule
+            .sha256
+            .as_ref()
+            .map(|digest| self.digest(digest))
+            .transpose();
         let mut env: Vec<EnvVar> = Vec::new();
         for (var, pattern) in &rule.env {
             if let Some(entry) = env::restriction(&var.value) {
                 if entry.restriction == Restriction::Forbidden {
-                    self.error(
+                    failed = Some(self.error(
                         Diagnostic::error(format!("a rule may not let the caller set `{}`", var.value))
                             .at(var.span, format!("`{}`: {}", entry.names.shown(), entry.why))
                             .help("allow the command without it (the book lists the forbidden variables under Environment variables)"),
-                    );
+                    ));
                 } else if !literal_values(pattern) {
-                    self.error(
+                    failed = Some(self.error(
                         Diagnostic::error(format!("`{}` may only be set to literal values", var.value))
                             .at(pattern.span(), format!("`{}`: {}", entry.names.shown(), entry.why))
                             .help("spell out the values the command needs, e.g. `LC_ALL=C`, `LANG=(C | C.UTF-8)` or `TZ=UTC`"),
-                    );
+                    ));
                 }
             }
             if env.iter().any(|v| v.name == var.value) {
-                self.error(
-                    Diagnostic::error(format!("variable `{}` is listed twice", var.value))
-                        .at(var.span, "again"),
+                failed = Some(
+                    self.error(
+                        Diagnostic::error(format!("variable `{}` is listed twice", var.value))
+                            .at(var.span, "again"),
+                    ),
                 );
             }
-            let value = match self.item(pattern) {
-                Some(Item::One(arg)) => Some(arg),
-                Some(_) => {
-                    self.error(
+            match self.item(pattern) {
+                Ok(Item::One(value)) => env.push(EnvVar {
+                    name: var.value.clone(),
+                    value,
+                }),
+                Ok(_) => {
+                    failed = Some(self.error(
                         Diagnostic::error(format!("the value of `{}` must be one pattern", var.value))
                             .at(pattern.span(), "more than one argument")
                             .help("write a single pattern or alternatives of single patterns: `NAME=(a | <int>)`"),
-                    );
-                    None
+                    ));
                 }
-                None => None,
-            };
-            if let Some(value) = value {
-                env.push(EnvVar {
-                    name: var.value.clone(),
-                    value,
-                });
+                Err(reported) => failed = Some(reported),
             }
         }
         let mut items: &[ItemAst] = &rule.args;
@@ -470,28 +452,30 @@ impl Lowering<'_> {
         {
             if name.value == "ip-args..." {
                 if let Some(user) = user {
-                    self.error(no_user(name, user));
+                    failed = Some(self.error(no_user(name, user)));
                 }
                 if rest != Rest::Exact {
-                    self.error(
-                        Diagnostic::error("`<ip-args...>` already takes every remaining argument")
+                    failed = Some(
+                        self.error(
+                            Diagnostic::error(
+                                "`<ip-args...>` already takes every remaining argument",
+                            )
                             .at(name.span, "here"),
+                        ),
                     );
                 }
                 rest = Rest::IpArgs;
                 items = init;
             }
         }
-        let args: Vec<Item> = items.iter().filter_map(|item| self.item(item)).collect();
-        if args.len() != items.len() && self.error_count() == errors_before {
-            self.error(Diagnostic::error("internal error: an item was dropped").at(rule.span, ""));
-        }
-        if self.error_count() > errors_before {
-            return None;
+        let args = all(items.iter().map(|item| self.item(item)));
+        let (command, sha256, args) = (command?, sha256?, args?);
+        if let Some(reported) = failed {
+            return Err(reported);
         }
         let steps = crate::steps::bound(&args);
         if steps > u64::from(MAX_MATCH_STEPS) {
-            self.error(
+            return Err(self.error(
                 Diagnostic::error(format!(
                     "rule `{}` can need {steps} matching steps; the runtime gives up after {MAX_MATCH_STEPS}",
                     name.value
@@ -499,34 +483,41 @@ impl Lowering<'_> {
                 .at(rule.span, "too many ways through these items")
                 .note(None, "the runtime would deny a call that needs more, legitimate or not; an any-order group of n optional items alone can need n \u{d7} 2^(n-1) steps")
                 .help("make items of an any-order group required, split the group, or write separate rules"),
-            );
-            return None;
+            ));
         }
         let (line, _) = self.sources.line_col(rule.span.file, rule.span.start);
-        Some(Rule {
-            id,
+        let site = RuleSite {
+            span: rule.name.span,
+            because: rule.because.as_ref().map(|b| b.value.clone()),
+            rest: rule
+                .rest
+                .as_ref()
+                .map(|r| r.span)
+                .or_else(|| rule.args.last().map(ItemAst::span)),
+            command_span: rule.command.span,
+            arg_spans: rule.args.iter().map(ItemAst::span).collect(),
+            env_spans: rule.env.iter().map(|(_, value)| value.span()).collect(),
+        };
+        let rule = Rule {
+            id: earlier.len() as u32,
             name: name.value.clone(),
             source: Source {
                 file: self.sources.name(rule.span.file).to_string(),
                 line: line as u32,
             },
-            command: command?,
+            command,
             sha256,
             run_as,
             env,
             args,
             rest,
-        })
-    }
-
-    fn error_count(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.is_error()).count()
+        };
+        Ok(LoweredRule { rule, site })
     }
 
     /// `@sha256:HEX`: 64 hexadecimal digits.
-    fn digest(&mut self, digest: &Spanned<String>) -> Option<[u8; 32]> {
-        let parsed = rootwrap::binary::parse_hex(&digest.value);
-        if parsed.is_none() {
+    fn digest(&mut self, digest: &Spanned<String>) -> Result<[u8; 32], Reported> {
+        rootwrap::binary::parse_hex(&digest.value).ok_or_else(|| {
             self.error(
                 Diagnostic::error(format!(
                     "`@sha256:{}` is not a SHA-256 digest",
@@ -534,53 +525,48 @@ impl Lowering<'_> {
                 ))
                 .at(digest.span, "expected 64 hexadecimal digits")
                 .help("`sha256sum FILE` prints it; or compile with `--pin-executables` on a host like the target"),
-            );
-        }
-        parsed
+            )
+        })
     }
 
-    fn command(&mut self, command: &Spanned<String>) -> Option<Command> {
+    fn command(&mut self, command: &Spanned<String>) -> Result<Command, Reported> {
         let text = &command.value;
         if text.contains("@sha256:") {
-            self.error(
+            return Err(self.error(
                 Diagnostic::error(format!("command `{text}` holds `@sha256:`"))
                     .at(command.span, "here")
                     .help(
                         "separate the digest from the command with a space: `COMMAND @sha256:HEX`",
                     ),
-            );
-            return None;
+            ));
         }
         if text == "env" {
-            self.error(
+            return Err(self.error(
                 Diagnostic::error("`env` cannot be a rule's command")
                     .at(command.span, "here")
                     .help("to let the caller set variables, write `env NAME=PATTERN ... COMMAND ARGS...`"),
-            );
-            return None;
+            ));
         }
         if text.starts_with('/') {
             if let Err(why) = check_absolute_path(text) {
-                self.error(
+                return Err(self.error(
                     Diagnostic::error(format!("command path `{text}` {why}"))
                         .at(command.span, "here"),
-                );
-                return None;
+                ));
             }
-            return Some(Command::Path(text.clone()));
+            return Ok(Command::Path(text.clone()));
         }
         if text.contains('/') {
-            self.error(
+            return Err(self.error(
                 Diagnostic::error(format!("command `{text}` is a relative path"))
                     .at(command.span, "here")
                     .help("write a bare name (looked up in exec-dirs) or an absolute path"),
-            );
-            return None;
+            ));
         }
-        Some(Command::Name(text.clone()))
+        Ok(Command::Name(text.clone()))
     }
 
-    fn item(&mut self, item: &ItemAst) -> Option<Item> {
+    fn item(&mut self, item: &ItemAst) -> Result<Item, Reported> {
         match item {
             ItemAst::Single(pattern) => self.pattern(pattern).map(Item::One),
             ItemAst::Group(alternatives, _) => {
@@ -593,18 +579,16 @@ impl Lowering<'_> {
                     .collect();
                 if alternatives.len() > 1 && singles.len() == alternatives.len() {
                     // One argument, several patterns: the compact form.
-                    let lowered: Vec<Arg> =
-                        singles.iter().filter_map(|p| self.pattern(p)).collect();
-                    return (lowered.len() == singles.len())
-                        .then_some(Item::One(Arg::OneOf(lowered)));
+                    let lowered = all(singles.iter().map(|p| self.pattern(p)))?;
+                    return Ok(Item::One(Arg::OneOf(lowered)));
                 }
                 let mut lowered = Vec::new();
                 for sequence in alternatives {
                     lowered.push(self.sequence(sequence)?);
                 }
-                match lowered.len() {
-                    1 => lowered.pop(),
-                    _ => Some(Item::Alt(lowered)),
+                match <[Item; 1]>::try_from(lowered) {
+                    Ok([one]) => Ok(one),
+                    Err(many) => Ok(Item::Alt(many)),
                 }
             }
             ItemAst::Optional(items, _) => {
@@ -612,44 +596,38 @@ impl Lowering<'_> {
             }
             ItemAst::AnyOrder(items, span) => {
                 if items.len() > MAX_ANY_ORDER {
-                    self.error(
+                    return Err(self.error(
                         Diagnostic::error(format!(
                             "an any-order group holds at most {MAX_ANY_ORDER} items"
                         ))
                         .at(*span, "too many items"),
-                    );
-                    return None;
+                    ));
                 }
-                let lowered: Vec<Item> = items.iter().filter_map(|i| self.item(i)).collect();
-                (lowered.len() == items.len()).then_some(Item::AnyOrder(lowered))
+                Ok(Item::AnyOrder(all(items.iter().map(|i| self.item(i)))?))
             }
         }
     }
 
     /// Several items as one: the item itself when there is only one.
-    fn sequence(&mut self, items: &[ItemAst]) -> Option<Item> {
-        let lowered: Vec<Item> = items.iter().filter_map(|i| self.item(i)).collect();
-        if lowered.len() != items.len() {
-            return None;
-        }
+    fn sequence(&mut self, items: &[ItemAst]) -> Result<Item, Reported> {
+        let lowered = all(items.iter().map(|i| self.item(i)))?;
         match <[Item; 1]>::try_from(lowered) {
-            Ok([one]) => Some(one),
-            Err(many) => Some(Item::Seq(many)),
+            Ok([one]) => Ok(one),
+            Err(many) => Ok(Item::Seq(many)),
         }
     }
 
-    fn pattern(&mut self, pattern: &Pattern) -> Option<Arg> {
+    fn pattern(&mut self, pattern: &Pattern) -> Result<Arg, Reported> {
         match pattern {
-            Pattern::Literal(s) => Some(Arg::Literal(s.value.clone())),
+            Pattern::Literal(s) => Ok(Arg::Literal(s.value.clone())),
             Pattern::Regex { source, flags } => self.regex(source, flags.as_ref()),
             Pattern::Typed { name, span, .. } if name.value == "ip-args..." => {
-                self.error(
+                Err(self.error(
                     Diagnostic::error(
                         "`<ip-args...>` takes the remaining arguments, so it must come last",
                     )
                     .at(*span, "not last"),
-                );
-                None
+                ))
             }
             Pattern::Typed {
                 name,
@@ -661,8 +639,7 @@ impl Lowering<'_> {
                     return self.pid(args, user.as_ref(), *span);
                 }
                 if let Some(user) = user {
-                    self.error(no_user(name, user));
-                    return None;
+                    return Err(self.error(no_user(name, user)));
                 }
                 self.typed(name, args, *span)
             }
@@ -672,50 +649,51 @@ impl Lowering<'_> {
                 span,
             } => match self.item(value)? {
                 Item::One(Arg::Literal(text)) => {
-                    Some(Arg::Literal(format!("{}{text}", prefix.value)))
+                    Ok(Arg::Literal(format!("{}{text}", prefix.value)))
                 }
-                Item::One(value) => Some(Arg::Prefixed {
+                Item::One(value) => Ok(Arg::Prefixed {
                     prefix: prefix.value.clone(),
                     value: Box::new(value),
                 }),
                 _ => {
-                    self.error(
+                    Err(self.error(
                         Diagnostic::error("a prefix glues to one argument's pattern")
                             .at(*span, "this value spans several arguments")
                             .help("write alternatives of single patterns after the prefix: `--size=(1 | 2)`"),
-                    );
-                    None
+                    ))
                 }
             },
         }
     }
 
-    fn regex(&mut self, source: &Spanned<String>, flags: Option<&Spanned<String>>) -> Option<Arg> {
+    fn regex(
+        &mut self,
+        source: &Spanned<String>,
+        flags: Option<&Spanned<String>>,
+    ) -> Result<Arg, Reported> {
         let mut unicode = false;
         if let Some(flags) = flags {
             for flag in flags.value.chars() {
                 match flag {
                     'u' => unicode = true,
                     other => {
-                        self.error(
+                        return Err(self.error(
                             Diagnostic::error(format!("unknown regex flag `{other}`"))
                                 .at(flags.span, "here")
                                 .help("the only flag is `u` (Unicode classes); use `(?i)` inside the pattern for case-insensitivity"),
-                        );
-                        return None;
+                        ));
                     }
                 }
             }
         }
         match compile_regex(&source.value, unicode) {
-            Ok(dfa) => Some(Arg::Regex(Regex {
+            Ok(dfa) => Ok(Arg::Regex(Regex {
                 source: source.value.clone(),
                 dfa,
             })),
-            Err(why) => {
-                self.error(Diagnostic::error(why).at(source.span, "this regular expression"));
-                None
-            }
+            Err(why) => Err(self.error(
+                Diagnostic::error(why.to_string()).at(source.span, "this regular expression"),
+            )),
         }
     }
 
@@ -724,16 +702,15 @@ impl Lowering<'_> {
         name: &Spanned<String>,
         args: &[Spanned<String>],
         span: Span,
-    ) -> Option<Arg> {
-        let no_args = |this: &mut Self, arg: Arg| -> Option<Arg> {
+    ) -> Result<Arg, Reported> {
+        let no_args = |this: &mut Self, arg: Arg| -> Result<Arg, Reported> {
             if let Some(extra) = args.first() {
-                this.error(
+                return Err(this.error(
                     Diagnostic::error(format!("`<{}>` takes no arguments", name.value))
                         .at(extra.span, "unexpected"),
-                );
-                return None;
+                ));
             }
-            Some(arg)
+            Ok(arg)
         };
         match name.value.as_str() {
             "int" => self.int(args, span),
@@ -748,7 +725,7 @@ impl Lowering<'_> {
                         None => values::mode(arg.value.as_bytes()).map(|mode| set.push(mode)),
                     };
                     if parsed.is_none() {
-                        self.error(
+                        return Err(self.error(
                             Diagnostic::error(format!(
                                 "`{}` is not an octal mode or mode range",
                                 arg.value
@@ -757,19 +734,17 @@ impl Lowering<'_> {
                                 arg.span,
                                 "expected 3 or 4 octal digits, e.g. 0644, or a range 0600..0664",
                             ),
-                        );
-                        return None;
+                        ));
                     }
                 }
                 let mut alternatives: Vec<Arg> = Vec::new();
                 for (low, high) in ranges {
                     if low & !high != 0 {
-                        self.error(
+                        return Err(self.error(
                             Diagnostic::error(format!("the mode range {low:04o}..{high:04o} is empty"))
                                 .at(span, "its lower end has bits its upper end lacks")
                                 .help("a mode range gives the bits that must be set and the bits that may be: 0600..0664"),
-                        );
-                        return None;
+                        ));
                     }
                     alternatives.push(Arg::ModeBits {
                         required: low,
@@ -780,8 +755,8 @@ impl Lowering<'_> {
                     alternatives.insert(0, Arg::Mode(set));
                 }
                 match <[Arg; 1]>::try_from(alternatives) {
-                    Ok([one]) => Some(one),
-                    Err(many) => Some(Arg::OneOf(many)),
+                    Ok([one]) => Ok(one),
+                    Err(many) => Ok(Arg::OneOf(many)),
                 }
             }
             "signal" => {
@@ -790,18 +765,17 @@ impl Lowering<'_> {
                     match values::signal(arg.value.as_bytes()) {
                         Some(signal) => set.push(signal),
                         None => {
-                            self.error(
+                            return Err(self.error(
                                 Diagnostic::error(format!("`{}` is not a signal", arg.value))
                                     .at(arg.span, "unknown signal")
                                     .help(
                                         "write a number (9), a name (KILL) or a SIG-name (SIGKILL)",
                                     ),
-                            );
-                            return None;
+                            ));
                         }
                     }
                 }
-                Some(Arg::Signal(set))
+                Ok(Arg::Signal(set))
             }
             "uuid" => no_args(self, Arg::Uuid),
             "ipv4" => no_args(self, Arg::Ipv4),
@@ -826,8 +800,7 @@ impl Lowering<'_> {
                     Some(close) => d.help(format!("did you mean `<{close}>`?")),
                     None => d.help(format!("known types: {}", TYPES.join(", "))),
                 };
-                self.error(d);
-                None
+                Err(self.error(d))
             }
         }
     }
@@ -838,14 +811,13 @@ impl Lowering<'_> {
         args: &[Spanned<String>],
         user: Option<&Spanned<String>>,
         span: Span,
-    ) -> Option<Arg> {
+    ) -> Result<Arg, Reported> {
         if args.is_empty() {
-            self.error(
+            return Err(self.error(
                 Diagnostic::error("`<pid>` needs the executables the process may run")
                     .at(span, "here")
                     .help("e.g. `<pid /usr/sbin/dnsmasq>`, or a bare name found in exec-dirs: `<pid dnsmasq>`"),
-            );
-            return None;
+            ));
         }
         for target in args {
             let bad = if target.value.starts_with('/') {
@@ -856,27 +828,25 @@ impl Lowering<'_> {
                 None
             };
             if let Some(why) = bad {
-                self.error(
+                return Err(self.error(
                     Diagnostic::error(format!("executable `{}` {why}", target.value))
                         .at(target.span, "here"),
-                );
-                return None;
+                ));
             }
         }
         if let Some(user) = user.filter(|u| !values::is_account_name(u.value.as_bytes())) {
-            self.error(
+            return Err(self.error(
                 Diagnostic::error(format!("`{}` is not a valid user name", user.value))
                     .at(user.span, "here"),
-            );
-            return None;
+            ));
         }
-        Some(Arg::Pid(PidPattern {
+        Ok(Arg::Pid(PidPattern {
             targets: args.iter().map(|a| a.value.clone()).collect(),
             user: user.map(|u| u.value.clone()),
         }))
     }
 
-    fn int(&mut self, args: &[Spanned<String>], span: Span) -> Option<Arg> {
+    fn int(&mut self, args: &[Spanned<String>], span: Span) -> Result<Arg, Reported> {
         let (min, max) = match args {
             [] => (i64::MIN, i64::MAX),
             [range] => {
@@ -896,38 +866,35 @@ impl Lowering<'_> {
                 match parsed {
                     Some((lo, hi)) if lo <= hi => (lo, hi),
                     Some(_) => {
-                        self.error(
+                        return Err(self.error(
                             Diagnostic::error("the range is empty: its start is above its end")
                                 .at(range.span, "here"),
-                        );
-                        return None;
+                        ));
                     }
                     None => {
-                        self.error(
+                        return Err(self.error(
                             Diagnostic::error(format!("`{}` is not an integer range", range.value))
                                 .at(range.span, "here")
                                 .help("write `<int MIN..MAX>`, `<int MIN..>` or `<int ..MAX>`, e.g. `<int 1..65535>`"),
-                        );
-                        return None;
+                        ));
                     }
                 }
             }
             _ => {
-                self.error(Diagnostic::error("`<int>` takes at most one range").at(span, "here"));
-                return None;
+                return Err(self
+                    .error(Diagnostic::error("`<int>` takes at most one range").at(span, "here")));
             }
         };
-        Some(Arg::Int { min, max })
+        Ok(Arg::Int { min, max })
     }
 
-    fn path(&mut self, args: &[Spanned<String>], span: Span, pin: Pin) -> Option<Arg> {
+    fn path(&mut self, args: &[Spanned<String>], span: Span, pin: Pin) -> Result<Arg, Reported> {
         if args.is_empty() {
-            self.error(
+            return Err(self.error(
                 Diagnostic::error(format!("`<{}>` needs at least one allowed location", pin.type_name()))
                     .at(span, "here")
                     .help("e.g. `<path /var/lib/nova/instances/**>` (any depth), `<path /dev/*>` (direct entries) or an exact path"),
-            );
-            return None;
+            ));
         }
         let mut scopes = Vec::new();
         for arg in args {
@@ -941,23 +908,23 @@ impl Lowering<'_> {
             };
             let base = if base.is_empty() { "/" } else { base };
             if base.contains('*') {
-                self.error(
+                return Err(self.error(
                     Diagnostic::error(format!("`{text}`: `*` and `**` may only end a path"))
                         .at(arg.span, "here")
                         .help("use `DIR/*` for direct entries of DIR or `DIR/**` for anything below it"),
-                );
-                return None;
+                ));
             }
             if let Err(why) = check_absolute_path(base) {
-                self.error(Diagnostic::error(format!("path `{text}` {why}")).at(arg.span, "here"));
-                return None;
+                return Err(self.error(
+                    Diagnostic::error(format!("path `{text}` {why}")).at(arg.span, "here"),
+                ));
             }
             scopes.push(PathScope {
                 base: base.to_string(),
                 depth,
             });
         }
-        Some(Arg::Path { scopes, pin })
+        Ok(Arg::Path { scopes, pin })
     }
 
     fn test(&mut self, test: &TestAst) -> PolicyTest {
@@ -1012,16 +979,59 @@ pub fn check_absolute_path(path: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Why a regex cannot be compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegexError {
+    /// It does not parse, or uses what a DFA cannot do.
+    Invalid { source: String, why: String },
+    /// Its automaton exceeds a size limit: `bytes` when it was built and
+    /// came out above [`MAX_DFA_BYTES`].
+    TooBig {
+        source: String,
+        bytes: Option<usize>,
+    },
+    /// The built DFA cannot be turned into the sparse form the runtime reads.
+    NotSparse { source: String, why: String },
+}
+
+impl std::fmt::Display for RegexError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegexError::Invalid { source, why } => write!(f, "invalid regex `{source}`: {why}"),
+            RegexError::TooBig {
+                source,
+                bytes: None,
+            } => write!(
+                f,
+                "regex `{source}` is too big: its automaton exceeds the size limit"
+            ),
+            RegexError::TooBig {
+                source,
+                bytes: Some(bytes),
+            } => write!(
+                f,
+                "regex `{source}` is too big: its automaton takes {bytes} bytes, the limit is {MAX_DFA_BYTES}"
+            ),
+            RegexError::NotSparse { source, why } => {
+                write!(f, "regex `{source}` cannot be compiled: {why}")
+            }
+        }
+    }
+}
+
 /// Compiles a regex to a serialized sparse DFA that accepts exactly the
 /// strings the whole of which match.
-pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
+pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, RegexError> {
     // Parsed alone first: text such as `a)|(b` must not escape the anchors
     // it is wrapped in below.
     syntax::parse_with(
         source,
         &syntax::Config::new().unicode(unicode).utf8(unicode),
     )
-    .map_err(|e| format!("invalid regex `{source}`: {}", last_line(&e.to_string())))?;
+    .map_err(|e| RegexError::Invalid {
+        source: source.to_string(),
+        why: last_line(&e.to_string()),
+    })?;
     let pattern = format!("^(?:{source})$");
     let dfa = dense::Builder::new()
         .syntax(syntax::Config::new().unicode(unicode).utf8(unicode))
@@ -1039,31 +1049,64 @@ pub fn compile_regex(source: &str, unicode: bool) -> Result<Vec<u8>, String> {
         )
         .build(&pattern)
         .map_err(|e| {
+            let nfa_too_big = std::error::Error::source(&e)
+                .and_then(|inner| inner.downcast_ref::<thompson::BuildError>())
+                .is_some_and(|nfa| nfa.size_limit().is_some());
+            if e.is_size_limit_exceeded() || nfa_too_big {
+                return RegexError::TooBig {
+                    source: source.to_string(),
+                    bytes: None,
+                };
+            }
             let mut text = e.to_string();
             let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&e);
             while let Some(inner) = cause {
                 text = inner.to_string();
                 cause = inner.source();
             }
-            if text.contains("exceeded") || text.contains("limit") {
-                format!("regex `{source}` is too big: its automaton exceeds the size limit")
-            } else {
-                format!("invalid regex `{source}`: {}", last_line(&text))
+            RegexError::Invalid {
+                source: source.to_string(),
+                why: last_line(&text),
             }
         })?;
-    let sparse = dfa
-        .to_sparse()
-        .map_err(|e| format!("regex `{source}` cannot be compiled: {e}"))?;
+    let sparse = dfa.to_sparse().map_err(|e| RegexError::NotSparse {
+        source: source.to_string(),
+        why: e.to_string(),
+    })?;
     let bytes = sparse.to_bytes_little_endian();
     if bytes.len() > MAX_DFA_BYTES {
-        return Err(format!(
-            "regex `{source}` is too big: its automaton takes {} bytes, the limit is {MAX_DFA_BYTES}",
-            bytes.len()
-        ));
+        return Err(RegexError::TooBig {
+            source: source.to_string(),
+            bytes: Some(bytes.len()),
+        });
     }
     Ok(bytes)
 }
 
 fn last_line(text: &str) -> String {
     text.lines().last().unwrap_or(text).trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regex_errors_by_kind() {
+        let too_big = |source: &str| RegexError::TooBig {
+            source: source.to_string(),
+            bytes: None,
+        };
+        // The DFA of "an `a` twenty characters from the end" has 2^20 states.
+        let dfa = "[ab]*a[ab]{20}";
+        assert_eq!(compile_regex(dfa, false), Err(too_big(dfa)));
+        // Unicode word characters, repeated: the NFA alone is over its limit.
+        let nfa = r"\w{1000}";
+        assert_eq!(compile_regex(nfa, true), Err(too_big(nfa)));
+        assert!(matches!(
+            compile_regex("a)|(b", false),
+            Err(RegexError::Invalid { .. })
+        ));
+        assert!(compile_regex("[0-9]+", false).is_ok());
+    }
 }

@@ -464,7 +464,7 @@ fn import_with(conf: &str, path: &Path) -> Subject {
         import,
         ruleset,
         bytes,
-        rules: compiled.policy.rules.clone(),
+        rules: compiled.policy.ruleset_rules(),
     }
 }
 

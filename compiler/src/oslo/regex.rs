@@ -1254,7 +1254,7 @@ pub fn translate(pattern: &str) -> Result<Translated, Untranslatable> {
     // What the compiler would refuse (deep nesting in its own dialect, an
     // automaton over the size limit) is refused here, with the reason.
     if let Err(why) = crate::lower::compile_regex(&emitter.out, emitter.unicode) {
-        return Err(Untranslatable::Uncompilable(why));
+        return Err(Untranslatable::Uncompilable(why.to_string()));
     }
     stricter.push(newline);
     stricter.extend(emitter.stricter);
