@@ -17,11 +17,23 @@ use rootwrap::types::Rule;
 
 use crate::diag::did_you_mean;
 
+/// What the runtime would do with the call; serialized as `allow`, `deny`,
+/// `not-found`, `bad-ruleset` or `exec-failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExplainDecision {
+    Allow,
+    Deny,
+    /// A rule allows it, but its executable is missing.
+    NotFound,
+    BadRuleset,
+    /// A rule allows it, but its executable fails the runtime's checks.
+    ExecFailed,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Explanation {
-    /// `allow`, `deny`, `not-found`, `bad-ruleset`, or `exec-failed` (a rule
-    /// allows it, but its executable fails the runtime's checks).
-    pub decision: &'static str,
+    pub decision: ExplainDecision,
     /// The exit code the runtime would give before running anything (0 when
     /// allowed: the command's own status follows).
     pub exit_code: i32,
@@ -161,7 +173,7 @@ fn trust_warnings(path: &Path) -> Vec<String> {
 
 pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
     let mut explanation = Explanation {
-        decision: "bad-ruleset",
+        decision: ExplainDecision::BadRuleset,
         exit_code: exit::BAD_RULESET,
         argv: lossy(argv),
         ruleset: None,
@@ -192,7 +204,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
         exec_dirs: options.exec_dirs.clone(),
     });
     if argv.is_empty() {
-        explanation.decision = "deny";
+        explanation.decision = ExplainDecision::Deny;
         explanation.exit_code = exit::NO_COMMAND;
         explanation.message = message("No command specified");
         return explanation;
@@ -207,7 +219,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
     };
     match decision {
         Decision::Allow(allowed) => {
-            explanation.decision = "allow";
+            explanation.decision = ExplainDecision::Allow;
             explanation.exit_code = exit::ALLOWED;
             explanation.message = message(format!(
                 "allowed by rule `{}` ({}:{})",
@@ -219,7 +231,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
                 .warnings
                 .extend(crate::lint::unpinned_host_warnings(&allowed.rule));
             if let Some(refusal) = allowed.refusal() {
-                explanation.decision = "exec-failed";
+                explanation.decision = ExplainDecision::ExecFailed;
                 explanation.exit_code = exit::EXEC_FAILED;
                 explanation.message = format!(
                     "{}, but the runtime would refuse to execute it (exit {}): {refusal}",
@@ -259,7 +271,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
             });
         }
         Decision::NotExecutable { rule } => {
-            explanation.decision = "not-found";
+            explanation.decision = ExplainDecision::NotFound;
             explanation.exit_code = exit::NOT_FOUND;
             explanation.message = message(format!(
                 "rule `{}` ({}:{}) matches, but its executable `{}` is not on this host (exec dirs: {})",
@@ -272,7 +284,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
             explanation.rule = Some(rule_info(&rule));
         }
         Decision::Deny { tried } => {
-            explanation.decision = "deny";
+            explanation.decision = ExplainDecision::Deny;
             explanation.exit_code = exit::UNAUTHORIZED;
             let mut text = Vec::new();
             match &command {
@@ -384,4 +396,34 @@ pub fn render(e: &Explanation) -> String {
         let _ = writeln!(out, "  warning:  {warning}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExplainDecision;
+
+    /// `--json` prints the names the book documents.
+    #[test]
+    fn decisions_serialize_as_documented() {
+        let names: Vec<String> = [
+            ExplainDecision::Allow,
+            ExplainDecision::Deny,
+            ExplainDecision::NotFound,
+            ExplainDecision::BadRuleset,
+            ExplainDecision::ExecFailed,
+        ]
+        .iter()
+        .map(|d| serde_json::to_string(d).unwrap_or_default())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "\"allow\"",
+                "\"deny\"",
+                "\"not-found\"",
+                "\"bad-ruleset\"",
+                "\"exec-failed\""
+            ]
+        );
+    }
 }

@@ -7,6 +7,7 @@
 //! different (same programs, other details) or refused (not imported).
 
 pub mod config;
+pub mod reason;
 pub mod regex;
 pub mod translate;
 
@@ -16,6 +17,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use config::{py_strip, split_fields, Ini};
+use reason::Category;
 use translate::{Kind, Refusal, Translated};
 
 /// sudo's default `secure_path`, which is rootwrap's `$PATH` under sudo and
@@ -102,7 +104,7 @@ impl FilterRecord {
     }
 
     /// The categories in which the rule refuses more than oslo.
-    pub fn stricter(&self) -> Vec<&'static str> {
+    pub fn stricter(&self) -> Vec<Category> {
         match &self.outcome {
             Outcome::Imported(t) => t
                 .notes
@@ -1048,7 +1050,7 @@ impl Import {
         let mut by_category: BTreeMap<&str, usize> = BTreeMap::new();
         for record in self.records() {
             for category in record.stricter() {
-                *by_category.entry(category).or_default() += 1;
+                *by_category.entry(category.name()).or_default() += 1;
             }
         }
         if !by_category.is_empty() {

@@ -18,6 +18,8 @@
 
 use std::fmt::Write as _;
 
+use super::reason::Category;
+
 /// What a Python regex argument becomes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Translation {
@@ -35,7 +37,7 @@ pub enum Translation {
 /// A way in which the translation is stricter than Python.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stricter {
-    pub category: &'static str,
+    pub category: Category,
     pub note: String,
 }
 
@@ -837,7 +839,7 @@ struct Emitter {
 }
 
 impl Emitter {
-    fn note(&mut self, category: &'static str, note: &str) {
+    fn note(&mut self, category: Category, note: &str) {
         if !self
             .stricter
             .iter()
@@ -869,7 +871,7 @@ impl Emitter {
             Node::StartOnly => self.out.push_str("\\A"),
             Node::End => {
                 self.note(
-                    "regex-newline",
+                    Category::RegexNewline,
                     "`$` inside the regex matches only at the very end; Python's also matched before a final newline",
                 );
                 self.out.push('$');
@@ -1021,7 +1023,7 @@ impl Emitter {
                 letter
             };
             self.note(
-                "unicode-class",
+                Category::UnicodeClass,
                 &format!(
                     "`\\{shown}` stands for ASCII characters only; Python's also took those of other scripts (e.g. `\\d` took `\u{663}`)"
                 ),
@@ -1161,14 +1163,14 @@ pub fn translate(pattern: &str) -> Result<Translated, Untranslatable> {
     let alternatives = strip_appended_end(alternatives);
     let mut stricter = Vec::new();
     let newline = Stricter {
-        category: "regex-newline",
+        category: Category::RegexNewline,
         note: "the argument must match exactly; oslo's appended `$` also let it end with a newline"
             .into(),
     };
 
     if let Some(dir) = lookahead_path(&alternatives) {
         stricter.push(Stricter {
-            category: "path-lookahead",
+            category: Category::PathLookahead,
             note: format!(
                 "`{pattern}` is the path constraint `<path {dir}/**>`: the path is resolved (`..`, symlinks) and must lie under {dir}, so escapes such as `{dir}/a/../../x`, which the regex let through, are refused; the resolved path is passed on"
             ),
@@ -1186,7 +1188,7 @@ pub fn translate(pattern: &str) -> Result<Translated, Untranslatable> {
             .map(describe_branch)
             .unwrap_or_default();
         stricter.push(Stricter {
-            category: "regex-alternation",
+            category: Category::RegexAlternation,
             note: format!(
                 "every alternative must match the whole argument; in oslo `|` was not grouped, so only the last alternative was anchored at the end (`{first}` followed by anything was accepted)"
             ),
@@ -1366,7 +1368,7 @@ mod tests {
         assert!(ungrouped
             .stricter
             .iter()
-            .any(|s| s.category == "regex-alternation"));
+            .any(|s| s.category == Category::RegexAlternation));
         assert_eq!(
             translate("").map(|t| t.translation),
             Ok(Translation::Literal(String::new()))
