@@ -31,12 +31,6 @@ pub const DEFAULT_EXEC_DIRS: &[&str] = &[
     "/bin",
 ];
 
-/// The syslog facilities the `log syslog` option takes.
-const SYSLOG_FACILITIES: &[&str] = &[
-    "auth", "authpriv", "cron", "daemon", "kern", "local0", "local1", "local2", "local3", "local4",
-    "local5", "local6", "local7", "lpr", "mail", "news", "syslog", "user", "uucp",
-];
-
 /// The file that holds the ruleset's options.
 pub const RULESET_FILE: &str = "00-ruleset.rwf";
 
@@ -868,7 +862,10 @@ impl Import {
             "# syslog_log_level only (ERROR, the default, meant refusals only); rootwrap\n",
         );
         out.push_str("# records every decision.\n");
-        if SYSLOG_FACILITIES.contains(&name.as_str()) {
+        if crate::lower::SYSLOG_FACILITIES
+            .iter()
+            .any(|(known, _)| *known == name)
+        {
             let _ = writeln!(
                 out,
                 "log syslog facility={name} allowed-level=info denied-level=err"
