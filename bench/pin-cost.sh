@@ -15,7 +15,8 @@
 #   - text:      OLD_ROOTWRAP with a ruleset OLD_COMPILE compiled (a build
 #                from before paths were pinned: the resolved text is passed),
 #                when both are given.
-# Environment: ROUNDS (3), RUNS (300), WARMUP (50).
+# Environment: ROUNDS (3), RUNS (300), WARMUP (50), NO_BUILD (measure the
+# release binaries already in target/release).
 set -euo pipefail
 ROUNDS=${ROUNDS:-3}
 RUNS=${RUNS:-300}
@@ -26,8 +27,10 @@ cd "$repo"
 command -v hyperfine >/dev/null && command -v jq >/dev/null ||
     { echo "pin-cost.sh: needs hyperfine and jq" >&2; exit 1; }
 
-cargo build --release -p rootwrap-compile
-cargo build --release -p rootwrap
+if [ -z "${NO_BUILD:-}" ]; then
+    cargo build --release -p rootwrap-compile
+    cargo build --release -p rootwrap
+fi
 
 work=$(mktemp -d /var/lib/rootwrap-pin-cost.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -8,8 +8,9 @@ use rootwrap::format::{hex, write_ruleset, Ruleset};
 use rootwrap::matcher::resolve_executable;
 
 use crate::diag::{Diagnostic, Sources};
-use crate::lower::{lower, Policy};
-use crate::{lint, policy, syntax};
+use crate::lower::lower;
+use crate::policy::Policy;
+use crate::{lint, policy_tests, syntax};
 
 /// A successful compilation.
 #[derive(Debug)]
@@ -156,7 +157,7 @@ pub fn compile_sources_with(
     if diagnostics.iter().any(fails) {
         return Err(Failed { diagnostics });
     }
-    let bytes = match write_ruleset(&policy.options, &policy.rules) {
+    let bytes = match write_ruleset(&policy.options, &policy.ruleset_rules()) {
         Ok(bytes) => bytes,
         Err(e) => {
             diagnostics.push(Diagnostic::error(e));
@@ -180,7 +181,7 @@ pub fn compile_sources_with(
         )));
         return Err(Failed { diagnostics });
     }
-    diagnostics.extend(policy::run_tests(&ruleset, &policy.tests));
+    diagnostics.extend(policy_tests::run_tests(&ruleset, &policy.tests));
     if diagnostics.iter().any(fails) {
         return Err(Failed { diagnostics });
     }
@@ -199,15 +200,10 @@ pub fn compile_sources_with(
 /// resolve it, digested (a written digest must agree).
 fn pin_executables(policy: &mut Policy) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
-    for rule in &mut policy.rules {
-        let span = policy
-            .rule_sites
-            .get(&rule.name)
-            .map(|site| site.command_span);
-        let at = |d: Diagnostic| match span {
-            Some(span) => d.at(span, "this command"),
-            None => d,
-        };
+    for lowered in &mut policy.rules {
+        let rule = &mut lowered.rule;
+        let span = lowered.site.command_span;
+        let at = |d: Diagnostic| d.at(span, "this command");
         let command = rule.command.as_str();
         let Some(path) = resolve_executable(&rule.command, &policy.options.exec_dirs) else {
             diagnostics.push(at(Diagnostic::error(format!(

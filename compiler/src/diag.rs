@@ -80,38 +80,115 @@ impl Diagnostic {
     }
 }
 
+/// Proof that an error was reported: only [`Reporter::error`] makes one, so
+/// a step that gives up with `Err(Reported)` has always said why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reported(());
+
+/// Where a compilation step records its diagnostics.
+#[derive(Debug, Default)]
+pub struct Reporter {
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Reporter {
+    /// Records an error, and hands back the proof that it was recorded.
+    pub fn error(&mut self, diagnostic: Diagnostic) -> Reported {
+        self.diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            ..diagnostic
+        });
+        Reported(())
+    }
+
+    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+        self.diagnostics
+    }
+}
+
+/// Every result, or the first error once all of them have been produced (so
+/// each one's diagnostics are reported, not only the first's).
+pub fn all<T>(results: impl IntoIterator<Item = Result<T, Reported>>) -> Result<Vec<T>, Reported> {
+    let results: Vec<Result<T, Reported>> = results.into_iter().collect();
+    results.into_iter().collect()
+}
+
 /// The files of one compilation, so spans can be shown.
 #[derive(Debug, Default, Clone)]
 pub struct Sources {
-    files: Vec<(String, String)>,
+    files: Vec<SourceFile>,
+}
+
+#[derive(Debug, Clone)]
+struct SourceFile {
+    name: String,
+    text: String,
+    /// Byte offset of each line's start, ascending: every span's line is
+    /// one binary search away, so a file's rules cost linear time.
+    line_starts: Vec<usize>,
 }
 
 impl Sources {
     pub fn add(&mut self, name: String, text: String) -> usize {
-        self.files.push((name, text));
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        self.files.push(SourceFile {
+            name,
+            text,
+            line_starts,
+        });
         self.files.len() - 1
     }
 
     pub fn name(&self, file: usize) -> &str {
-        self.files.get(file).map_or("<unknown>", |f| f.0.as_str())
+        self.files
+            .get(file)
+            .map_or("<unknown>", |f| f.name.as_str())
     }
 
     pub fn text(&self, file: usize) -> &str {
-        self.files.get(file).map_or("", |f| f.1.as_str())
+        self.files.get(file).map_or("", |f| f.text.as_str())
+    }
+
+    /// The byte offsets where `line` (1-based) starts and ends, without its
+    /// line break.
+    fn line_range(&self, file: usize, line: usize) -> (usize, usize) {
+        let Some(f) = self.files.get(file) else {
+            return (0, 0);
+        };
+        let start = f
+            .line_starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(f.text.len());
+        let end = f
+            .line_starts
+            .get(line)
+            .map_or(f.text.len(), |next| next - 1);
+        (start, end.max(start))
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, file: usize, offset: usize) -> (usize, usize) {
-        let text = self.text(file);
-        let offset = offset.min(text.len());
-        let before = &text[..floor_char_boundary(text, offset)];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (line, before[line_start..].chars().count() + 1)
+        let Some(f) = self.files.get(file) else {
+            return (1, 1);
+        };
+        let offset = floor_char_boundary(&f.text, offset.min(f.text.len()));
+        let line = f.line_starts.partition_point(|&start| start <= offset);
+        let line_start = f.line_starts.get(line - 1).copied().unwrap_or(0);
+        (line, f.text[line_start..offset].chars().count() + 1)
     }
 
     fn line_text(&self, file: usize, line: usize) -> &str {
-        self.text(file).lines().nth(line - 1).unwrap_or("")
+        let (start, end) = self.line_range(file, line);
+        let text = &self.text(file)[start..end];
+        // `str::lines` drops the `\r` of a `\r\n` line break.
+        if end < self.text(file).len() {
+            text.strip_suffix('\r').unwrap_or(text)
+        } else {
+            text
+        }
     }
 
     /// Each diagnostic rendered, in order.
@@ -213,4 +290,34 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The line index agrees with counting from the start of the file.
+    #[test]
+    fn line_col_from_the_index() {
+        let text = "ab\r\nçd\n\nlast é";
+        let mut sources = Sources::default();
+        let file = sources.add("f".to_string(), text.to_string());
+        for offset in 0..=text.len() + 2 {
+            let clamped = floor_char_boundary(text, offset.min(text.len()));
+            let before = &text[..clamped];
+            let line = before.matches('\n').count() + 1;
+            let start = before.rfind('\n').map_or(0, |i| i + 1);
+            let col = before[start..].chars().count() + 1;
+            assert_eq!(
+                sources.line_col(file, offset),
+                (line, col),
+                "offset {offset}"
+            );
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, expected) in lines.iter().enumerate() {
+            assert_eq!(sources.line_text(file, i + 1), *expected);
+        }
+        assert_eq!(sources.line_col(7, 3), (1, 1));
+    }
 }

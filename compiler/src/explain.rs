@@ -16,11 +16,23 @@ use rootwrap::types::Rule;
 
 use crate::diag::did_you_mean;
 
+/// What the runtime would do with the call; serialized as `allow`, `deny`,
+/// `not-found`, `bad-ruleset` or `exec-failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExplainDecision {
+    Allow,
+    Deny,
+    /// A rule allows it, but its executable is missing.
+    NotFound,
+    BadRuleset,
+    /// A rule allows it, but its executable fails the runtime's checks.
+    ExecFailed,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Explanation {
-    /// `allow`, `deny`, `not-found`, `bad-ruleset`, or `exec-failed` (a rule
-    /// allows it, but its executable fails the runtime's checks).
-    pub decision: &'static str,
+    pub decision: ExplainDecision,
     /// The exit code the runtime would give before running anything (0 when
     /// allowed: the command's own status follows).
     #[serde(serialize_with = "exit_status")]
@@ -162,7 +174,7 @@ fn trust_warnings(path: &Path) -> Vec<String> {
 
 pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
     let mut explanation = Explanation {
-        decision: "bad-ruleset",
+        decision: ExplainDecision::BadRuleset,
         exit_code: ExitCode::BadRuleset,
         argv: lossy(argv),
         ruleset: None,
@@ -193,7 +205,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
         exec_dirs: options.exec_dirs.clone(),
     });
     if argv.is_empty() {
-        explanation.decision = "deny";
+        explanation.decision = ExplainDecision::Deny;
         explanation.exit_code = ExitCode::NoCommand;
         explanation.message = message("No command specified");
         return explanation;
@@ -208,7 +220,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
     };
     match decision {
         Decision::Allow(allowed) => {
-            explanation.decision = "allow";
+            explanation.decision = ExplainDecision::Allow;
             explanation.exit_code = ExitCode::Allowed;
             explanation.message = message(format!(
                 "allowed by rule `{}` ({}:{})",
@@ -220,7 +232,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
                 .warnings
                 .extend(crate::lint::unpinned_host_warnings(&allowed.rule));
             if let Some(refusal) = allowed.refusal() {
-                explanation.decision = "exec-failed";
+                explanation.decision = ExplainDecision::ExecFailed;
                 explanation.exit_code = ExitCode::ExecFailed;
                 explanation.message = format!(
                     "{}, but the runtime would refuse to execute it (exit {}): {refusal}",
@@ -260,7 +272,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
             });
         }
         Decision::NotExecutable { rule } => {
-            explanation.decision = "not-found";
+            explanation.decision = ExplainDecision::NotFound;
             explanation.exit_code = ExitCode::NotFound;
             explanation.message = message(format!(
                 "rule `{}` ({}:{}) matches, but its executable `{}` is not on this host (exec dirs: {})",
@@ -273,7 +285,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
             explanation.rule = Some(rule_info(&rule));
         }
         Decision::Deny { tried } => {
-            explanation.decision = "deny";
+            explanation.decision = ExplainDecision::Deny;
             explanation.exit_code = ExitCode::Unauthorized;
             let mut text = Vec::new();
             match &command {
@@ -385,4 +397,34 @@ pub fn render(e: &Explanation) -> String {
         let _ = writeln!(out, "  warning:  {warning}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExplainDecision;
+
+    /// `--json` prints the names the book documents.
+    #[test]
+    fn decisions_serialize_as_documented() {
+        let names: Vec<String> = [
+            ExplainDecision::Allow,
+            ExplainDecision::Deny,
+            ExplainDecision::NotFound,
+            ExplainDecision::BadRuleset,
+            ExplainDecision::ExecFailed,
+        ]
+        .iter()
+        .map(|d| serde_json::to_string(d).unwrap_or_default())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "\"allow\"",
+                "\"deny\"",
+                "\"not-found\"",
+                "\"bad-ruleset\"",
+                "\"exec-failed\""
+            ]
+        );
+    }
 }

@@ -1,10 +1,12 @@
 //! Warnings about rules that are legal but dangerous. A rule's `because
 //! "..."` records that a reviewer accepted the risk, and silences them.
 
+use std::collections::HashMap;
+
 use rootwrap::types::{Arg, Command, Item, Pin, Rest, Rule, RunAs};
 
 use crate::diag::Diagnostic;
-use crate::lower::{Policy, RuleSite};
+use crate::policy::{LoweredRule, Policy, RuleSite};
 
 /// The lints, each with a stable code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,17 +168,28 @@ fn basename(command: &str) -> &str {
 
 pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
     let mut warnings = Vec::new();
-    for (index, rule) in policy.rules.iter().enumerate() {
-        let Some(site) = policy.rule_sites.get(&rule.name) else {
-            continue;
-        };
-        if site.because.is_some() {
-            continue;
+    // Rules by the argv[0] spellings that select them, so a rule is
+    // compared only with earlier rules for the same command.
+    let mut by_spelling: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (index, LoweredRule { rule, site }) in policy.rules.iter().enumerate() {
+        let spelled = spellings(&rule.command);
+        if site.because.is_none() {
+            let mut earlier: Vec<usize> = spelled
+                .iter()
+                .filter_map(|s| by_spelling.get(s))
+                .flatten()
+                .copied()
+                .collect();
+            earlier.sort_unstable();
+            earlier.dedup();
+            lint_rule(rule, site, &mut warnings);
+            lint_pins(rule, site, &mut warnings);
+            lint_chain_env(rule, site, &policy.rules, &mut warnings);
+            lint_other_user(rule, site, &earlier, &policy.rules, &mut warnings);
         }
-        lint_rule(rule, site, &mut warnings);
-        lint_pins(rule, site, &mut warnings);
-        lint_chain_env(rule, site, &policy.rules, &mut warnings);
-        lint_other_user(rule, site, &policy.rules[..index], policy, &mut warnings);
+        for spelling in spelled {
+            by_spelling.entry(spelling).or_default().push(index);
+        }
     }
     warnings
 }
@@ -193,27 +206,30 @@ fn spellings(command: &Command) -> Vec<&str> {
 /// one with another target user. The runtime passes over a matching rule
 /// whose executable is missing only to a rule with the same target user;
 /// otherwise it refuses the call (exit 96), so the later rule never gets
-/// those calls, which is easy to misread.
+/// those calls, which is easy to misread. `earlier`: the indexes of the
+/// earlier rules for the same command, ascending.
 fn lint_other_user(
     rule: &Rule,
     site: &RuleSite,
-    earlier: &[Rule],
-    policy: &Policy,
+    earlier: &[usize],
+    rules: &[LoweredRule],
     warnings: &mut Vec<Diagnostic>,
 ) {
-    let mine = spellings(&rule.command);
-    let Some(first) = earlier.iter().find(|other| {
-        other.run_as != rule.run_as
-            && spellings(&other.command).iter().any(|s| mine.contains(s))
-            && may_overlap(other, rule)
-    }) else {
+    let Some(LoweredRule {
+        rule: first,
+        site: first_site,
+    }) = earlier
+        .iter()
+        .map(|&index| &rules[index])
+        .find(|other| other.rule.run_as != rule.run_as && may_overlap(&other.rule, rule))
+    else {
         return;
     };
     let user = |run_as: &RunAs| match run_as {
         RunAs::Root => "root".to_string(),
         RunAs::User(name) => name.clone(),
     };
-    let mut d = Diagnostic::warning(
+    let d = Diagnostic::warning(
         Lint::OtherUser,
         format!(
             "rule `{}` (as {}) follows rule `{}` (as {}) for the same command",
@@ -229,13 +245,11 @@ fn lint_other_user(
             "a call both match goes to `{}`, and if its executable is missing the call is refused (exit 96), not passed to this rule",
             first.name
         ),
+    )
+    .note(
+        Some(first_site.span),
+        format!("`{}` is declared here", first.name),
     );
-    if let Some(first_site) = policy.rule_sites.get(&first.name) {
-        d = d.note(
-            Some(first_site.span),
-            format!("`{}` is declared here", first.name),
-        );
-    }
     warnings.push(d.help(
         "give both rules the same target user or distinct arguments, or say why with `because \"...\"`",
     ));
@@ -270,11 +284,16 @@ fn may_overlap(a: &Rule, b: &Rule) -> bool {
 /// A chain whose rule sets a variable that a rule it could chain into sets
 /// too: the runtime refuses a variable set twice, so that pair never
 /// matches, which is surely not what the author meant.
-fn lint_chain_env(rule: &Rule, site: &RuleSite, rules: &[Rule], warnings: &mut Vec<Diagnostic>) {
+fn lint_chain_env(
+    rule: &Rule,
+    site: &RuleSite,
+    rules: &[LoweredRule],
+    warnings: &mut Vec<Diagnostic>,
+) {
     if rule.rest != Rest::Chain || rule.env.is_empty() {
         return;
     }
-    for inner in rules {
+    for inner in rules.iter().map(|r| &r.rule) {
         if inner.rest == Rest::Chain || inner.run_as != rule.run_as {
             continue;
         }

@@ -1,7 +1,7 @@
 //! `rootwrap-compile`: see `rootwrap-compile --help` and the book.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use rootwrap_compile::compile::{compile_paths_with, write_atomically, Settings};
 use rootwrap_compile::diag::Sources;
 use rootwrap_compile::explain;
+use rootwrap_compile::oslo::{self, ImportOptions};
 
 #[derive(Parser)]
 #[command(
@@ -114,10 +115,10 @@ fn main() -> ExitCode {
             no_privsep_helper,
             output,
             inputs,
-        }) => ExitCode::from(rootwrap_compile::oslo::run(
+        }) => ExitCode::from(import_oslo(
             &inputs,
             output.as_deref(),
-            rootwrap_compile::oslo::ImportOptions {
+            ImportOptions {
                 privsep_helper: !no_privsep_helper,
             },
         )),
@@ -125,7 +126,54 @@ fn main() -> ExitCode {
     }
 }
 
-fn compile(inputs: &[PathBuf], output: Option<&std::path::Path>, settings: Settings) -> ExitCode {
+/// `rootwrap-compile import-oslo`: imports, writes the combined `.rwf` to
+/// stdout or the files into `output`, prints the summary on stderr, and
+/// returns the exit code (0 all imported, 2 some refused, 1 unusable input).
+fn import_oslo(inputs: &[PathBuf], output: Option<&Path>, options: ImportOptions) -> u8 {
+    let import = match oslo::import_paths(inputs, options) {
+        Ok(import) => import,
+        Err(error) => {
+            for message in &error.messages {
+                eprintln!("rootwrap-compile: {message}");
+            }
+            return 1;
+        }
+    };
+    match output {
+        None => {
+            use std::io::Write as _;
+            // A closed pipe (`import-oslo ... | head`) is not an error worth a panic.
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(import.combined().as_bytes());
+        }
+        Some(dir) => {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                eprintln!("rootwrap-compile: cannot create {}: {e}", dir.display());
+                return 1;
+            }
+            for (name, text) in import.outputs() {
+                let path = dir.join(&name);
+                if let Err(e) = write_atomically(&path, text.as_bytes()) {
+                    eprintln!("rootwrap-compile: cannot write {}: {e}", path.display());
+                    return 1;
+                }
+            }
+        }
+    }
+    eprint!("{}", import.summary());
+    if let Some(dir) = output {
+        eprintln!(
+            "import-oslo: wrote {} file(s) to {}; compile them with `rootwrap-compile -o RULESET.rwc {}`",
+            import.outputs().len(),
+            dir.display(),
+            dir.display()
+        );
+    }
+    import.exit_code()
+}
+
+fn compile(inputs: &[PathBuf], output: Option<&Path>, settings: Settings) -> ExitCode {
     let deny_warnings = settings.deny_warnings;
     let mut sources = Sources::default();
     match compile_paths_with(inputs, settings, &mut sources) {

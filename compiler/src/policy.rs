@@ -1,86 +1,58 @@
-//! Policy tests written in filter files (`test allow ...`, `test deny ...`),
-//! run against the encoded ruleset with the runtime's own index and matcher.
+//! The lowered form of a policy: its options, its rules each with where it
+//! was written, and the policy tests still to run. Lowering builds it, the
+//! lints read it, and the ruleset is written from it.
 
-use std::ffi::OsString;
+use rootwrap::types::{Options, Rule};
 
-use rootwrap::format::Ruleset;
-use rootwrap::matcher::{Decision, Invocation};
+use crate::diag::{Span, Spanned};
 
-use crate::diag::Diagnostic;
-use crate::lower::PolicyTest;
+/// A lowered policy: options, rules in declaration order, and the policy
+/// tests still to run.
+#[derive(Debug, Default)]
+pub struct Policy {
+    pub options: Options,
+    pub rules: Vec<LoweredRule>,
+    pub tests: Vec<PolicyTest>,
+}
 
-pub fn run_tests(ruleset: &Ruleset<Vec<u8>>, tests: &[PolicyTest]) -> Vec<Diagnostic> {
-    let mut failures = Vec::new();
-    for test in tests {
-        let argv: Vec<OsString> = test.argv.iter().map(OsString::from).collect();
-        let shown = Invocation::display_argv(&argv);
-        // Executables are not looked up: a test holds for a host where every
-        // executable exists, whatever the build host has installed.
-        let decision = match ruleset.decide(&argv, &rootwrap::matcher::AssumeInstalled) {
-            Ok(Decision::Allow(allowed)) => Ok(allowed.rule),
-            Ok(Decision::NotExecutable { rule }) => Ok(rule),
-            Ok(Decision::Deny { tried }) => Err(tried),
-            Err(e) => {
-                failures.push(
-                    Diagnostic::error(format!("cannot run the policy test: {e}")).at(test.span, ""),
-                );
-                continue;
-            }
-        };
-        match (decision, test.expect_allow, &test.rule) {
-            (Ok(rule), true, Some(expected)) if rule.name != expected.value => failures.push(
-                Diagnostic::error(format!(
-                    "policy test failed: `{shown}` is allowed by rule `{}`, not by `{}`",
-                    rule.name, expected.value
-                ))
-                .at(test.span, "this test")
-                .note(
-                    None,
-                    format!(
-                        "`{}` ({}:{}) comes first in declaration order",
-                        rule.name, rule.source.file, rule.source.line
-                    ),
-                ),
-            ),
-            (Ok(_), true, _) => {}
-            (Ok(rule), false, _) => failures.push(
-                Diagnostic::error(format!(
-                    "policy test failed: `{shown}` must be denied, but rule `{}` allows it",
-                    rule.name
-                ))
-                .at(test.span, "this test")
-                .note(
-                    None,
-                    format!(
-                        "allowed by `{}` at {}:{}: {}",
-                        rule.name,
-                        rule.source.file,
-                        rule.source.line,
-                        rule.pattern_text()
-                    ),
-                ),
-            ),
-            (Err(_), false, _) => {}
-            (Err(tried), true, _) => {
-                let mut d = Diagnostic::error(format!(
-                    "policy test failed: `{shown}` must be allowed, but no rule allows it"
-                ))
-                .at(test.span, "this test");
-                if tried.is_empty() {
-                    d = d.note(None, "no rule names this command");
-                }
-                for (rule, why) in tried.iter().take(5) {
-                    d = d.note(
-                        None,
-                        format!(
-                            "rule `{}` ({}:{}): {why}",
-                            rule.name, rule.source.file, rule.source.line
-                        ),
-                    );
-                }
-                failures.push(d);
-            }
-        }
+impl Policy {
+    /// The rules as the ruleset stores them, in declaration order.
+    pub fn ruleset_rules(&self) -> Vec<Rule> {
+        self.rules
+            .iter()
+            .map(|lowered| lowered.rule.clone())
+            .collect()
     }
-    failures
+}
+
+/// One rule and where it was written: every lowered rule has its site, so
+/// no check that reports against the source can pass over a rule.
+#[derive(Debug, Clone)]
+pub struct LoweredRule {
+    pub rule: Rule,
+    pub site: RuleSite,
+}
+
+/// Where a rule is declared, and its `because`, if any.
+#[derive(Debug, Clone)]
+pub struct RuleSite {
+    /// The rule's name.
+    pub span: Span,
+    pub because: Option<String>,
+    /// Where the rule's rest (`...`, `then allowed`, `<ip-args...>`) is.
+    pub rest: Option<Span>,
+    pub command_span: Span,
+    /// Spans of the rule's argument patterns, in order.
+    pub arg_spans: Vec<Span>,
+    /// Spans of the values of the rule's `env` variables, in order.
+    pub env_spans: Vec<Span>,
+}
+
+/// A `test allow ...` or `test deny ...` line.
+#[derive(Debug, Clone)]
+pub struct PolicyTest {
+    pub expect_allow: bool,
+    pub rule: Option<Spanned<String>>,
+    pub argv: Vec<String>,
+    pub span: Span,
 }

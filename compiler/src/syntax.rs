@@ -164,7 +164,7 @@ pub fn parse_file(file: usize, text: &str) -> (Vec<Statement>, Vec<Diagnostic>) 
                 let Some(line) = pairs.next() else { break };
                 let consumed = line.as_span().end();
                 for pair in line.into_inner().filter(|p| p.as_rule() != Rule::EOI) {
-                    match lower_statement(file, pos, pair) {
+                    match statement_ast(file, pos, pair) {
                         Ok(statement) => statements.push(statement),
                         Err(d) => diagnostics.push(d),
                     }
@@ -356,15 +356,11 @@ fn spanned(file: usize, base: usize, pair: &Pair<'_, Rule>) -> Spanned<String> {
     }
 }
 
-fn lower_statement(
-    file: usize,
-    base: usize,
-    pair: Pair<'_, Rule>,
-) -> Result<Statement, Diagnostic> {
+fn statement_ast(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<Statement, Diagnostic> {
     let span = span_of(file, base, &pair);
     match pair.as_rule() {
-        Rule::rule => lower_rule(file, base, span, pair).map(Statement::Rule),
-        Rule::test => lower_test(file, base, span, pair).map(Statement::Test),
+        Rule::rule => rule_ast(file, base, span, pair).map(Statement::Rule),
+        Rule::test => test_ast(file, base, span, pair).map(Statement::Test),
         Rule::option => {
             let mut inner = pair.into_inner();
             let name = inner
@@ -380,7 +376,7 @@ fn lower_statement(
     }
 }
 
-fn lower_rule(
+fn rule_ast(
     file: usize,
     base: usize,
     span: Span,
@@ -418,7 +414,7 @@ fn lower_rule(
                         continue;
                     };
                     rule.env
-                        .push((spanned(file, base, &name), lower_item(file, base, value)?));
+                        .push((spanned(file, base, &name), item_ast(file, base, value)?));
                 }
             }
             Rule::command => rule.command = spanned(file, base, &part),
@@ -429,7 +425,7 @@ fn lower_rule(
             }
             Rule::arg => {
                 for inner in part.into_inner() {
-                    rule.args.push(lower_item(file, base, inner)?);
+                    rule.args.push(item_ast(file, base, inner)?);
                 }
             }
             Rule::rest => {
@@ -451,12 +447,10 @@ fn lower_rule(
     Ok(rule)
 }
 
-fn lower_item(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<ItemAst, Diagnostic> {
+fn item_ast(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<ItemAst, Diagnostic> {
     let span = span_of(file, base, &pair);
     let items = |pair: Pair<'_, Rule>| -> Result<Vec<ItemAst>, Diagnostic> {
-        pair.into_inner()
-            .map(|p| lower_item(file, base, p))
-            .collect()
+        pair.into_inner().map(|p| item_ast(file, base, p)).collect()
     };
     match pair.as_rule() {
         Rule::group => {
@@ -465,11 +459,11 @@ fn lower_item(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<ItemAst,
         }
         Rule::optional => Ok(ItemAst::Optional(items(pair)?, span)),
         Rule::any_order => Ok(ItemAst::AnyOrder(items(pair)?, span)),
-        _ => Ok(ItemAst::Single(lower_pattern(file, base, pair)?)),
+        _ => Ok(ItemAst::Single(pattern_ast(file, base, pair)?)),
     }
 }
 
-fn lower_pattern(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<Pattern, Diagnostic> {
+fn pattern_ast(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<Pattern, Diagnostic> {
     let span = span_of(file, base, &pair);
     match pair.as_rule() {
         Rule::literal | Rule::string => Ok(Pattern::Literal(word_value(file, base, pair)?)),
@@ -521,7 +515,7 @@ fn lower_pattern(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<Patte
             };
             Ok(Pattern::Prefixed {
                 prefix: spanned(file, base, &prefix),
-                value: Box::new(lower_item(file, base, value)?),
+                value: Box::new(item_ast(file, base, value)?),
                 span,
             })
         }
@@ -529,7 +523,7 @@ fn lower_pattern(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<Patte
     }
 }
 
-fn lower_test(
+fn test_ast(
     file: usize,
     base: usize,
     span: Span,

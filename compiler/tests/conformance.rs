@@ -169,7 +169,10 @@ fn row_41_a_regexp_filter_without_regexes_allows_nothing() {
     .unwrap();
     let record = import.records().find(|r| r.oslo_name == "sleep").unwrap();
     match &record.outcome {
-        Outcome::Refused(refusal) => assert_eq!(refusal.category, "dead-filter"),
+        Outcome::Refused(refusal) => assert_eq!(
+            refusal.category,
+            rootwrap_compile::oslo::reason::Category::DeadFilter
+        ),
         Outcome::Imported(_) => panic!("imported:\n{}", import.combined()),
     }
     let mut sources = Sources::default();

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use proptest::prelude::*;
+use rootwrap_compile::oslo::reason::Category;
 use rootwrap_compile::oslo::{import_texts, Import, ImportOptions, Outcome};
 use rootwrap_compile::{compile_sources, Sources};
 
@@ -185,7 +186,12 @@ fn every_forbidden_name_is_refused_by_the_compiler_and_the_importer() {
     for record in imported.records() {
         match &record.outcome {
             Outcome::Refused(refusal) => {
-                assert_eq!(refusal.category, "env-forbidden", "{}", record.oslo_name);
+                assert_eq!(
+                    refusal.category,
+                    Category::EnvForbidden,
+                    "{}",
+                    record.oslo_name
+                );
                 assert!(
                     refusal
                         .reason
@@ -236,7 +242,7 @@ fn locale_and_time_zone_take_literal_values_only() {
         let Outcome::Refused(refusal) = outcome(&imported, "empty") else {
             panic!("{name}= imported");
         };
-        assert_eq!(refusal.category, "env-forbidden");
+        assert_eq!(refusal.category, Category::EnvForbidden);
         assert!(
             refusal.reason.contains("literal values only"),
             "{refusal:?}"
@@ -259,7 +265,10 @@ fn locale_and_time_zone_take_literal_values_only() {
         let Outcome::Imported(translated) = outcome(&imported, "pinned") else {
             unreachable!()
         };
-        assert!(translated.notes.iter().any(|n| n.category == "env-pinned"));
+        assert!(translated
+            .notes
+            .iter()
+            .any(|n| n.category == Category::EnvPinned));
         compile(
             &imported
                 .outputs()

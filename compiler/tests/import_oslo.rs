@@ -12,6 +12,7 @@ use std::process::{Child, Command};
 
 use rootwrap::format::Ruleset;
 use rootwrap::Decision;
+use rootwrap_compile::oslo::reason::Category;
 use rootwrap_compile::oslo::{
     import_conf_text, import_paths, import_texts, Import, ImportOptions, Outcome,
 };
@@ -79,7 +80,7 @@ fn rule(import: &Import, name: &str) -> String {
         .unwrap_or_else(|| panic!("no rule for `{name}`:\n{}", import.combined()))
 }
 
-fn refusal(import: &Import, name: &str) -> (&'static str, String) {
+fn refusal(import: &Import, name: &str) -> (Category, String) {
     match import
         .records()
         .find(|r| r.oslo_name == name)
@@ -90,7 +91,7 @@ fn refusal(import: &Import, name: &str) -> (&'static str, String) {
     }
 }
 
-fn stricter(import: &Import, name: &str) -> Vec<&'static str> {
+fn stricter(import: &Import, name: &str) -> Vec<Category> {
     import
         .records()
         .find(|r| r.oslo_name == name)
@@ -147,11 +148,11 @@ fn regexp_filter() {
         rule(&i, "tunctl"),
         "allow tunctl: /usr/sbin/tunctl -b -t re\".*\"u"
     );
-    assert!(stricter(&i, "blockdev").contains(&"regex-alternation"));
-    assert!(stricter(&i, "sleep").contains(&"unicode-class"));
-    assert!(stricter(&i, "sleep").contains(&"regex-newline"));
-    assert!(stricter(&i, "tail").contains(&"argv0-regex"));
-    assert_eq!(refusal(&i, "weird").0, "regex0-command");
+    assert!(stricter(&i, "blockdev").contains(&Category::RegexAlternation));
+    assert!(stricter(&i, "sleep").contains(&Category::UnicodeClass));
+    assert!(stricter(&i, "sleep").contains(&Category::RegexNewline));
+    assert!(stricter(&i, "tail").contains(&Category::Argv0Regex));
+    assert_eq!(refusal(&i, "weird").0, Category::Regex0Command);
     let text = flat(&i);
     assert!(text.contains("# oslo (t.filters:2): blockdev: RegExpFilter"));
     assert!(text.contains("# stricter (regex-alternation):"));
@@ -232,11 +233,11 @@ fn regexes_nested_too_deeply_are_refused_without_crashing() {
     assert_eq!(rule(&i, "ok"), "allow ok: sleep 1");
     for name in ["deep", "python_fails", "huge"] {
         let (category, reason) = refusal(&i, name);
-        assert_eq!(category, "regex-too-deep", "{name}");
+        assert_eq!(category, Category::RegexTooDeep, "{name}");
         assert!(reason.contains("RecursionError"), "{reason}");
     }
     // Within the bound, but deeper than the compiler's own regexes allow.
-    assert_eq!(refusal(&i, "wide").0, "regex-uncompilable");
+    assert_eq!(refusal(&i, "wide").0, Category::RegexUncompilable);
     compile(&i);
 }
 
@@ -256,7 +257,7 @@ fn regexes_split_at_commas_keep_oslos_reading() {
     assert_eq!(allowed_by(&r, &["head", "-n", "12", "/etc/hostname"]), None);
     // A split inside a class or a group is invalid Python: oslo never matches.
     let i = import("x: RegExpFilter, ls, root, ls, [a,b]\n");
-    assert_eq!(refusal(&i, "x").0, "dead-filter");
+    assert_eq!(refusal(&i, "x").0, Category::DeadFilter);
 }
 
 #[test]
@@ -274,9 +275,9 @@ fn lookahead_becomes_a_path_or_is_refused() {
         rule(&i, "disk_chown"),
         "allow disk_chown: chown re\"[0-9]+\" <path /dev/**>"
     );
-    assert!(stricter(&i, "privsep").contains(&"path-lookahead"));
+    assert!(stricter(&i, "privsep").contains(&Category::PathLookahead));
     let (category, reason) = refusal(&i, "odd");
-    assert_eq!(category, "regex-unsupported");
+    assert_eq!(category, Category::RegexUnsupported);
     assert!(reason.contains("look-ahead"), "{reason}");
     assert!(i.combined().contains("#   suggestion:"));
     let r = compile(&i);
@@ -318,10 +319,10 @@ fn path_filter() {
         "allow chgrp: chgrp <any> <path /var/tmp/**>"
     );
     assert_eq!(rule(&i, "mkdir"), "allow mkdir: mkdir -p <path / | /**>");
-    assert!(stricter(&i, "chown").contains(&"path-prefix"));
-    assert_eq!(refusal(&i, "none").0, "dead-filter");
+    assert!(stricter(&i, "chown").contains(&Category::PathPrefix));
+    assert_eq!(refusal(&i, "none").0, Category::DeadFilter);
     let (category, reason) = refusal(&i, "regexy");
-    assert_eq!(category, "path-unrepresentable");
+    assert_eq!(category, Category::PathUnrepresentable);
     assert!(reason.contains("looks like a regex"), "{reason}");
     let r = compile(&i);
     let (_, argv) = decide(&r, &["chown", "nova", "/var/lib/images/a/../b", "x"]).unwrap();
@@ -366,9 +367,11 @@ fn kill_filter() {
         rule(&i, "kill_nobody"),
         "allow kill_nobody as nobody: kill -TERM <pid /bin/true>"
     );
-    assert_eq!(refusal(&i, "kill_none").0, "bad-arity");
+    assert_eq!(refusal(&i, "kill_none").0, Category::BadArity);
     let categories = stricter(&i, "kill_dnsmasq");
-    assert!(categories.contains(&"kill-cmdline") && categories.contains(&"pid-syntax"));
+    assert!(
+        categories.contains(&Category::KillCmdline) && categories.contains(&Category::PidSyntax)
+    );
     let r = compile(&i);
     let Some(sleep) = ["/usr/bin/sleep", "/bin/sleep"]
         .iter()
@@ -462,13 +465,17 @@ fn read_file_ip_and_netns_filters() {
         rule(&i, "ip_exec"),
         "allow ip_exec: ip (net | netn | netns) (e | ex | exe | exec) <netns> then allowed"
     );
-    assert_eq!(refusal(&i, "ip_exec_user").0, "dead-filter");
-    assert_eq!(refusal(&i, "ping_exec").0, "nonsense-filter");
-    for category in ["ip-batch", "ip-netns-exec", "ip-vrf-exec"] {
+    assert_eq!(refusal(&i, "ip_exec_user").0, Category::DeadFilter);
+    assert_eq!(refusal(&i, "ping_exec").0, Category::NonsenseFilter);
+    for category in [
+        Category::IpBatch,
+        Category::IpNetnsExec,
+        Category::IpVrfExec,
+    ] {
         assert!(stricter(&i, "ip").contains(&category));
     }
-    assert!(stricter(&i, "ip_exec").contains(&"netns-name"));
-    assert!(stricter(&i, "ip_exec").contains(&"chain-path"));
+    assert!(stricter(&i, "ip_exec").contains(&Category::NetnsName));
+    assert!(stricter(&i, "ip_exec").contains(&Category::ChainPath));
     let r = compile(&i);
     assert!(allowed_by(&r, &["cat", "/etc/iscsi/initiatorname.iscsi"]).is_some());
     assert_eq!(
@@ -528,7 +535,7 @@ fn env_filter() {
         "allow ebtables: env EBTABLES_ATOMIC_FILE=<any> ebtables ..."
     );
     assert_eq!(rule(&i, "vgs"), "allow vgs: env LC_ALL=C vgs ...");
-    assert_eq!(stricter(&i, "vgs"), ["env-pinned"]);
+    assert_eq!(stricter(&i, "vgs"), [Category::EnvPinned]);
     assert_eq!(
         rule(&i, "tagged"),
         "allow tagged: env PROCESS_TAG=<any> keepalived ..."
@@ -536,10 +543,10 @@ fn env_filter() {
     assert!(i
         .combined()
         .contains("oslo ignores the values written in an EnvFilter (`PROCESS_TAG=t1`)"));
-    assert_eq!(refusal(&i, "spawn").0, "env-forbidden");
-    assert_eq!(refusal(&i, "libs").0, "env-forbidden");
-    assert_eq!(refusal(&i, "any").0, "env-command");
-    assert_eq!(refusal(&i, "nothing").0, "dead-filter");
+    assert_eq!(refusal(&i, "spawn").0, Category::EnvForbidden);
+    assert_eq!(refusal(&i, "libs").0, Category::EnvForbidden);
+    assert_eq!(refusal(&i, "any").0, Category::EnvCommand);
+    assert_eq!(refusal(&i, "nothing").0, Category::DeadFilter);
     let r = compile(&i);
     for argv in [
         &["env", "CONFIG_FILE=a", "NETWORK_ID=1", "dnsmasq", "--x"][..],
@@ -582,7 +589,7 @@ fn chaining_and_legacy_and_unknown_classes() {
         rule(&i, "nice"),
         "allow nice: nice re\"-?[0-9]+\" then allowed"
     );
-    assert_eq!(refusal(&i, "dead").0, "dead-filter");
+    assert_eq!(refusal(&i, "dead").0, Category::DeadFilter);
     for legacy in [
         "dnsmasq",
         "dnsmasq_deprecated",
@@ -590,10 +597,10 @@ fn chaining_and_legacy_and_unknown_classes() {
         "dnsmasq_ver",
     ] {
         let (category, reason) = refusal(&i, legacy);
-        assert_eq!(category, "legacy-class");
+        assert_eq!(category, Category::LegacyClass);
         assert!(reason.contains("grants nothing today"), "{reason}");
     }
-    assert_eq!(refusal(&i, "what").0, "unknown-class");
+    assert_eq!(refusal(&i, "what").0, Category::UnknownClass);
     assert_eq!(i.exit_code(), 2);
     let r = compile(&i);
     let (name, argv) = decide(&r, &["nice", "5", "cat", "/a"]).unwrap();
@@ -656,7 +663,7 @@ fn loader_quirks() {
     );
     assert!(i.combined().contains("#    --config-file, /etc,"));
     // Inline `#`: part of the run-as user (refused), or an ignored field.
-    assert_eq!(refusal(&i, "x").0, "bad-user");
+    assert_eq!(refusal(&i, "x").0, Category::BadUser);
     assert_eq!(rule(&i, "y"), "allow y: /bin/true ...");
     assert!(combined.contains("contains `#`: oslo does not strip inline comments"));
     assert!(combined.contains("the name `weird name!` is written `weird_name_`"));
@@ -1001,7 +1008,7 @@ fn every_corpus_file_imports_and_compiles() {
         for record in import.records() {
             filters += 1;
             if let Outcome::Refused(refusal) = &record.outcome {
-                *refusals.entry(refusal.category).or_default() += 1;
+                *refusals.entry(refusal.category.name()).or_default() += 1;
             }
         }
     }

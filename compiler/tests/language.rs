@@ -43,7 +43,7 @@ fn warnings(text: &str) -> String {
 fn only_rule(text: &str) -> rootwrap::Rule {
     let compiled = compile(&format!("{HEAD}{text}")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(compiled.policy.rules.len(), 1);
-    compiled.policy.rules[0].clone()
+    compiled.policy.rules[0].rule.clone()
 }
 
 /// The rule's items, each of which must be a single-argument pattern.
@@ -345,11 +345,11 @@ fn several_files_make_one_ruleset() {
         .policy
         .rules
         .iter()
-        .map(|r| r.name.as_str())
+        .map(|r| r.rule.name.as_str())
         .collect();
     assert_eq!(names, ["a", "b"]);
-    assert_eq!(compiled.policy.rules[1].source.file, "plugin.rwf");
-    assert_eq!(compiled.policy.rules[1].id, 1);
+    assert_eq!(compiled.policy.rules[1].rule.source.file, "plugin.rwf");
+    assert_eq!(compiled.policy.rules[1].rule.id, 1);
 
     let rendered = compile_files(&[
         ("one.rwf", "ruleset m\nallow a: /bin/ls\n"),
@@ -479,7 +479,7 @@ fn rules_that_can_reach_the_runtimes_step_limit_are_refused() {
         rendered.contains(&format!("can need {} matching steps", MAX_MATCH_STEPS + 1)),
         "{rendered}"
     );
-    let mut rule = compiled.policy.rules[0].clone();
+    let mut rule = compiled.policy.rules[0].rule.clone();
     rule.args.insert(0, Item::One(Arg::Literal("p".into())));
     argv.insert(1, "p".into());
     let no_lookup = |_: &[u8]| Ok(Vec::new());

@@ -39,7 +39,7 @@ fn a_written_digest_is_stored_and_printed_back() {
         false,
     )
     .unwrap();
-    let rule = &compiled.policy.rules[0];
+    let rule = &compiled.policy.rules[0].rule;
     assert_eq!(rule.sha256, Some([0xab; 32]));
     assert_eq!(
         rule.pattern_text(),
@@ -47,7 +47,7 @@ fn a_written_digest_is_stored_and_printed_back() {
     );
     // Unpinned rules store none.
     let compiled = compile("allow r: ls -l\n", false).unwrap();
-    assert_eq!(compiled.policy.rules[0].sha256, None);
+    assert_eq!(compiled.policy.rules[0].rule.sha256, None);
 }
 
 #[test]
@@ -62,19 +62,19 @@ fn bad_digests_are_errors() {
     assert!(errors.contains("holds `@sha256:`"), "{errors}");
     // Quoted, it is an argument.
     let quoted = compile("allow r: ls \"@sha256:abc\"\n", false).unwrap();
-    assert_eq!(quoted.policy.rules[0].sha256, None);
+    assert_eq!(quoted.policy.rules[0].rule.sha256, None);
 }
 
 #[test]
 fn pin_executables_fills_in_the_hosts_digests() {
     let compiled = compile("allow r: sh -c true\n", true).unwrap();
     assert_eq!(
-        compiled.policy.rules[0].sha256.map(|d| hex(&d)),
+        compiled.policy.rules[0].rule.sha256.map(|d| hex(&d)),
         Some(host_sh())
     );
     // Without the option, nothing is pinned.
     let compiled = compile("allow r: sh -c true\n", false).unwrap();
-    assert_eq!(compiled.policy.rules[0].sha256, None);
+    assert_eq!(compiled.policy.rules[0].rule.sha256, None);
 }
 
 #[test]

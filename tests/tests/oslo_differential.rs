@@ -33,6 +33,7 @@ use rootwrap::format::Ruleset;
 use rootwrap::matcher::{match_rule, Context, Invocation, Mismatch};
 use rootwrap::types::{Command as RuleCommand, Rule};
 use rootwrap::Decision;
+use rootwrap_compile::oslo::reason::Category;
 use rootwrap_compile::oslo::{self, FilterRecord, Import, ImportOptions, Outcome};
 use rootwrap_compile::{compile_sources, Sources};
 use rootwrap_tests::prerequisite;
@@ -287,7 +288,7 @@ impl Case<'_> {
     fn we_allow_more(&self, allowed: &rootwrap::Allowed) -> Verdict {
         let rule_has_note = self.subject.import.records().any(|r| {
             r.rule_name == allowed.rule.name
-                && matches!(&r.outcome, Outcome::Imported(t) if t.notes.iter().any(|n| n.category == "argv0-spelling"))
+                && matches!(&r.outcome, Outcome::Imported(t) if t.notes.iter().any(|n| n.category == Category::Argv0Spelling))
         });
         let alt = &self.case["alt"];
         if rule_has_note && alt["decision"].as_str() == Some("allow") {
@@ -328,55 +329,56 @@ impl Case<'_> {
             Outcome::Refused(refusal) => return Some(format!("refused:{}", refusal.category)),
             Outcome::Imported(t) => t,
         };
-        let has = |category: &str| {
+        let has = |category: Category| {
             translated
                 .notes
                 .iter()
                 .any(|n| n.category == category && n.kind == oslo::translate::Kind::Stricter)
         };
         let mismatch = self.subject.why_refused(&record.rule_name, &os(argv))?;
-        let pick = |candidates: &[&str]| candidates.iter().find(|c| has(c)).map(|c| c.to_string());
+        let pick =
+            |candidates: &[Category]| candidates.iter().find(|c| has(**c)).map(|c| c.to_string());
         match &mismatch {
             Mismatch::Arg { value, pattern, .. } => {
                 if value.contains('\n') {
-                    if let Some(c) = pick(&["regex-newline"]) {
+                    if let Some(c) = pick(&[Category::RegexNewline]) {
                         return Some(c);
                     }
                 }
                 if !value.is_ascii() {
-                    if let Some(c) = pick(&["unicode-class"]) {
+                    if let Some(c) = pick(&[Category::UnicodeClass]) {
                         return Some(c);
                     }
                 }
                 if pattern.starts_with("<path") || pattern.contains("/**") {
-                    return pick(&["path-lookahead", "path-prefix"]);
+                    return pick(&[Category::PathLookahead, Category::PathPrefix]);
                 }
                 if pattern.starts_with("<netns") {
-                    return pick(&["netns-name"]);
+                    return pick(&[Category::NetnsName]);
                 }
                 if pattern.starts_with("<pid") {
                     return if canonical_decimal(value) {
                         None
                     } else {
-                        pick(&["pid-syntax"])
+                        pick(&[Category::PidSyntax])
                     };
                 }
-                pick(&["regex-alternation"])
+                pick(&[Category::RegexAlternation])
             }
             Mismatch::IpArgs(why) => {
                 if why.contains("batch") || why.contains("force") {
-                    pick(&["ip-batch"])
+                    pick(&[Category::IpBatch])
                 } else if why.contains("vrf") {
-                    pick(&["ip-vrf-exec"])
+                    pick(&[Category::IpVrfExec])
                 } else {
-                    pick(&["ip-netns-exec"])
+                    pick(&[Category::IpNetnsExec])
                 }
             }
             Mismatch::ChainDenied(_) | Mismatch::ChainEmpty => {
                 let at = case["chain_at"].as_u64()? as usize;
                 let chained = argv.get(at)?;
                 if chained.contains('/') {
-                    return pick(&["chain-path"]);
+                    return pick(&[Category::ChainPath]);
                 }
                 // The chained command line itself: why our leaf refuses it.
                 let leaf = case["leaf"].as_u64()? as usize;
@@ -384,12 +386,12 @@ impl Case<'_> {
                 self.why_stricter(leaf, leaf_argv, &Value::Null)
                     .map(|c| format!("chain:{c}"))
             }
-            Mismatch::Command => pick(&["argv0-regex"]),
+            Mismatch::Command => pick(&[Category::Argv0Regex]),
             // The runtime's, not the translation's: a path within the
             // scope that cannot be pinned (it does not exist, or a symbolic
             // link lies below the scope's base).
             Mismatch::Path { .. } => Some("pinned-path".into()),
-            Mismatch::EnvValue { .. } => pick(&["env-pinned"]),
+            Mismatch::EnvValue { .. } => pick(&[Category::EnvPinned]),
             _ => None,
         }
     }
@@ -534,7 +536,7 @@ fn import_with(conf: &str, path: &Path) -> Subject {
         import,
         ruleset,
         bytes,
-        rules: compiled.policy.rules.clone(),
+        rules: compiled.policy.ruleset_rules(),
     }
 }
 

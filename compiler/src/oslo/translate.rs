@@ -4,6 +4,7 @@
 
 use rootwrap::values;
 
+use super::reason::Category;
 use super::regex::{self, Translation, Untranslatable};
 use crate::env::{self, Restriction};
 
@@ -23,14 +24,14 @@ pub struct Note {
     pub kind: Kind,
     /// A stable short name, e.g. `path-prefix` (used by the summary and
     /// the differential test).
-    pub category: &'static str,
+    pub category: Category,
     pub text: String,
 }
 
 /// A filter that could not be imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    pub category: &'static str,
+    pub category: Category,
     pub reason: String,
     /// What to write instead, when something obvious fits.
     pub suggestion: Option<String>,
@@ -56,7 +57,7 @@ pub struct Context {
 
 pub type Outcome = Result<Translated, Refusal>;
 
-fn refuse(category: &'static str, reason: impl Into<String>) -> Refusal {
+fn refuse(category: Category, reason: impl Into<String>) -> Refusal {
     Refusal {
         category,
         reason: reason.into(),
@@ -71,7 +72,7 @@ impl Refusal {
     }
 }
 
-fn stricter(category: &'static str, text: impl Into<String>) -> Note {
+fn stricter(category: Category, text: impl Into<String>) -> Note {
     Note {
         kind: Kind::Stricter,
         category,
@@ -79,7 +80,7 @@ fn stricter(category: &'static str, text: impl Into<String>) -> Note {
     }
 }
 
-fn differs(category: &'static str, text: impl Into<String>) -> Note {
+fn differs(category: Category, text: impl Into<String>) -> Note {
     Note {
         kind: Kind::Differs,
         category,
@@ -116,17 +117,17 @@ pub fn translate(fields: &[String], context: Context) -> Outcome {
         "IpNetnsExecFilter" => ip_netns_exec_filter(args, context),
         "EnvFilter" => env_filter(args, context),
         "ChainingFilter" => Err(refuse(
-            "dead-filter",
+            Category::DeadFilter,
             "a plain ChainingFilter never matches in oslo (it has no command to chain to)",
         )),
         "DnsmasqFilter" | "DeprecatedDnsmasqFilter" | "DnsmasqNetnsFilter"
         | "DnsmasqVersionFilter" => Err(legacy(class, args)),
         "" => Err(refuse(
-            "unknown-class",
+            Category::UnknownClass,
             "the filter has no class; oslo skips it, so it grants nothing",
         )),
         other => Err(refuse(
-            "unknown-class",
+            Category::UnknownClass,
             format!(
                 "oslo.rootwrap does not know the class `{other}`: it skips the line with a warning in its log, so it grants nothing"
             ),
@@ -152,13 +153,13 @@ pub fn translate(fields: &[String], context: Context) -> Outcome {
 fn command(exec: &str, context: Context) -> Result<String, Refusal> {
     if exec.is_empty() {
         return Err(refuse(
-            "bad-command",
+            Category::BadCommand,
             "the executable is empty: oslo never finds it",
         ));
     }
     if !is_word(exec) {
         return Err(refuse(
-            "bad-command",
+            Category::BadCommand,
             format!(
                 "the executable `{}` has characters a command cannot have (space, quotes, brackets, `#`...)",
                 exec.replace('\n', "\\n")
@@ -168,7 +169,7 @@ fn command(exec: &str, context: Context) -> Result<String, Refusal> {
     if exec.starts_with('/') {
         if crate::lower::check_absolute_path(exec).is_err() {
             return Err(refuse(
-                "bad-command",
+                Category::BadCommand,
                 format!("the executable `{exec}` is not a normalized absolute path"),
             )
             .suggest("write it without `//`, `.`, `..` or a trailing `/`"));
@@ -177,7 +178,7 @@ fn command(exec: &str, context: Context) -> Result<String, Refusal> {
     }
     if exec.contains('/') {
         return Err(refuse(
-            "relative-exec",
+            Category::RelativeExec,
             format!(
                 "the executable `{exec}` is a relative path: oslo looks for it under each exec dir, and a rule cannot say that"
             ),
@@ -186,7 +187,7 @@ fn command(exec: &str, context: Context) -> Result<String, Refusal> {
     }
     if !context.have_exec_dirs {
         return Err(refuse(
-            "no-exec-dirs",
+            Category::NoExecDirs,
             format!(
                 "`{exec}` is a bare name and the configuration's exec_dirs has no usable directory: oslo never finds it (exit 96)"
             ),
@@ -215,7 +216,7 @@ fn run_as(user: &str) -> Result<Option<String>, Refusal> {
         return Ok(Some(user.to_string()));
     }
     let mut refusal = refuse(
-        "bad-user",
+        Category::BadUser,
         format!(
             "the run-as user `{}` is not a user name: oslo matches the filter, then fails to switch to that user, so every call exits 1",
             user.replace('\n', "\\n")
@@ -305,7 +306,7 @@ fn pattern(translation: &Translation) -> String {
 
 fn arity(class: &str, needs: &str) -> Refusal {
     refuse(
-        "bad-arity",
+        Category::BadArity,
         format!(
             "a {class} needs {needs}: oslo.rootwrap fails to load this file (TypeError), so every call exits 1"
         ),
@@ -322,7 +323,7 @@ fn push_note(notes: &mut Vec<Note>, note: Note) {
 fn argv0_note(exec: &str, only: &str) -> Option<Note> {
     exec.starts_with('/').then(|| {
         differs(
-            "argv0-spelling",
+            Category::Argv0Spelling,
             format!(
                 "the caller may also write the full path `{exec}` as the command (oslo accepted only `{only}`); the same program runs either way"
             ),
@@ -338,7 +339,7 @@ fn command_filter(args: &[String], context: Context) -> Outcome {
     };
     if basename(exec) == "env" {
         return Err(refuse(
-            "env-command",
+            Category::EnvCommand,
             "a CommandFilter for `env` lets the caller run any command as the target user (`env sh -c ...`), and `env` cannot be a rule's command",
         )
         .suggest("allow the commands run through env directly, or with `env NAME=PATTERN COMMAND ...` for the variables they need"));
@@ -392,12 +393,12 @@ fn regexp_filter(args: &[String], context: Context, chaining: bool) -> Outcome {
     let Some((first, rest)) = regexes.split_first() else {
         return Err(if chaining {
             refuse(
-                "dead-filter",
+                Category::DeadFilter,
                 "a ChainingRegExpFilter without regexes chains any command while running its own executable; this cannot be what was meant",
             )
         } else {
             refuse(
-                "dead-filter",
+                Category::DeadFilter,
                 "a RegExpFilter without regexes never matches in oslo",
             )
         });
@@ -405,7 +406,7 @@ fn regexp_filter(args: &[String], context: Context, chaining: bool) -> Outcome {
     for (i, regex) in regexes.iter().enumerate() {
         if let Some(error) = regex::python_error(regex) {
             return Err(refuse(
-                "dead-filter",
+                Category::DeadFilter,
                 format!(
                     "regex {} `{regex}` is not valid Python ({error}): oslo never matches this filter",
                     i
@@ -425,7 +426,7 @@ fn regexp_filter(args: &[String], context: Context, chaining: bool) -> Outcome {
         Translation::Literal(text) if text == name => {}
         Translation::Literal(text) if text == exec => {
             notes.push(differs(
-                "argv0-spelling",
+                Category::Argv0Spelling,
                 format!(
                     "the caller may also write `{name}` as the command (oslo's regex 0 accepted only `{exec}`); the same program runs either way"
                 ),
@@ -435,21 +436,21 @@ fn regexp_filter(args: &[String], context: Context, chaining: bool) -> Outcome {
             let accepts = |candidate: &str| accepts(translation, candidate);
             if accepts(name) {
                 notes.push(stricter(
-                    "argv0-regex",
+                    Category::Argv0Regex,
                     format!(
                         "oslo matched the command name with the regex `{first}`, which also accepted other names; only `{name}` is accepted here (oslo ran `{exec}` whatever the name)"
                     ),
                 ));
             } else if exec.starts_with('/') && accepts(exec) {
                 notes.push(stricter(
-                    "argv0-regex",
+                    Category::Argv0Regex,
                     format!(
                         "oslo matched the command name with the regex `{first}`; only `{exec}` and `{name}` are accepted here"
                     ),
                 ));
             } else {
                 return Err(refuse(
-                    "regex0-command",
+                    Category::Regex0Command,
                     format!(
                         "oslo matches the first regex, `{first}`, against the command name (argv[0]), and it does not accept `{name}`, the name of the executable `{exec}` that would run"
                     ),
@@ -461,7 +462,7 @@ fn regexp_filter(args: &[String], context: Context, chaining: bool) -> Outcome {
         }
     }
     if let Some(note) = argv0_note(exec, first) {
-        if !notes.iter().any(|n| n.category == "argv0-spelling") {
+        if !notes.iter().any(|n| n.category == Category::Argv0Spelling) {
             notes.push(note);
         }
     }
@@ -497,7 +498,7 @@ fn regexp_filter(args: &[String], context: Context, chaining: bool) -> Outcome {
 
 fn chain_note() -> Note {
     stricter(
-        "chain-path",
+        Category::ChainPath,
         "the chained command runs with the executable of the rule that allows it; oslo checked only the basename of the caller's command and then ran the caller's spelling (`/tmp/evil/cat` passed as `cat`)",
     )
 }
@@ -523,16 +524,16 @@ fn accepts(translation: &Translation, candidate: &str) -> bool {
 fn untranslatable(position: usize, regex: &str, why: Untranslatable) -> Refusal {
     match why {
         Untranslatable::PythonError(error) => refuse(
-            "dead-filter",
+            Category::DeadFilter,
             format!("regex {position} `{regex}` is not valid Python ({error}): oslo never matches this filter"),
         ),
         Untranslatable::Uncompilable(why) => refuse(
-            "regex-uncompilable",
+            Category::RegexUncompilable,
             format!("regex {position}: the rule language cannot hold its translation ({why})"),
         )
         .suggest("write a simpler regex, or list the allowed values"),
         Untranslatable::TooDeep => refuse(
-            "regex-too-deep",
+            Category::RegexTooDeep,
             format!(
                 "regex {position} nests groups more than {} deep: Python's `re` fails with RecursionError from about 490 levels (fewer the deeper oslo's own call stack), and oslo then fails the call; refused rather than guess where Python stops",
                 regex::MAX_GROUP_NESTING
@@ -543,7 +544,7 @@ fn untranslatable(position: usize, regex: &str, why: Untranslatable) -> Refusal 
             construct,
             suggestion,
         } => refuse(
-            "regex-unsupported",
+            Category::RegexUnsupported,
             format!(
                 "regex {position} `{regex}` uses {construct}, which the rule language's regexes do not have"
             ),
@@ -558,7 +559,7 @@ fn path_filter(args: &[String], context: Context) -> Outcome {
     };
     if constraints.is_empty() {
         return Err(refuse(
-            "dead-filter",
+            Category::DeadFilter,
             "a PathFilter without constraints never matches in oslo (it needs at least one argument)",
         ));
     }
@@ -574,7 +575,7 @@ fn path_filter(args: &[String], context: Context) -> Outcome {
             push_note(
                 &mut notes,
                 stricter(
-                    "path-prefix",
+                    Category::PathPrefix,
                     format!(
                         "`<path ...>` holds per path component: oslo compared strings, so `{constraint}` also admitted `{}2/...` and `{}x`",
                         constraint.trim_end_matches('/'),
@@ -602,7 +603,7 @@ fn path_constraint(constraint: &str) -> Result<Option<String>, Refusal> {
     }
     let unrepresentable = || {
         let mut refusal = refuse(
-            "path-unrepresentable",
+            Category::PathUnrepresentable,
             format!(
                 "the PathFilter constraint `{constraint}` cannot be written as a path constraint"
             ),
@@ -646,19 +647,19 @@ fn kill_filter(args: &[String], context: Context) -> Outcome {
     };
     let Some((target, signals)) = rest.split_first() else {
         return Err(refuse(
-            "bad-arity",
+            Category::BadArity,
             "a KillFilter without a target executable makes oslo fail (IndexError) on every `kill` call it is tried for",
         ));
     };
     if target.is_empty() || (!target.starts_with('/') && target.contains('/')) {
         return Err(refuse(
-            "dead-filter",
+            Category::DeadFilter,
             format!("the kill target `{target}` never equals a process's executable in oslo"),
         ));
     }
     if target.starts_with('/') && crate::lower::check_absolute_path(target).is_err() {
         return Err(refuse(
-            "dead-filter",
+            Category::DeadFilter,
             format!(
                 "the kill target `{target}` is not a normalized path, and oslo compares it as a string with the process's executable, so it never matches"
             ),
@@ -666,7 +667,7 @@ fn kill_filter(args: &[String], context: Context) -> Outcome {
     }
     if !type_arg_ok(target) {
         return Err(refuse(
-            "bad-command",
+            Category::BadCommand,
             format!("the kill target `{target}` cannot be written in a `<pid ...>`"),
         ));
     }
@@ -691,21 +692,21 @@ fn kill_filter(args: &[String], context: Context) -> Outcome {
     };
     let mut notes = vec![
         stricter(
-            "kill-cmdline",
+            Category::KillCmdline,
             "the process's executable comes from /proc/PID/exe only; oslo fell back to /proc/PID/cmdline, which the process itself controls, when the executable was renamed",
         ),
         stricter(
-            "pid-syntax",
+            Category::PidSyntax,
             "the pid must be plain decimal; oslo's int() also took `+12`, `1_2` and leading spaces",
         ),
         differs(
-            "kill-exec",
+            Category::KillExec,
             "`kill` is looked up in the exec dirs; oslo always ran /bin/kill",
         ),
     ];
     if !target.starts_with('/') {
         notes.push(differs(
-            "kill-path",
+            Category::KillPath,
             format!(
                 "a process counts as `{target}` when its executable lies directly in one of the exec dirs; oslo looked in rootwrap's own $PATH (sudo's secure_path)"
             ),
@@ -805,7 +806,7 @@ fn ip_filter(args: &[String], context: Context) -> Outcome {
     };
     if basename(exec) != "ip" {
         return Err(refuse(
-            "nonsense-filter",
+            Category::NonsenseFilter,
             format!(
                 "an IpFilter matches `ip ...` whatever its executable, so this one would run `{exec}` with ip's arguments"
             ),
@@ -823,15 +824,15 @@ fn ip_filter(args: &[String], context: Context) -> Outcome {
     }
     let mut notes = vec![
         stricter(
-            "ip-batch",
+            Category::IpBatch,
             "`-batch FILE`, `-b FILE` and `-force` are refused: ip would read commands from a file as root; oslo allowed them",
         ),
         stricter(
-            "ip-netns-exec",
+            Category::IpNetnsExec,
             "`netns exec` (and abbreviations) is refused anywhere on the line; oslo looked only at the first `netns` word",
         ),
         stricter(
-            "ip-vrf-exec",
+            Category::IpVrfExec,
             "`vrf exec` (and abbreviations) is refused: it runs another program; oslo allowed it",
         ),
     ];
@@ -850,7 +851,7 @@ fn ip_netns_exec_filter(args: &[String], context: Context) -> Outcome {
     };
     if user != "root" {
         return Err(refuse(
-            "dead-filter",
+            Category::DeadFilter,
             format!(
                 "an IpNetnsExecFilter only matches when its user is exactly `root` (here `{user}`)"
             ),
@@ -858,7 +859,7 @@ fn ip_netns_exec_filter(args: &[String], context: Context) -> Outcome {
     }
     if basename(exec) != "ip" {
         return Err(refuse(
-            "nonsense-filter",
+            Category::NonsenseFilter,
             format!(
                 "an IpNetnsExecFilter matches `ip netns exec ...` whatever its executable, so this one would run `{exec} netns exec ...`"
             ),
@@ -868,7 +869,7 @@ fn ip_netns_exec_filter(args: &[String], context: Context) -> Outcome {
     let command = command(exec, context)?;
     let mut notes = vec![
         stricter(
-            "netns-name",
+            Category::NetnsName,
             "the namespace must be a valid name (no `/`, not `.` or `..`, printable ASCII); oslo took any word",
         ),
         chain_note(),
@@ -909,13 +910,13 @@ fn env_filter(args: &[String], context: Context) -> Outcome {
     }
     if names.is_empty() {
         return Err(refuse(
-            "dead-filter",
+            Category::DeadFilter,
             "an EnvFilter without `NAME=` fields never matches in oslo",
         ));
     }
     if basename(exec) == "env" || exec.contains('=') {
         return Err(refuse(
-            "env-command",
+            Category::EnvCommand,
             format!("the EnvFilter's command is `{exec}`: it would let the caller run any command"),
         ));
     }
@@ -937,7 +938,7 @@ fn env_filter(args: &[String], context: Context) -> Outcome {
         match env::restriction(name) {
             Some(entry) if entry.restriction == Restriction::Forbidden => {
                 return Err(refuse(
-                    "env-forbidden",
+                    Category::EnvForbidden,
                     format!(
                         "oslo lets the caller set `{name}` to anything; a rule may not let the caller set it at all (`{}`: {})",
                         entry.names.shown(),
@@ -952,7 +953,7 @@ fn env_filter(args: &[String], context: Context) -> Outcome {
                 let values = written_for(name);
                 if values.is_empty() {
                     return Err(refuse(
-                        "env-forbidden",
+                        Category::EnvForbidden,
                         format!(
                             "oslo lets the caller set `{name}` to anything; a rule may set it to literal values only (`{}`: {}), and the filter names none",
                             entry.names.shown(),
@@ -966,7 +967,7 @@ fn env_filter(args: &[String], context: Context) -> Outcome {
                 push_note(
                     &mut notes,
                     stricter(
-                        "env-pinned",
+                        Category::EnvPinned,
                         format!(
                             "`{name}` must be {}, the value written in the filter; oslo ignored the value and let the caller set any ({})",
                             values
@@ -984,7 +985,7 @@ fn env_filter(args: &[String], context: Context) -> Outcome {
         }
         if !env_name_ok(name) {
             return Err(refuse(
-                "env-name",
+                Category::EnvName,
                 format!("`{name}` is not an environment variable name the runtime accepts"),
             ));
         }
@@ -1032,7 +1033,7 @@ fn env_filter(args: &[String], context: Context) -> Outcome {
         ));
     }
     notes.push(differs(
-        "env-value",
+        Category::EnvValue,
         "`NAME=` with an empty value sets NAME to the empty string; oslo left it unset",
     ));
     Ok(Translated {
@@ -1064,7 +1065,7 @@ fn legacy(class: &str, args: &[String]) -> Refusal {
         ),
     };
     refuse(
-        "legacy-class",
+        Category::LegacyClass,
         format!(
             "{class} comes from the rootwrap code of 2012-2013 (nova, quantum, oslo-incubator) and is gone: oslo.rootwrap skips the line as an unknown class, so it grants nothing today, and importing what it meant, {meant}, would grant more than the deployment has"
         ),
@@ -1145,44 +1146,53 @@ mod tests {
         let category = |line: &str| t(line).err().map(|r| r.category);
         assert_eq!(
             category("EnvFilter, env, root, PATH=, python"),
-            Some("env-forbidden")
+            Some(Category::EnvForbidden)
         );
-        assert_eq!(category("CommandFilter, env, root"), Some("env-command"));
+        assert_eq!(
+            category("CommandFilter, env, root"),
+            Some(Category::EnvCommand)
+        );
         assert_eq!(
             category("DnsmasqFilter, /usr/sbin/dnsmasq, root"),
-            Some("legacy-class")
+            Some(Category::LegacyClass)
         );
-        assert_eq!(category("NoSuchFilter, x"), Some("unknown-class"));
-        assert_eq!(category("CommandFilter, /bin/x"), Some("bad-arity"));
+        assert_eq!(category("NoSuchFilter, x"), Some(Category::UnknownClass));
+        assert_eq!(category("CommandFilter, /bin/x"), Some(Category::BadArity));
         assert_eq!(
             category("CommandFilter, /bin/x, root # c"),
-            Some("bad-user")
+            Some(Category::BadUser)
         );
-        assert_eq!(category("IpNetnsExecFilter, ip, nova"), Some("dead-filter"));
+        assert_eq!(
+            category("IpNetnsExecFilter, ip, nova"),
+            Some(Category::DeadFilter)
+        );
         assert_eq!(
             category("IpNetnsExecFilter, ping, root"),
-            Some("nonsense-filter")
+            Some(Category::NonsenseFilter)
         );
-        assert_eq!(category("RegExpFilter, sleep, root"), Some("dead-filter"));
+        assert_eq!(
+            category("RegExpFilter, sleep, root"),
+            Some(Category::DeadFilter)
+        );
         assert_eq!(
             category("RegExpFilter, sleep, root, sleep, [0-9"),
-            Some("dead-filter")
+            Some(Category::DeadFilter)
         );
         assert_eq!(
             category("RegExpFilter, chown, root, chown root:root /etc/x/(?!.*/\\.\\.).*"),
-            Some("regex-unsupported")
+            Some(Category::RegexUnsupported)
         );
         assert_eq!(
             category("RegExpFilter, ls, root, cat, /x"),
-            Some("regex0-command")
+            Some(Category::Regex0Command)
         );
         assert_eq!(
             category("CommandFilter, sbin/foo, root"),
-            Some("relative-exec")
+            Some(Category::RelativeExec)
         );
         assert_eq!(
             category("PathFilter, privsep-helper, root, privsep-helper, /etc/(?!\\.\\.).*"),
-            Some("path-unrepresentable")
+            Some(Category::PathUnrepresentable)
         );
     }
 }

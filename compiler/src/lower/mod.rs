@@ -1,0 +1,445 @@
+//! Step two: syntax trees to the lowered policy (rules with their sites,
+//! options, policy tests), validating everything that can be checked
+//! offline (names, paths, types, ranges, regexes).
+//!
+//! `options.rs` lowers the ruleset's options, `types.rs` holds the
+//! argument types (one registry entry each), `regex.rs` compiles regexes.
+
+mod options;
+mod regex;
+mod types;
+
+use std::collections::HashMap;
+
+use rootwrap::types::{Arg, Command, EnvVar, Item, Rest, Rule, RunAs, Source, MAX_MATCH_STEPS};
+use rootwrap::values;
+
+use crate::diag::{all, did_you_mean, Diagnostic, Reported, Reporter, Sources, Spanned};
+use crate::env::{self, Restriction};
+use crate::policy::{LoweredRule, Policy, PolicyTest, RuleSite};
+use crate::syntax::{Expect, ItemAst, OptionAst, Pattern, RestAst, RuleAst, Statement, TestAst};
+
+pub use options::SYSLOG_FACILITIES;
+pub use regex::{compile_regex, RegexError, MAX_DFA_BYTES};
+
+/// The most items an any-order group `{ ... }` may hold.
+const MAX_ANY_ORDER: usize = 16;
+/// `as USER` written on a type other than `<pid>`.
+fn no_user(name: &Spanned<String>, user: &Spanned<String>) -> Diagnostic {
+    Diagnostic::error(format!("`<{}>` takes no `as USER`", name.value))
+        .at(user.span, "unexpected")
+        .help("only `<pid ... as USER>` names a user: the one the process runs as")
+}
+
+struct Lowering<'a> {
+    sources: &'a Sources,
+    reporter: Reporter,
+    options: HashMap<String, OptionAst>,
+    /// Rule name to its index in the policy's rules.
+    rule_names: HashMap<String, usize>,
+}
+
+/// Lowers the statements of every file, in order. Returns the policy and
+/// every diagnostic found (errors and warnings).
+pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagnostic>) {
+    let mut lowering = Lowering {
+        sources,
+        reporter: Reporter::default(),
+        options: HashMap::new(),
+        rule_names: HashMap::new(),
+    };
+    let mut policy = Policy::default();
+    for statements in files {
+        for statement in statements {
+            match statement {
+                Statement::Option(option) => lowering.option(option),
+                Statement::Rule(rule) => {
+                    if let Ok(lowered) = lowering.rule(rule, &policy.rules) {
+                        lowering
+                            .rule_names
+                            .insert(lowered.rule.name.clone(), policy.rules.len());
+                        policy.rules.push(lowered);
+                    }
+                }
+                Statement::Test(test) => policy.tests.push(lowering.test(test)),
+            }
+        }
+    }
+    policy.options = lowering.finish_options(&policy.rules);
+    for test in &policy.tests {
+        if let Some(name) = &test.rule {
+            if !lowering.rule_names.contains_key(&name.value) {
+                let known: Vec<&str> = policy.rules.iter().map(|r| r.rule.name.as_str()).collect();
+                let mut d = Diagnostic::error(format!(
+                    "the test names rule `{}`, which does not exist",
+                    name.value
+                ))
+                .at(name.span, "no rule of this name");
+                if let Some(close) = did_you_mean(&name.value, &known) {
+                    d = d.help(format!("did you mean `{close}`?"));
+                }
+                lowering.error(d);
+            }
+        }
+    }
+    (policy, lowering.reporter.into_diagnostics())
+}
+
+impl Lowering<'_> {
+    fn error(&mut self, diagnostic: Diagnostic) -> Reported {
+        self.reporter.error(diagnostic)
+    }
+
+    /// One rule with its site. Every error in it is reported before it is
+    /// given up, so one pass shows them all.
+    fn rule(&mut self, rule: &RuleAst, earlier: &[LoweredRule]) -> Result<LoweredRule, Reported> {
+        let mut failed: Option<Reported> = None;
+        let name = &rule.name;
+        if let Some(&first) = self.rule_names.get(&name.value) {
+            let first_span = earlier.get(first).map(|r| r.site.span);
+            failed = Some(
+                self.error(
+                    Diagnostic::error(format!("rule `{}` is defined twice", name.value))
+                        .at(name.span, "defined again here")
+                        .note(first_span, "first defined here")
+                        .help("rule names identify rules in logs and tests: rename one of them"),
+                ),
+            );
+        }
+        let run_as = match &rule.run_as {
+            None => RunAs::Root,
+            Some(user) if user.value == "root" => RunAs::Root,
+            Some(user) => {
+                if !values::is_account_name(user.value.as_bytes()) {
+                    failed = Some(
+                        self.error(
+                            Diagnostic::error(format!("`{}` is not a valid user name", user.value))
+                                .at(user.span, "here"),
+                        ),
+                    );
+                }
+                RunAs::User(user.value.clone())
+            }
+        };
+        let command = self.command(&rule.command);
+        let sha256 = rule
+            .sha256
+            .as_ref()
+            .map(|digest| self.digest(digest))
+            .transpose();
+        let mut env: Vec<EnvVar> = Vec::new();
+        for (var, pattern) in &rule.env {
+            if let Some(entry) = env::restriction(&var.value) {
+                if entry.restriction == Restriction::Forbidden {
+                    failed = Some(self.error(
+                        Diagnostic::error(format!("a rule may not let the caller set `{}`", var.value))
+                            .at(var.span, format!("`{}`: {}", entry.names.shown(), entry.why))
+                            .help("allow the command without it (the book lists the forbidden variables under Environment variables)"),
+                    ));
+                } else if !literal_values(pattern) {
+                    failed = Some(self.error(
+                        Diagnostic::error(format!("`{}` may only be set to literal values", var.value))
+                            .at(pattern.span(), format!("`{}`: {}", entry.names.shown(), entry.why))
+                            .help("spell out the values the command needs, e.g. `LC_ALL=C`, `LANG=(C | C.UTF-8)` or `TZ=UTC`"),
+                    ));
+                }
+            }
+            if env.iter().any(|v| v.name == var.value) {
+                failed = Some(
+                    self.error(
+                        Diagnostic::error(format!("variable `{}` is listed twice", var.value))
+                            .at(var.span, "again"),
+                    ),
+                );
+            }
+            match self.item(pattern) {
+                Ok(Item::One(value)) => env.push(EnvVar {
+                    name: var.value.clone(),
+                    value,
+                }),
+                Ok(_) => {
+                    failed = Some(self.error(
+                        Diagnostic::error(format!("the value of `{}` must be one pattern", var.value))
+                            .at(pattern.span(), "more than one argument")
+                            .help("write a single pattern or alternatives of single patterns: `NAME=(a | <int>)`"),
+                    ));
+                }
+                Err(reported) => failed = Some(reported),
+            }
+        }
+        let mut items: &[ItemAst] = &rule.args;
+        let mut rest = match rule.rest.as_ref().map(|r| r.value) {
+            None => Rest::Exact,
+            Some(RestAst::Any) => Rest::Any,
+            Some(RestAst::Chain) => Rest::Chain,
+        };
+        if let Some((ItemAst::Single(Pattern::Typed { name, user, .. }), init)) = items.split_last()
+        {
+            if name.value == "ip-args..." {
+                if let Some(user) = user {
+                    failed = Some(self.error(no_user(name, user)));
+                }
+                if rest != Rest::Exact {
+                    failed = Some(
+                        self.error(
+                            Diagnostic::error(
+                                "`<ip-args...>` already takes every remaining argument",
+                            )
+                            .at(name.span, "here"),
+                        ),
+                    );
+                }
+                rest = Rest::IpArgs;
+                items = init;
+            }
+        }
+        let args = all(items.iter().map(|item| self.item(item)));
+        let (command, sha256, args) = (command?, sha256?, args?);
+        if let Some(reported) = failed {
+            return Err(reported);
+        }
+        let steps = crate::steps::bound(&args);
+        if steps > u64::from(MAX_MATCH_STEPS) {
+            return Err(self.error(
+                Diagnostic::error(format!(
+                    "rule `{}` can need {steps} matching steps; the runtime gives up after {MAX_MATCH_STEPS}",
+                    name.value
+                ))
+                .at(rule.span, "too many ways through these items")
+                .note(None, "the runtime would deny a call that needs more, legitimate or not; an any-order group of n optional items alone can need n \u{d7} 2^(n-1) steps")
+                .help("make items of an any-order group required, split the group, or write separate rules"),
+            ));
+        }
+        let (line, _) = self.sources.line_col(rule.span.file, rule.span.start);
+        let site = RuleSite {
+            span: rule.name.span,
+            because: rule.because.as_ref().map(|b| b.value.clone()),
+            rest: rule
+                .rest
+                .as_ref()
+                .map(|r| r.span)
+                .or_else(|| rule.args.last().map(ItemAst::span)),
+            command_span: rule.command.span,
+            arg_spans: rule.args.iter().map(ItemAst::span).collect(),
+            env_spans: rule.env.iter().map(|(_, value)| value.span()).collect(),
+        };
+        let rule = Rule {
+            id: earlier.len() as u32,
+            name: name.value.clone(),
+            source: Source {
+                file: self.sources.name(rule.span.file).to_string(),
+                line: line as u32,
+            },
+            command,
+            sha256,
+            run_as,
+            env,
+            args,
+            rest,
+        };
+        Ok(LoweredRule { rule, site })
+    }
+
+    /// `@sha256:HEX`: 64 hexadecimal digits.
+    fn digest(&mut self, digest: &Spanned<String>) -> Result<[u8; 32], Reported> {
+        rootwrap::binary::parse_hex(&digest.value).ok_or_else(|| {
+            self.error(
+                Diagnostic::error(format!(
+                    "`@sha256:{}` is not a SHA-256 digest",
+                    digest.value
+                ))
+                .at(digest.span, "expected 64 hexadecimal digits")
+                .help("`sha256sum FILE` prints it; or compile with `--pin-executables` on a host like the target"),
+            )
+        })
+    }
+
+    fn command(&mut self, command: &Spanned<String>) -> Result<Command, Reported> {
+        let text = &command.value;
+        if text.contains("@sha256:") {
+            return Err(self.error(
+                Diagnostic::error(format!("command `{text}` holds `@sha256:`"))
+                    .at(command.span, "here")
+                    .help(
+                        "separate the digest from the command with a space: `COMMAND @sha256:HEX`",
+                    ),
+            ));
+        }
+        if text == "env" {
+            return Err(self.error(
+                Diagnostic::error("`env` cannot be a rule's command")
+                    .at(command.span, "here")
+                    .help("to let the caller set variables, write `env NAME=PATTERN ... COMMAND ARGS...`"),
+            ));
+        }
+        if text.starts_with('/') {
+            if let Err(why) = check_absolute_path(text) {
+                return Err(self.error(
+                    Diagnostic::error(format!("command path `{text}` {why}"))
+                        .at(command.span, "here"),
+                ));
+            }
+            return Ok(Command::Path(text.clone()));
+        }
+        if text.contains('/') {
+            return Err(self.error(
+                Diagnostic::error(format!("command `{text}` is a relative path"))
+                    .at(command.span, "here")
+                    .help("write a bare name (looked up in exec-dirs) or an absolute path"),
+            ));
+        }
+        Ok(Command::Name(text.clone()))
+    }
+
+    fn item(&mut self, item: &ItemAst) -> Result<Item, Reported> {
+        match item {
+            ItemAst::Single(pattern) => self.pattern(pattern).map(Item::One),
+            ItemAst::Group(alternatives, _) => {
+                let singles: Vec<&Pattern> = alternatives
+                    .iter()
+                    .filter_map(|seq| match seq.as_slice() {
+                        [ItemAst::Single(p)] => Some(p),
+                        _ => None,
+                    })
+                    .collect();
+                if alternatives.len() > 1 && singles.len() == alternatives.len() {
+                    // One argument, several patterns: the compact form.
+                    let lowered = all(singles.iter().map(|p| self.pattern(p)))?;
+                    return Ok(Item::One(Arg::OneOf(lowered)));
+                }
+                let mut lowered = Vec::new();
+                for sequence in alternatives {
+                    lowered.push(self.sequence(sequence)?);
+                }
+                match <[Item; 1]>::try_from(lowered) {
+                    Ok([one]) => Ok(one),
+                    Err(many) => Ok(Item::Alt(many)),
+                }
+            }
+            ItemAst::Optional(items, _) => {
+                self.sequence(items).map(|i| Item::Optional(Box::new(i)))
+            }
+            ItemAst::AnyOrder(items, span) => {
+                if items.len() > MAX_ANY_ORDER {
+                    return Err(self.error(
+                        Diagnostic::error(format!(
+                            "an any-order group holds at most {MAX_ANY_ORDER} items"
+                        ))
+                        .at(*span, "too many items"),
+                    ));
+                }
+                Ok(Item::AnyOrder(all(items.iter().map(|i| self.item(i)))?))
+            }
+        }
+    }
+
+    /// Several items as one: the item itself when there is only one.
+    fn sequence(&mut self, items: &[ItemAst]) -> Result<Item, Reported> {
+        let lowered = all(items.iter().map(|i| self.item(i)))?;
+        match <[Item; 1]>::try_from(lowered) {
+            Ok([one]) => Ok(one),
+            Err(many) => Ok(Item::Seq(many)),
+        }
+    }
+
+    fn pattern(&mut self, pattern: &Pattern) -> Result<Arg, Reported> {
+        match pattern {
+            Pattern::Literal(s) => Ok(Arg::Literal(s.value.clone())),
+            Pattern::Regex { source, flags } => self.regex(source, flags.as_ref()),
+            Pattern::Typed {
+                name,
+                args,
+                user,
+                span,
+            } => {
+                let entry = types::find(&name.value);
+                if let Some(user) = user.as_ref().filter(|_| !entry.is_some_and(|e| e.takes_user)) {
+                    return Err(self.error(no_user(name, user)));
+                }
+                let Some(entry) = entry else {
+                    return Err(self.error(types::unknown(name)));
+                };
+                (entry.lower)(
+                    self,
+                    types::Typed {
+                        name,
+                        args,
+                        user: user.as_ref(),
+                        span: *span,
+                    },
+                )
+            }
+            Pattern::Prefixed {
+                prefix,
+                value,
+                span,
+            } => match self.item(value)? {
+                Item::One(Arg::Literal(text)) => {
+                    Ok(Arg::Literal(format!("{}{text}", prefix.value)))
+                }
+                Item::One(value) => Ok(Arg::Prefixed {
+                    prefix: prefix.value.clone(),
+                    value: Box::new(value),
+                }),
+                _ => {
+                    Err(self.error(
+                        Diagnostic::error("a prefix glues to one argument's pattern")
+                            .at(*span, "this value spans several arguments")
+                            .help("write alternatives of single patterns after the prefix: `--size=(1 | 2)`"),
+                    ))
+                }
+            },
+        }
+    }
+
+    fn test(&mut self, test: &TestAst) -> PolicyTest {
+        let (expect_allow, rule) = match &test.expect {
+            Expect::Allow(rule) => (true, rule.clone()),
+            Expect::Deny => (false, None),
+        };
+        PolicyTest {
+            expect_allow,
+            rule,
+            argv: test.argv.iter().map(|a| a.value.clone()).collect(),
+            span: test.span,
+        }
+    }
+}
+
+/// Whether an `env` value is a literal or a group of literals.
+fn literal_values(item: &ItemAst) -> bool {
+    match item {
+        ItemAst::Single(Pattern::Literal(_)) => true,
+        ItemAst::Group(alternatives, _) => alternatives
+            .iter()
+            .all(|seq| matches!(seq.as_slice(), [ItemAst::Single(Pattern::Literal(_))])),
+        _ => false,
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// `Ok` for an absolute path with no empty, `.` or `..` components and no
+/// trailing slash (except `/` itself); otherwise why not.
+pub fn check_absolute_path(path: &str) -> Result<(), &'static str> {
+    if !path.starts_with('/') {
+        return Err("is not absolute");
+    }
+    if path == "/" {
+        return Ok(());
+    }
+    if path.ends_with('/') {
+        return Err("ends with `/`");
+    }
+    if path[1..]
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Err("is not normalized (it has `//`, `.` or `..`)");
+    }
+    Ok(())
+}
