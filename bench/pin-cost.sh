@@ -7,6 +7,8 @@
 # the per-round medians), `rootwrap R.rwc true PATH` where the rule is
 # `true <path DIR/**>` (PATH a file four directories below DIR):
 #   - env:       /usr/bin/env /bin/true PATH (the floor of any exec wrapper)
+#   - any:       this tree's rootwrap, the rule `true <any>`: the same call
+#                with nothing resolved (pinning's cost is pinned - any)
 #   - pinned:    this tree's rootwrap, `<path>` (opened beneath DIR, passed
 #                as /proc/self/fd/N)
 #   - entry:     this tree's rootwrap, `<path-entry>`
@@ -41,16 +43,22 @@ path="$work/data/a/b/c/file"
 install -m 0755 target/release/rootwrap "$work/rootwrap"
 
 ruleset() { # NAME TYPE COMPILER
-    printf 'ruleset %s\nexec-dirs /usr/bin /bin\nallow t: true <%s %s/data/**>\n' \
-        "$1" "$2" "$work" >"$work/$1.rwf"
+    if [ "$2" = any ]; then
+        printf 'ruleset %s\nexec-dirs /usr/bin /bin\nallow t: true <any>\n' "$1" >"$work/$1.rwf"
+    else
+        printf 'ruleset %s\nexec-dirs /usr/bin /bin\nallow t: true <%s %s/data/**>\n' \
+            "$1" "$2" "$work" >"$work/$1.rwf"
+    fi
     "$3" -o "$work/$1.rwc" "$work/$1.rwf" >/dev/null
     chmod 0644 "$work/$1.rwc"
 }
+ruleset any any target/release/rootwrap-compile
 ruleset pinned path target/release/rootwrap-compile
 ruleset entry path-entry target/release/rootwrap-compile
 ruleset unpinned path-unpinned target/release/rootwrap-compile
-names=(env pinned entry unpinned)
+names=(env any pinned entry unpinned)
 cmds=("/usr/bin/env /bin/true $path"
+      "$work/rootwrap $work/any.rwc true $path"
       "$work/rootwrap $work/pinned.rwc true $path"
       "$work/rootwrap $work/entry.rwc true $path"
       "$work/rootwrap $work/unpinned.rwc true $path")
