@@ -509,3 +509,50 @@ fn a_rule_after_one_with_another_target_user_is_quiet_when_no_call_reaches_both(
         assert!(shown.is_empty(), "{quiet}: {shown}");
     }
 }
+
+/// A rule printed back (`explain`, error notes, the importer's output)
+/// parses to the same rule: every literal the grammar would read as
+/// something else (a keyword, `...`, a comment, a pin) is quoted.
+#[test]
+fn literals_print_back_as_themselves() {
+    let rule = only_rule(r##"allow x: echo "because" "..." "then" "allowed" "@sha256:ab" "#x""##);
+    assert_eq!(
+        rule.pattern_text(),
+        r##"echo "because" "..." "then" "allowed" "@sha256:ab" "#x""##
+    );
+    use proptest::prelude::*;
+    let word = prop_oneof![
+        Just("because".to_string()),
+        Just("then".to_string()),
+        Just("allowed".to_string()),
+        Just("...".to_string()),
+        Just("as".to_string()),
+        "[a-z.@#\"\\\\ |()<>{}\\[\\]=:/*-]{1,8}",
+        "[\\u{1}-\\u{7f}é]{1,6}",
+    ];
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 256,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&proptest::collection::vec(word, 1..5), |words| {
+            let printed: Vec<String> = words
+                .iter()
+                .map(|w| rootwrap::display::literal(w))
+                .collect();
+            let text = format!("{HEAD}allow x: echo {}\n", printed.join(" "));
+            let first = compile(&text).map_err(|e| TestCaseError::fail(format!("{text}{e}")))?;
+            let rule = &first.policy.rules[0].rule;
+            let expected: Vec<Item> = words
+                .iter()
+                .map(|w| Item::One(Arg::Literal(w.clone())))
+                .collect();
+            prop_assert_eq!(&rule.args, &expected, "{}", text);
+            prop_assert_eq!(rule.rest, Rest::Exact);
+            let again = format!("{HEAD}allow x: {}\n", rule.pattern_text());
+            let second = compile(&again).map_err(|e| TestCaseError::fail(format!("{again}{e}")))?;
+            prop_assert_eq!(&second.policy.rules[0].rule.args, &rule.args);
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+}

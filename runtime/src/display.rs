@@ -5,15 +5,34 @@ use std::fmt;
 use crate::types::{Arg, Item, PathDepth, PathScope, Rest, Rule};
 use crate::values::SIGNALS;
 
-/// Whether a literal can be written without quotes in a filter file.
+/// Words the grammar reads as keywords where an argument may stand
+/// (`because "..."`, `then allowed`): a literal spelled so is quoted.
+const KEYWORDS: &[&str] = &["because", "then", "allowed"];
+
+/// Whether a literal can be written without quotes in a filter file: the
+/// grammar would read it back as this very literal, not as a keyword, a
+/// rest (`...`), a comment, a regex, a digest pin (`@sha256:`) or a group.
 pub fn is_bare_word(s: &str) -> bool {
     !s.is_empty()
-        && s != "..."
+        && !s.starts_with("...")
         && !s.starts_with('#')
+        && !s.starts_with('@')
         && !s.contains("re\"")
+        && !KEYWORDS.contains(&s)
         && !s
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || "\"()|<>[]{}\\".contains(c))
+}
+
+/// `s` as a pattern that matches exactly it: bare when the grammar reads it
+/// back so, quoted otherwise. The one literal printer of the runtime's
+/// explanations and the importer's output.
+pub fn literal(s: &str) -> String {
+    if is_bare_word(s) {
+        s.to_string()
+    } else {
+        quoted(s)
+    }
 }
 
 /// `s` as a filter-file string literal.
@@ -60,8 +79,7 @@ impl fmt::Display for PathScope {
 impl fmt::Display for Arg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Arg::Literal(s) if is_bare_word(s) => write!(f, "{s}"),
-            Arg::Literal(s) => write!(f, "{}", quoted(s)),
+            Arg::Literal(s) => write!(f, "{}", literal(s)),
             Arg::Regex(r) => write!(f, "re\"{}\"", r.source),
             Arg::OneOf(alternatives) => write!(f, "({})", join(alternatives, |a| a.to_string())),
             Arg::Int { min, max } => match (*min, *max) {

@@ -245,26 +245,10 @@ fn is_word(text: &str) -> bool {
         && text != "..."
 }
 
-/// `text` as a pattern that matches exactly it: bare when possible.
+/// `text` as a pattern that matches exactly it: bare when possible (the
+/// runtime's printer, which explanations use too).
 pub fn literal(text: &str) -> String {
-    let keyword = matches!(text, "then" | "because");
-    if is_word(text) && !keyword && !text.starts_with("...") {
-        return text.to_string();
-    }
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    rootwrap::display::literal(text)
 }
 
 /// A value that may appear in `<TYPE ...>`: no space, `|` or `>`.
