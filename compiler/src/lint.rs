@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rootwrap::types::{Arg, Command, Item, Pin, Rest, Rule, RunAs};
+use rootwrap::types::{file_name, Arg, Command, Item, Pin, Rest, Rule, RunAs};
 
 use crate::diag::Diagnostic;
 use crate::policy::{LoweredRule, Policy, RuleSite};
@@ -162,10 +162,6 @@ const ROOT_WITH_FREE_ARGS: &[&str] = &[
     "systemctl",
 ];
 
-fn basename(command: &str) -> &str {
-    command.rsplit('/').next().unwrap_or(command)
-}
-
 pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
     let mut warnings = Vec::new();
     // Rules by the argv[0] spellings that select them, so a rule is
@@ -198,7 +194,7 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
 fn spellings(command: &Command) -> Vec<&str> {
     match command {
         Command::Name(name) => vec![name.as_str()],
-        Command::Path(path) => vec![path.as_str(), basename(path)],
+        Command::Path(path) => vec![path.as_str(), file_name(path)],
     }
 }
 
@@ -318,7 +314,7 @@ fn lint_chain_env(
 }
 
 fn lint_rule(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
-    let program = basename(rule.command.as_str());
+    let program = file_name(rule.command.as_str());
     let interpreter = CODE_RUNNERS.contains(&program)
         || program.starts_with("python")
         || program.starts_with("perl")
@@ -535,7 +531,7 @@ fn lint_pins(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
     if paths.is_empty() {
         return;
     }
-    let program = basename(rule.command.as_str());
+    let program = file_name(rule.command.as_str());
     let pinned = paths.iter().any(|(_, pin)| *pin != Pin::Unpinned);
     let no_canonicalize =
         matches!(program, "mount" | "umount") && has_literal(rule, &["-c", "--no-canonicalize"]);

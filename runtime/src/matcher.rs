@@ -552,17 +552,7 @@ pub fn match_rule(
 
 fn rule_matches(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Matched, Stop> {
     let command = call.command.as_bytes();
-    let spelled = match &rule.command {
-        Command::Name(name) => command == name.as_bytes(),
-        Command::Path(path) => {
-            command == path.as_bytes()
-                || command
-                    == Path::new(path)
-                        .file_name()
-                        .map_or(&[][..], |n| n.as_bytes())
-        }
-    };
-    if !spelled {
+    if !rule.command.is_spelled(command) {
         return Err(Mismatch::Command.into());
     }
     let env = match_env(rule, call, ctx)?;

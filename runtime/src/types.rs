@@ -101,12 +101,22 @@ impl Command {
     pub fn selectors(&self) -> Vec<&str> {
         match self {
             Command::Name(name) => vec![name],
-            Command::Path(path) => {
-                let file_name = path.rsplit('/').next().unwrap_or(path);
-                vec![file_name, path]
-            }
+            Command::Path(path) => vec![file_name(path), path],
         }
     }
+
+    /// Whether a caller's argv[0] is one of [`Command::selectors`]: the
+    /// matcher accepts exactly the spellings the index files the rule under.
+    pub fn is_spelled(&self, argv0: &[u8]) -> bool {
+        self.selectors().iter().any(|s| s.as_bytes() == argv0)
+    }
+}
+
+/// The file name of a command as written in a rule or a filter (the part
+/// after the last `/`): the one definition the index, the matcher, the
+/// lints and the importer share.
+pub fn file_name(command: &str) -> &str {
+    command.rsplit('/').next().unwrap_or(command)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -430,3 +440,27 @@ const _: () = assert!(MAX_ANY_ORDER <= u64::BITS as usize);
 /// backtracking through optional and any-order items. The compiler refuses
 /// a rule whose worst case exceeds it, so it never decides a call.
 pub const MAX_MATCH_STEPS: u32 = 20_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index files a rule under its selectors, and the matcher accepts
+    /// exactly those spellings: one definition, no coincidence.
+    #[test]
+    fn a_command_is_spelled_exactly_as_it_is_indexed() {
+        let path = Command::Path("/usr/bin/id".into());
+        assert_eq!(path.selectors(), vec!["id", "/usr/bin/id"]);
+        for spelling in path.selectors() {
+            assert!(path.is_spelled(spelling.as_bytes()));
+        }
+        for other in ["bin/id", "./id", "/bin/id", "id ", "", "/usr/bin/id/"] {
+            assert!(!path.is_spelled(other.as_bytes()), "{other:?}");
+        }
+        let name = Command::Name("id".into());
+        assert_eq!(name.selectors(), vec!["id"]);
+        assert!(name.is_spelled(b"id") && !name.is_spelled(b"/usr/bin/id"));
+        assert_eq!(file_name("/a/b/c"), "c");
+        assert_eq!(file_name("c"), "c");
+    }
+}

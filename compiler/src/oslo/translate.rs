@@ -2,6 +2,7 @@
 //! rule, or a refusal with its reason. The rule keeps oslo's meaning except
 //! where oslo's is unsafe, and then it is stricter and says why.
 
+use rootwrap::types::file_name;
 use rootwrap::values;
 
 use super::reason::Category;
@@ -196,10 +197,6 @@ fn command(exec: &str, context: Context) -> Result<String, Refusal> {
     Ok(exec.to_string())
 }
 
-fn basename(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
 fn run_as(user: &str) -> Result<Option<String>, Refusal> {
     if user == "root" {
         return Ok(None);
@@ -321,7 +318,7 @@ fn command_filter(args: &[String], context: Context) -> Outcome {
     let [exec, user, extra @ ..] = args else {
         return Err(arity("CommandFilter", "an executable and a user"));
     };
-    if basename(exec) == "env" {
+    if file_name(exec) == "env" {
         return Err(refuse(
             Category::EnvCommand,
             "a CommandFilter for `env` lets the caller run any command as the target user (`env sh -c ...`), and `env` cannot be a rule's command",
@@ -404,7 +401,7 @@ fn regexp_filter(args: &[String], context: Context, chaining: bool) -> Outcome {
 
     let command = command(exec, context)?;
     let run_as = run_as(user)?;
-    let name = basename(exec);
+    let name = file_name(exec);
     let selector = regex::translate(first).map_err(|why| untranslatable(0, first, why))?;
     match &selector.translation {
         Translation::Literal(text) if text == name => {}
@@ -700,10 +697,10 @@ fn kill_filter(args: &[String], context: Context) -> Outcome {
     items.extend(signal_item);
     items.push(format!("<pid {target}>"));
     let mut warnings = Vec::new();
-    if is_interpreter(basename(target)) {
+    if is_interpreter(file_name(target)) {
         warnings.push(format!(
             "the kill target `{target}` is an interpreter: the executable of a process running a script is its interpreter, so this rule matches every process that runs a {} script, whatever the script, and no script by its own name; name the user the process runs as (`<pid {target} as USER>`)",
-            basename(target)
+            file_name(target)
         ));
     }
     Ok(Translated {
@@ -788,7 +785,7 @@ fn ip_filter(args: &[String], context: Context) -> Outcome {
     let [exec, user, extra @ ..] = args else {
         return Err(arity("IpFilter", "an executable and a user"));
     };
-    if basename(exec) != "ip" {
+    if file_name(exec) != "ip" {
         return Err(refuse(
             Category::NonsenseFilter,
             format!(
@@ -841,7 +838,7 @@ fn ip_netns_exec_filter(args: &[String], context: Context) -> Outcome {
             ),
         ));
     }
-    if basename(exec) != "ip" {
+    if file_name(exec) != "ip" {
         return Err(refuse(
             Category::NonsenseFilter,
             format!(
@@ -898,7 +895,7 @@ fn env_filter(args: &[String], context: Context) -> Outcome {
             "an EnvFilter without `NAME=` fields never matches in oslo",
         ));
     }
-    if basename(exec) == "env" || exec.contains('=') {
+    if file_name(exec) == "env" || exec.contains('=') {
         return Err(refuse(
             Category::EnvCommand,
             format!("the EnvFilter's command is `{exec}`: it would let the caller run any command"),
