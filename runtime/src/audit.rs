@@ -3,6 +3,7 @@
 //! declares. Every byte an argument contributes is escaped, so no argument
 //! can forge or break a record; see the book's "Auditing" chapter for the
 //! schema.
+#![forbid(unsafe_code)]
 
 use std::ffi::OsString;
 use std::fmt::Write as _;

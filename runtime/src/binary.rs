@@ -7,6 +7,7 @@
 //! root's own links only), owned by root and not writable by group or
 //! others. A rule that pins its executable (`COMMAND @sha256:HEX`) also
 //! needs the file's SHA-256, read through the same descriptor, to match.
+#![forbid(unsafe_code)]
 
 use std::ffi::OsStr;
 use std::fmt;

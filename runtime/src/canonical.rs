@@ -1,6 +1,7 @@
 //! Path canonicalization that, unlike `std::fs::canonicalize`, accepts paths
 //! whose tail does not exist yet (a file a command is about to create): the
 //! existing part has its symlinks resolved, the rest is normalized lexically.
+#![forbid(unsafe_code)]
 
 use std::cell::Cell;
 use std::collections::VecDeque;

@@ -1,5 +1,6 @@
 //! The payload codec. The only module that names bincode, so the encoding can
 //! be replaced without touching anything else (bump `FORMAT_VERSION` then).
+#![forbid(unsafe_code)]
 
 use serde::{de::DeserializeOwned, Serialize};
 

@@ -1,4 +1,5 @@
 //! Patterns printed back in filter-file syntax, for explanations and errors.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 

@@ -1,5 +1,6 @@
 //! Running an allowed command: become the target user, close inherited
 //! descriptors, `execve` with a clean environment. No shell, no child.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::io;

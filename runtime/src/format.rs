@@ -23,6 +23,7 @@
 //! ruleset. Before a call is refused, the whole file is verified
 //! ([`Ruleset::verify_all`]) so that damage is reported as damage (exit 97),
 //! never as a policy decision.
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,5 +1,6 @@
 //! Matching a caller's command line against rules. The very same code runs
 //! as root in `rootwrap`, in the compiler's policy tests and in `explain`.
+#![forbid(unsafe_code)]
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;

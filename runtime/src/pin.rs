@@ -9,6 +9,7 @@
 //! the scope cannot swap a directory for a symbolic link between the check
 //! and the command's own system calls. Native actions build on the same
 //! resolver.
+#![forbid(unsafe_code)]
 
 use std::ffi::OsString;
 use std::fmt;

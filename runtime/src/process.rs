@@ -8,6 +8,7 @@
 //! own namespace. No path text the process could influence decides, except
 //! for an executable deleted since the process started (an upgrade), which
 //! is judged by the path the kernel shows and by who owns the file.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::fs::Metadata;

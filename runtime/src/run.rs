@@ -1,6 +1,7 @@
 //! The `rootwrap` command: `rootwrap RULESET CMD ARGS...`, argv taken
 //! verbatim (no option parsing: nothing the caller writes is interpreted
 //! before the ruleset decides).
+#![forbid(unsafe_code)]
 
 use std::convert::Infallible;
 use std::ffi::OsString;

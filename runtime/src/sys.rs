@@ -1,7 +1,10 @@
 //! The one module allowed to use `unsafe`: thin wrappers over the user- and
 //! descriptor-related syscalls that std does not offer. Each wrapper checks
 //! its result and turns it into an `io::Result`.
-#![allow(unsafe_code)]
+#![expect(
+    unsafe_code,
+    reason = "the one module for the syscalls std does not offer"
+)]
 
 use std::ffi::CString;
 use std::io;

@@ -7,6 +7,7 @@
 //! journald and rsyslog expect on `/dev/log`: the time is the host's local
 //! time (its own zone, never the caller's `TZ`, see `run::main_with`), the
 //! pid is this process's.
+#![forbid(unsafe_code)]
 
 use std::fmt::Write as _;
 use std::io;

@@ -2,6 +2,7 @@
 //!
 //! Everything here is plain data. Text (regex syntax, filter files) never
 //! reaches the runtime: regexes arrive as serialized DFAs.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 

@@ -1,6 +1,7 @@
 //! Recognizers for typed argument values. Each is strict: one canonical
 //! spelling where tools would disagree (no leading zeros in numbers or IPv4
 //! octets, which some tools read as octal).
+#![forbid(unsafe_code)]
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 

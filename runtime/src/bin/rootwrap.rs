@@ -9,7 +9,10 @@
 /// Called by the C runtime. std reads the arguments itself (`args_os`).
 // `no_mangle` is what the `unsafe_code` lint flags: it exports the symbol the
 // C runtime calls. No unsafe code runs here.
-#[allow(unsafe_code)]
+#[expect(
+    unsafe_code,
+    reason = "no_mangle exports the C entry point; no unsafe code runs here"
+)]
 #[unsafe(no_mangle)]
 pub extern "C" fn main(
     _argc: std::ffi::c_int,
