@@ -180,6 +180,18 @@ impl Swapper {
     }
 }
 
+impl Drop for Swapper {
+    /// A test that fails before `stop` must not leave the loop running as
+    /// the caller (it would outlive the run, and keep the user in use).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = run(Command::new(tool("pkill"))
+                .args(["-TERM", "-u", CALLER, "-f", "renameat2"]));
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// The tests share one tree and one swap loop at a time.
 fn exclusive() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
