@@ -185,8 +185,8 @@ impl Drop for Swapper {
     /// the caller (it would outlive the run, and keep the user in use).
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            let _ = run(Command::new(tool("pkill"))
-                .args(["-TERM", "-u", CALLER, "-f", "renameat2"]));
+            let _ =
+                run(Command::new(tool("pkill")).args(["-TERM", "-u", CALLER, "-f", "renameat2"]));
             let _ = self.child.wait();
         }
     }
