@@ -169,6 +169,41 @@ fn an_unwritable_stderr_does_not_lose_the_record() {
     );
 }
 
+/// A caller who starts rootwrap with descriptors 0, 1 and 2 closed (root
+/// can, sudo reopens them) must not get the log opened as one of them:
+/// rootwrap's own messages would then land in the audit log, a line the
+/// caller's argument shapes into a forged record.
+#[test]
+fn closed_standard_descriptors_do_not_become_the_audit_log() {
+    require_root!();
+    let dir = Scratch::new_in(Path::new("/var/lib"), "rw-hardening-stdfds");
+    let log = dir.join("audit.jsonl");
+    let ruleset = compile_ruleset(
+        dir.path(),
+        "stdfds",
+        &format!(
+            "ruleset stdfds\nexec-dirs /usr/bin /bin\nlog json {}\nallow t: true\n",
+            log.display()
+        ),
+    );
+    let forged = r#"{"decision":"allowed","command":"/bin/sh"}"#;
+    for closed in ["<&- >&- 2>&-", ">&- 2>&-", "2>&-"] {
+        let status = Command::new(tool("sh"))
+            .args(["-c", &format!("exec \"$@\" {closed}"), "sh"])
+            .arg(&binaries().rootwrap)
+            .arg(&ruleset)
+            .args(["cat", forged])
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(99), "with {closed}");
+    }
+    let records = records(&log);
+    assert_eq!(records.len(), 3, "{records:?}");
+    for record in &records {
+        assert_eq!(record["decision"], "denied", "{records:?}");
+    }
+}
+
 /// A FIFO at the ruleset's path is refused at once (97), not waited on.
 #[test]
 fn a_fifo_as_ruleset_is_refused_without_blocking() {
