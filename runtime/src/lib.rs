@@ -8,7 +8,6 @@
 pub mod audit;
 pub mod binary;
 pub mod canonical;
-mod codec;
 pub mod display;
 pub mod exec;
 pub mod exit;
