@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use rootwrap::format::{Ruleset, RulesetError};
 use rootwrap::matcher::{decide, Context, Decision};
-use rootwrap::Rule;
+use rootwrap::types::Rule;
 use rootwrap_bench::{
     compile_ruleset, measured_argv, measured_argv_with_args, MATCHING_RULE, MEASURED_COMMAND, SIZES,
 };

@@ -28,9 +28,9 @@ pub mod exec; // becoming the target user, then `execve`
 
 pub mod audit; // one record per decision, to a JSON-lines file and syslog
 
-pub mod syslog; // rootwrap's own `/dev/log` client
+pub(crate) mod syslog; // rootwrap's own `/dev/log` client
 
-pub mod sys; // the one unsafe module: thin libc wrappers
+pub(crate) mod sys; // the one unsafe module: thin libc wrappers
 
 // Shared by the steps above and by the compiler.
 pub mod display; // patterns printed back in filter-file syntax
@@ -38,4 +38,3 @@ pub mod exit; // exit codes, one per way a call ends
 
 pub use format::{Ruleset, RulesetError};
 pub use matcher::{decide, Allowed, Decision, Fault, Invocation, Mismatch};
-pub use types::*;

@@ -3,7 +3,7 @@
 //! exit 97, one line saying which, and nothing run. Then the same damage
 //! through the library, `Ruleset::from_bytes`, by error variant.
 //!
-//! Layout of a ruleset with one command (runtime/src/format.rs):
+//! Layout of a ruleset with one command (runtime/src/format/header.rs):
 //! header (64 bytes) | the command's section | bucket 0 | index.
 
 // A test fails loudly: unwrapping is the point outside #[test] fns too.

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
 use rootwrap::matcher::{Decision, Mismatch};
-use rootwrap::Rule;
+use rootwrap::types::Rule;
 use rootwrap_compile::syntax::unescape;
 
 /// The exec dirs of a row that names none: oslo's sample `exec_dirs`.

@@ -11,11 +11,13 @@ mod rendering; // records as JSON and syslog lines, escaped
 
 mod time; // RFC 3339 timestamps
 
-pub use records::{Caller, Event, Outcome};
-pub use rendering::{escape, render_json, render_kv, say};
-pub use time::rfc3339;
+pub use rendering::escape;
 
-use rendering::fit_datagram;
+pub(crate) use records::{Caller, Event, Outcome};
+pub(crate) use rendering::say;
+
+use rendering::{fit_datagram, render_json, render_kv};
+use time::rfc3339;
 
 use std::fs::File;
 use std::io::{self, Write as _};
@@ -36,7 +38,7 @@ const FALLBACK_SYSLOG: SyslogTarget = SyslogTarget {
 
 /// Why a log target cannot be written.
 #[derive(Debug)]
-pub enum LogError {
+pub(crate) enum LogError {
     Symlink(String),
     NotRootOwned(String, u32),
     WritableByOthers(String, u32),
@@ -70,7 +72,7 @@ impl std::error::Error for LogError {}
 
 /// The opened targets of one ruleset.
 #[derive(Debug)]
-pub struct AuditLog {
+pub(crate) struct AuditLog {
     syslog: Option<(SyslogTarget, Syslog)>,
     json: Option<(String, File)>,
     pub on_failure: OnLogFailure,
@@ -80,16 +82,6 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// No target: records go nowhere (a ruleset without `log` options).
-    pub fn none() -> AuditLog {
-        AuditLog {
-            syslog: None,
-            json: None,
-            on_failure: OnLogFailure::Refuse,
-            dropped: Vec::new(),
-        }
-    }
-
     /// Opens every declared target. With `on-log-failure continue`, a
     /// target that fails is dropped (and said so on stderr) instead.
     pub fn open(options: &LogOptions) -> Result<AuditLog, LogError> {
@@ -242,7 +234,7 @@ fn ends_mid_line(file: &File) -> io::Result<bool> {
 /// Best effort, for failures that happen before a ruleset names its
 /// targets (an unreadable ruleset, no arguments) and for records a target
 /// failed to take: syslog, if it listens.
-pub fn record_fallback(caller: impl FnOnce() -> Caller, event: &Event<'_>) {
+pub(crate) fn record_fallback(caller: impl FnOnce() -> Caller, event: &Event<'_>) {
     if let Ok(mut socket) = Syslog::connect() {
         let line = fit_datagram(render_kv(&caller(), event));
         let secs = SystemTime::now()

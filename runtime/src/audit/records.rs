@@ -9,7 +9,7 @@ use crate::types::Rule;
 
 /// What was decided. The names are the `decision` field of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// About to execute: written just before `execve`.
     Allowed,
     /// No rule allows the command line.
@@ -51,7 +51,7 @@ impl Outcome {
 
 /// One decision, with everything a record says about it.
 #[derive(Debug, Clone)]
-pub struct Event<'a> {
+pub(crate) struct Event<'a> {
     pub outcome: Outcome,
     pub argv: &'a [OsString],
     pub rule: Option<&'a Rule>,
@@ -90,7 +90,7 @@ impl<'a> Event<'a> {
 
 /// Who asked, from where.
 #[derive(Debug, Clone, Default)]
-pub struct Caller {
+pub(crate) struct Caller {
     /// From sudo's SUDO_USER, else the name of the real uid.
     pub user: String,
     /// From sudo's SUDO_UID, else the real uid.

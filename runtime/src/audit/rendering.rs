@@ -121,7 +121,7 @@ fn json_rule(out: &mut String, key: &str, rule: Option<&Rule>) {
 
 /// The JSON-lines form: one object, fields in a fixed order: first those
 /// no caller can lengthen or shape, then those it can (see `render_kv`).
-pub fn render_json(caller: &Caller, event: &Event<'_>, time: &str) -> String {
+pub(super) fn render_json(caller: &Caller, event: &Event<'_>, time: &str) -> String {
     let mut out = String::with_capacity(512);
     out.push_str("{\"time\":");
     json_string(&mut out, time.as_bytes());
@@ -209,7 +209,7 @@ fn kv_list(items: &[OsString]) -> String {
 /// The fields no caller can lengthen come first, so that a cut
 /// (`fit_datagram`) only ever shortens what the caller wrote: the working
 /// directory, the command lines, paths, variables and the reason.
-pub fn render_kv(caller: &Caller, event: &Event<'_>) -> String {
+pub(super) fn render_kv(caller: &Caller, event: &Event<'_>) -> String {
     let mut out = String::with_capacity(512);
     kv(&mut out, "decision", event.outcome.as_str());
     kv(
@@ -272,7 +272,7 @@ pub fn render_kv(caller: &Caller, event: &Event<'_>) -> String {
 /// argument must not start a line there, nor reach a terminal raw). A
 /// failed write is ignored (stderr belongs to the caller: it may be closed
 /// or full).
-pub fn say(message: &(impl AsRef<[u8]> + ?Sized)) {
+pub(crate) fn say(message: &(impl AsRef<[u8]> + ?Sized)) {
     use std::io::Write as _;
     let line = format!("rootwrap: {}\n", escape(message.as_ref()));
     let _ = std::io::stderr().write_all(line.as_bytes());

@@ -15,7 +15,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-pub fn rfc3339(secs: i64, micros: u32) -> String {
+pub(super) fn rfc3339(secs: i64, micros: u32) -> String {
     let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
     format!(
