@@ -15,7 +15,12 @@
 //! Run: `cargo bench -p rootwrap-bench -- --warm-up-time 1 --measurement-time 3`.
 
 // why: a bench-only binary; a failed set-up should stop it loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::ffi::OsString;
 use std::fs::File;

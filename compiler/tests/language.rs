@@ -3,7 +3,12 @@
 //! `diagnostics/`); the few left here are generated or span several files.
 
 // A test fails loudly: unwrapping is the point outside #[test] fns too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use rootwrap::types::{Arg, Command, Item, PathDepth, PathScope, PidPattern, Pin, Rest, RunAs};
 use rootwrap_compile::syntax::{parse_file, Expect, ItemAst, Pattern, Statement};

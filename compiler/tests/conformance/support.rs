@@ -5,8 +5,7 @@
 //! which include this file as a module. The format is documented at the top
 //! of `oslo.conf`.
 
-// Each including test uses a part of this module.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each including test uses a part of this module")]
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
