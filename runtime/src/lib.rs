@@ -5,6 +5,10 @@
 //! decides as root. Nothing in this crate parses text: regexes arrive as
 //! serialized DFAs, user names are resolved by libc.
 
+// Every index into a slice in the privileged path either cannot fail or
+// says why it cannot (`#[expect(clippy::indexing_slicing, reason)]`).
+#![warn(clippy::indexing_slicing)]
+
 // In pipeline order (blank lines keep rustfmt from sorting them).
 pub mod run; // `rootwrap RULESET CMD ARGS...`: the privileged path, end to end
 

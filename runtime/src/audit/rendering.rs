@@ -28,8 +28,8 @@ pub(super) fn fit_datagram(mut line: String) -> String {
     // something else.
     let bytes = line.as_bytes();
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' {
+    while let Some(&byte) = bytes.get(i) {
+        if byte == b'\\' {
             let escape = if bytes.get(i + 1) == Some(&b'\\') {
                 2
             } else {

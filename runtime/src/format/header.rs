@@ -72,6 +72,10 @@ impl Header {
         if bytes[0..8] != MAGIC {
             return Err(RulesetError::BadMagic);
         }
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "called with the fixed offsets of 4-byte fields within the header"
+        )]
         let u32_at = |at: usize| {
             u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
         };

@@ -34,11 +34,11 @@ impl ReadAt for [u8] {
     }
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
         let start = usize::try_from(offset).map_err(|_| io::ErrorKind::UnexpectedEof)?;
-        let end = start
+        let bytes = start
             .checked_add(buf.len())
-            .filter(|&end| end <= self.len())
+            .and_then(|end| self.get(start..end))
             .ok_or(io::ErrorKind::UnexpectedEof)?;
-        buf.copy_from_slice(&self[start..end]);
+        buf.copy_from_slice(bytes);
         Ok(())
     }
 }
@@ -165,12 +165,12 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
         let found = bucket
             .commands
             .binary_search_by(|(name, _)| name.as_bytes().cmp(command));
-        match found {
-            Ok(position) => {
-                let (name, reference) = &bucket.commands[position];
-                Ok(self.read_section(name, reference)?.rules)
-            }
-            Err(_) => Ok(Vec::new()),
+        match found
+            .ok()
+            .and_then(|position| bucket.commands.get(position))
+        {
+            Some((name, reference)) => Ok(self.read_section(name, reference)?.rules),
+            None => Ok(Vec::new()),
         }
     }
 
@@ -258,11 +258,19 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
 
     fn read_bucket(&self, which: usize) -> Result<Bucket, RulesetError> {
         let what = format!("command table bucket {which}");
-        let reference = self.index.buckets[which];
+        // An index without buckets is damage, not a panic.
+        let reference = *self
+            .index
+            .buckets
+            .get(which)
+            .ok_or_else(|| RulesetError::Corrupt(format!("{what}: no such bucket")))?;
         let bytes = self.read_verified(&reference, &what)?;
         let bucket: Bucket =
             codec::decode(&bytes).map_err(|e| RulesetError::Corrupt(format!("{what}: {e}")))?;
-        let sorted = bucket.commands.windows(2).all(|w| w[0].0 < w[1].0);
+        let sorted = bucket
+            .commands
+            .windows(2)
+            .all(|w| matches!(w, [a, b] if a.0 < b.0));
         let placed = bucket
             .commands
             .iter()

@@ -47,6 +47,10 @@ pub fn write_ruleset(options: &Options, rules: &[Rule]) -> Result<Vec<u8>, Strin
     ];
     for (command, rules) in by_command {
         let reference = place(&mut out, codec::encode(&Section { rules })?)?;
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "bucket_of is below its second argument, the vector's length"
+        )]
         buckets[bucket_of(command.as_bytes(), bucket_count)]
             .commands
             .push((command.to_string(), reference));
@@ -69,6 +73,10 @@ pub fn write_ruleset(options: &Options, rules: &[Rule]) -> Result<Vec<u8>, Strin
             out.len()
         ));
     }
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "`out` starts with the header's HEADER_LEN bytes, zero until now"
+    )]
     out[..HEADER_LEN].copy_from_slice(&Header::seal(payload_len, &index)?.to_bytes());
     Ok(out)
 }

@@ -37,7 +37,7 @@ pub(super) fn match_env(
         {
             return Err(Mismatch::EnvUnexpected(name_str.into_owned()).into());
         }
-        if call.assignments[..i].iter().any(|(n, _)| n == name) {
+        if call.assignments.iter().take(i).any(|(n, _)| n == name) {
             return Err(Mismatch::EnvDuplicate(name_str.into_owned()).into());
         }
     }
@@ -143,7 +143,11 @@ pub(super) fn arg_matches(
         Arg::Pid(pattern) => values::int(bytes)
             .filter(|&pid| pid > 0 && ctx.host.process(pid, pattern, ctx.exec_dirs).is_ok())
             .and(keep()),
-        Arg::Operand => (!bytes.is_empty() && bytes[0] != b'-').then(keep).flatten(),
+        Arg::Operand => bytes
+            .first()
+            .is_some_and(|&b| b != b'-')
+            .then(keep)
+            .flatten(),
         Arg::Any => keep(),
         Arg::Owner => values::is_owner(bytes).then(keep).flatten(),
         Arg::Netns => values::is_netns(bytes).then(keep).flatten(),

@@ -59,11 +59,11 @@ impl Allowed {
         let found = self
             .pinned
             .iter()
-            .find(|p| bytes.ends_with(p.passed.as_bytes()));
+            .find_map(|p| Some((p, bytes.strip_suffix(p.passed.as_bytes())?)));
         match found {
             // A prefixed value (`of=/proc/self/fd/5`) keeps its prefix.
-            Some(p) => {
-                let mut shown = bytes[..bytes.len() - p.passed.len()].to_vec();
+            Some((p, prefix)) => {
+                let mut shown = prefix.to_vec();
                 shown.extend_from_slice(p.checked.as_os_str().as_bytes());
                 OsString::from_vec(shown)
             }

@@ -18,31 +18,34 @@ impl Invocation {
     /// Splits argv. `None` when there is no command (empty, or only `env`
     /// and assignments).
     pub fn parse(argv: &[OsString]) -> Option<Invocation> {
-        let first = argv.first()?;
+        let (first, after_first) = argv.split_first()?;
         let env_form = first.as_bytes() == b"env" || assignment(first).is_some();
         if !env_form {
             return Some(Invocation {
                 env_form,
                 assignments: Vec::new(),
                 command: first.clone(),
-                args: argv[1..].to_vec(),
+                args: after_first.to_vec(),
             });
         }
         let mut rest = argv;
         if first.as_bytes() == b"env" {
-            rest = &argv[1..];
+            rest = after_first;
         }
         let mut assignments = Vec::new();
-        while let Some((name, value)) = rest.first().and_then(|a| assignment(a)) {
+        while let Some((assigned, after)) = rest.split_first() {
+            let Some((name, value)) = assignment(assigned) else {
+                break;
+            };
             assignments.push((name, value));
-            rest = &rest[1..];
+            rest = after;
         }
-        let command = rest.first()?.clone();
+        let (command, args) = rest.split_first()?;
         Some(Invocation {
             env_form,
             assignments,
-            command,
-            args: rest[1..].to_vec(),
+            command: command.clone(),
+            args: args.to_vec(),
         })
     }
 
@@ -65,14 +68,13 @@ impl Invocation {
 fn assignment(arg: &OsStr) -> Option<(OsString, OsString)> {
     let bytes = arg.as_bytes();
     let eq = bytes.iter().position(|&b| b == b'=')?;
-    let name = &bytes[..eq];
-    let valid = !name.is_empty()
-        && !name[0].is_ascii_digit()
+    let (name, value) = (bytes.get(..eq)?, bytes.get(eq + 1..)?);
+    let valid = name.first().is_some_and(|b| !b.is_ascii_digit())
         && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_');
     valid.then(|| {
         (
             OsString::from_vec(name.to_vec()),
-            OsString::from_vec(bytes[eq + 1..].to_vec()),
+            OsString::from_vec(value.to_vec()),
         )
     })
 }

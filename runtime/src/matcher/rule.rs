@@ -48,6 +48,10 @@ fn rule_matches(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Mat
     let len = call.args.len();
     let mut last_error = None;
     for (end, outputs) in &outcomes {
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "a walk ends at most one past the last argument"
+        )]
         let rest = &call.args[*end..];
         let mut args = outputs.clone();
         match rule.rest {
@@ -130,7 +134,11 @@ fn rule_matches(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Mat
         }
         (_, Some(end)) if end < len => Err(Mismatch::Extra {
             position: end + 1,
-            value: call.args[end].to_string_lossy().into_owned(),
+            value: call
+                .args
+                .get(end)
+                .map(|value| value.to_string_lossy().into_owned())
+                .unwrap_or_default(),
         }),
         _ => Err(Mismatch::Missing {
             position: len + 1,
