@@ -17,7 +17,12 @@
 //!
 //! Run: `cargo bench -p rootwrap-bench --bench hostile -- --warm-up-time 1 --measurement-time 3`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::ffi::OsString;
 use std::hint::black_box;

@@ -15,7 +15,12 @@
 //! Run: `cargo bench -p rootwrap-bench -- --warm-up-time 1 --measurement-time 3`.
 
 // why: a bench-only binary; a failed set-up should stop it loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -26,7 +31,7 @@ use std::path::{Path, PathBuf};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use rootwrap::format::{Ruleset, RulesetError};
 use rootwrap::matcher::{decide, Context, Decision};
-use rootwrap::Rule;
+use rootwrap::types::Rule;
 use rootwrap_bench::{
     compile_ruleset, measured_argv, measured_argv_with_args, MATCHING_RULE, MEASURED_COMMAND, SIZES,
 };

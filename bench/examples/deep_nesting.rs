@@ -15,7 +15,12 @@
 //! filter must get a clear error, never an abort.
 
 // why: a developer's reproducer, not shipped; a failed set-up should stop it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::path::PathBuf;
 

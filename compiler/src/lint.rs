@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use rootwrap::matcher::{Host, OnThisHost};
 use rootwrap::types::{file_name, Arg, Command, Item, Pin, Rest, Rule, RunAs};
 
 use crate::diag::Diagnostic;
@@ -583,10 +584,7 @@ fn lint_pins(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
 pub fn unpinned_host_warnings(rule: &Rule) -> Vec<String> {
     let owner = match &rule.run_as {
         RunAs::Root => 0,
-        RunAs::User(name) => rootwrap::sys::lookup_user(name)
-            .ok()
-            .flatten()
-            .map_or(0, |account| account.uid),
+        RunAs::User(name) => OnThisHost.user_uid(name).unwrap_or(0),
     };
     let mut warnings = Vec::new();
     for (scopes, pin) in path_patterns(rule) {

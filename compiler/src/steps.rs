@@ -1,5 +1,5 @@
 //! The most matching steps a rule can take, whatever the call: the
-//! runtime's matcher (`Walker` in runtime/src/matcher.rs) counts one step
+//! runtime's matcher (`Walker` in runtime/src/matcher/walk.rs) counts one step
 //! per single-argument check and gives up after
 //! `rootwrap::types::MAX_MATCH_STEPS`, so a rule that could reach that limit
 //! is refused when it is compiled, and the limit never decides a call.

@@ -11,9 +11,10 @@ use crate::diag::{Diagnostic, Span, Spanned};
 #[grammar = "../../grammar/rwf.pest"]
 struct RwfParser;
 
-// One per line of a filter file, kept in a vector once: boxing rules would
-// cost an allocation each and save nothing that matters.
-#[allow(clippy::large_enum_variant)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per line of a filter file, kept in a vector once: boxing rules would cost an allocation each and save nothing that matters"
+)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Statement {
     Rule(RuleAst),

@@ -7,7 +7,12 @@
 //! real binary in tests/tests/conformance_runtime.rs.
 
 // A test fails loudly: unwrapping is the point outside #[test] fns too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 #[path = "conformance/support.rs"]
 mod support;

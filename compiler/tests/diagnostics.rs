@@ -9,7 +9,12 @@
 //! cases' directory on the file's bare name, and the directory's absolute
 //! path, should it show up, is written `$DIR`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,12 @@
 //! share one list, so whatever the importer writes compiles, and every
 //! listed name is refused by both.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use proptest::prelude::*;
 use rootwrap_compile::oslo::reason::Category;

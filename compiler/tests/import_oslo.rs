@@ -3,7 +3,12 @@
 //! command line (files, exit codes); and the whole corpus of real filter
 //! files (`../shared/corpus/oslo-filters`), which must import and compile.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::ffi::OsString;
 use std::fs;

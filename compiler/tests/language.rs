@@ -3,7 +3,12 @@
 //! `diagnostics/`); the few left here are generated or span several files.
 
 // A test fails loudly: unwrapping is the point outside #[test] fns too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use rootwrap::types::{Arg, Command, Item, PathDepth, PathScope, PidPattern, Pin, Rest, RunAs};
 use rootwrap_compile::syntax::{parse_file, Expect, ItemAst, Pattern, Statement};
@@ -40,14 +45,14 @@ fn warnings(text: &str) -> String {
     sources.render_all(&compiled.warnings).join("\n")
 }
 
-fn only_rule(text: &str) -> rootwrap::Rule {
+fn only_rule(text: &str) -> rootwrap::types::Rule {
     let compiled = compile(&format!("{HEAD}{text}")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(compiled.policy.rules.len(), 1);
     compiled.policy.rules[0].rule.clone()
 }
 
 /// The rule's items, each of which must be a single-argument pattern.
-fn ones(rule: &rootwrap::Rule) -> Vec<Arg> {
+fn ones(rule: &rootwrap::types::Rule) -> Vec<Arg> {
     rule.args
         .iter()
         .map(|item| match item {

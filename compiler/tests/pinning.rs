@@ -1,6 +1,11 @@
 //! `COMMAND @sha256:HEX` and `--pin-executables`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use rootwrap::format::hex;
 use rootwrap_compile::compile::{compile_sources_with, Settings};

@@ -67,7 +67,7 @@ fn fixtures() -> &'static [Fixture; 2] {
     })
 }
 
-/// runtime/src/codec.rs's settings.
+/// runtime/src/format/codec.rs's settings.
 fn codec() -> impl bincode::config::Config {
     bincode::config::standard()
         .with_little_endian()

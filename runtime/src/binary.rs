@@ -134,9 +134,10 @@ fn open_checked(
     if readable {
         let mut head = [0u8; SHEBANG_MAX];
         let read = read_at_most(&file, &mut head).map_err(|e| Why::Io(e.to_string()))?;
-        script = head[..read].starts_with(b"#!");
+        let head = head.get(..read).unwrap_or_default();
+        script = head.starts_with(b"#!");
         if script {
-            check_interpreter(&head[..read], depth)?;
+            check_interpreter(head, depth)?;
         }
     }
     let sha256 = match pinned {
@@ -261,7 +262,12 @@ fn check_owner(path: &Path, meta: &std::fs::Metadata, dir: bool) -> Result<(), W
 /// opens it by path, as root. A relative one would be found from the
 /// caller's working directory.
 fn check_interpreter(head: &[u8], depth: usize) -> Result<(), Why> {
-    let line = head[2..].split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = head
+        .get(2..)
+        .unwrap_or_default()
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default();
     let name: Vec<u8> = line
         .iter()
         .copied()
@@ -289,8 +295,8 @@ fn check_interpreter(head: &[u8], depth: usize) -> Result<(), Why> {
 /// Reads from offset 0 until `buf` is full or the file ends.
 fn read_at_most(file: &File, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
-    while filled < buf.len() {
-        match file.read_at(&mut buf[filled..], filled as u64) {
+    while let Some(rest) = buf.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+        match file.read_at(rest, filled as u64) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -309,6 +315,10 @@ pub fn digest(file: &File) -> io::Result<Sha256Digest> {
         match file.read_at(&mut buf, offset) {
             Ok(0) => break,
             Ok(n) => {
+                #[expect(
+                    clippy::indexing_slicing,
+                    reason = "read_at returns at most the buffer's length"
+                )]
                 hasher.update(&buf[..n]);
                 offset += n as u64;
             }
@@ -332,8 +342,9 @@ pub fn parse_hex(text: &str) -> Option<Sha256Digest> {
     }
     let nibble = |b: u8| (b as char).to_digit(16);
     let mut digest = [0u8; 32];
-    for (i, pair) in bytes.chunks(2).enumerate() {
-        digest[i] = (nibble(pair[0])? * 16 + nibble(pair[1])?) as u8;
+    for (out, pair) in digest.iter_mut().zip(bytes.chunks_exact(2)) {
+        let &[high, low] = pair else { return None };
+        *out = (nibble(high)? * 16 + nibble(low)?) as u8;
     }
     Some(digest)
 }

@@ -9,6 +9,8 @@ use crate::matcher::Allowed;
 use crate::sys;
 use crate::types::RunAs;
 
+pub use crate::sys::Account;
+
 #[derive(Debug)]
 pub enum ExecError {
     UnknownUser(String),
@@ -48,7 +50,7 @@ impl std::error::Error for ExecError {}
 /// Replaces this process with the allowed command, already running as its
 /// target user (`switch_user`). Returns only on failure, before anything
 /// was executed.
-pub fn exec(allowed: &Allowed) -> ExecError {
+pub(crate) fn exec(allowed: &Allowed) -> ExecError {
     if let Err(e) = sys::cloexec_inherited_fds() {
         return ExecError::CloseFds(e);
     }
@@ -80,7 +82,7 @@ pub fn exec(allowed: &Allowed) -> ExecError {
 }
 
 /// The target user's account on this host (what `explain` checks too).
-pub fn target_account(run_as: &RunAs) -> Result<sys::Account, ExecError> {
+pub fn target_account(run_as: &RunAs) -> Result<Account, ExecError> {
     let user = run_as.user_name();
     match sys::lookup_user(user) {
         Ok(Some(account)) => Ok(account),
@@ -90,7 +92,7 @@ pub fn target_account(run_as: &RunAs) -> Result<sys::Account, ExecError> {
 }
 
 /// Becomes the target user for good: groups, gid, uid, checked.
-pub fn switch_user(run_as: &RunAs) -> Result<(), ExecError> {
+pub(crate) fn switch_user(run_as: &RunAs) -> Result<(), ExecError> {
     let user = run_as.user_name();
     let euid = sys::effective_uid();
     if euid == 0 && *run_as == RunAs::Root {

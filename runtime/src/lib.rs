@@ -5,23 +5,40 @@
 //! decides as root. Nothing in this crate parses text: regexes arrive as
 //! serialized DFAs, user names are resolved by libc.
 
-pub mod audit;
-pub mod binary;
-pub mod canonical;
-mod codec;
-pub mod display;
-pub mod exec;
-pub mod exit;
-pub mod format;
-pub mod matcher;
-pub mod pin;
-pub mod process;
-pub mod run;
-pub mod sys;
-pub mod syslog;
-pub mod types;
-pub mod values;
+// Every index into a slice in the privileged path either cannot fail or
+// says why it cannot (`#[expect(clippy::indexing_slicing, reason)]`).
+#![warn(clippy::indexing_slicing)]
+
+// In pipeline order (blank lines keep rustfmt from sorting them).
+pub mod run; // `rootwrap RULESET CMD ARGS...`: the privileged path, end to end
+
+pub mod format; // the ruleset file: header, writer, verified lazy reader
+
+pub mod types; // what a ruleset holds: rules, patterns, options
+
+pub mod matcher; // a command line against the rules, to a decision
+
+pub mod values; // recognizers for typed argument values
+
+pub mod canonical; // path canonicalization that accepts a missing tail
+
+pub mod pin; // `<path>` arguments pinned through descriptors
+
+pub mod process; // `<pid>`: what a running process executes
+
+pub mod binary; // the executable, opened and checked on its descriptor
+
+pub mod exec; // becoming the target user, then `execve`
+
+pub mod audit; // one record per decision, to a JSON-lines file and syslog
+
+pub(crate) mod syslog; // rootwrap's own `/dev/log` client
+
+pub(crate) mod sys; // the one unsafe module: thin libc wrappers
+
+// Shared by the steps above and by the compiler.
+pub mod display; // patterns printed back in filter-file syntax
+pub mod exit; // exit codes, one per way a call ends
 
 pub use format::{Ruleset, RulesetError};
 pub use matcher::{decide, Allowed, Decision, Fault, Invocation, Mismatch};
-pub use types::*;

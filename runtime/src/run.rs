@@ -20,7 +20,7 @@ use crate::types::Rule;
 /// opened. A sudoers line `rootwrap /etc/svc/R.rwc *` lets the caller pass
 /// a first argument `/etc/svc/R.rwc /../other.rwc` (sudo's `*` matches
 /// spaces and slashes too): such a path must never reach another file.
-pub fn check_ruleset_path(path: &Path) -> Result<(), RulesetError> {
+pub(crate) fn check_ruleset_path(path: &Path) -> Result<(), RulesetError> {
     let bytes = path.as_os_str().as_bytes();
     let why = if !bytes.starts_with(b"/") {
         "is not absolute"

@@ -319,8 +319,8 @@ pub fn hostname() -> String {
     if rc != 0 {
         return String::new();
     }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    let name = buf.split(|&b| b == 0).next().unwrap_or_default();
+    String::from_utf8_lossy(name).into_owned()
 }
 
 /// The name of user `uid` (`getpwuid_r`), when it has one.

@@ -100,10 +100,10 @@ pub fn is_ipv6(s: &[u8]) -> bool {
 
 /// `address/prefix-length`, the length within the address family's width.
 pub fn is_cidr(s: &[u8]) -> bool {
-    let Some(slash) = s.iter().position(|&b| b == b'/') else {
+    let mut parts = s.splitn(2, |&b| b == b'/');
+    let (Some(addr), Some(len)) = (parts.next(), parts.next()) else {
         return false;
     };
-    let (addr, len) = (&s[..slash], &s[slash + 1..]);
     let max = if is_ipv4(addr) {
         32
     } else if is_ipv6(addr) {
@@ -126,7 +126,7 @@ pub fn is_ifname(s: &[u8]) -> bool {
     (1..16).contains(&s.len())
         && s != b"."
         && s != b".."
-        && s[0] != b'-'
+        && s.first() != Some(&b'-')
         && s.iter()
             .all(|&b| b.is_ascii_graphic() && b != b'/' && b != b':')
 }
@@ -136,8 +136,7 @@ pub fn is_ifname(s: &[u8]) -> bool {
 pub fn is_account_name(s: &[u8]) -> bool {
     let body = s.strip_suffix(b"$").unwrap_or(s);
     (1..=32).contains(&s.len())
-        && !body.is_empty()
-        && body[0] != b'-'
+        && body.first().is_some_and(|&b| b != b'-')
         && body
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
@@ -145,14 +144,15 @@ pub fn is_account_name(s: &[u8]) -> bool {
 
 /// chown's OWNER: `user`, `user:`, `user:group` or `:group`.
 pub fn is_owner(s: &[u8]) -> bool {
-    match s.iter().position(|&b| b == b':') {
-        None => is_account_name(s),
-        Some(colon) => {
-            let (user, group) = (&s[..colon], &s[colon + 1..]);
+    let mut parts = s.splitn(2, |&b| b == b':');
+    match (parts.next(), parts.next()) {
+        (Some(user), Some(group)) => {
             (user.is_empty() || is_account_name(user))
                 && (group.is_empty() || is_account_name(group))
                 && !(user.is_empty() && group.is_empty())
         }
+        // No `:`.
+        _ => is_account_name(s),
     }
 }
 
@@ -162,7 +162,7 @@ pub fn is_netns(s: &[u8]) -> bool {
     (1..=255).contains(&s.len())
         && s != b"."
         && s != b".."
-        && s[0] != b'-'
+        && s.first() != Some(&b'-')
         && s.iter().all(|&b| b.is_ascii_graphic() && b != b'/')
 }
 

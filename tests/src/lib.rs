@@ -7,7 +7,12 @@
 //! `scripts/e2e-cleanup.sh` undoes it.
 
 // Test support: a set-up that cannot be done fails the test that needed it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::ffi::OsStr;
 use std::fs;

@@ -19,7 +19,7 @@ pub fn in_ci() -> bool {
 pub fn missing(why: &str) {
     let current = std::thread::current();
     let test = current.name().unwrap_or("test");
-    #[allow(clippy::panic)] // failing the test is the point
+    #[allow(clippy::panic, reason = "failing the test is the point")]
     if in_ci() {
         panic!("{test} cannot run under CI=true: {why}");
     }

@@ -3,13 +3,19 @@
 //! digest, and what was checked is what runs. Through real sudo, as the
 //! service user.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use rootwrap::matcher::{Host, OnThisHost};
 use sha2::{Digest, Sha256};
 
 use rootwrap_tests::{
@@ -58,7 +64,7 @@ fn setup() -> &'static Binaries {
             set_mode(&planted, 0o755);
         }
         set_mode(&caller_dir, 0o755);
-        let uid = rootwrap::sys::lookup_user(CALLER).unwrap().unwrap().uid;
+        let uid = OnThisHost.user_uid(CALLER).unwrap();
         std::os::unix::fs::chown(&caller_dir, Some(uid), None).unwrap();
         set_mode(&open_dir, 0o777);
 

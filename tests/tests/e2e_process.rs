@@ -7,7 +7,12 @@
 //! skipped otherwise.
 
 // A test fails loudly: unwrapping is the point outside #[test] fns too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::fs;
 use std::io::{BufRead, BufReader};

@@ -2,7 +2,12 @@
 //! account, allowed `sudo rootwrap RULESET *`), each reproduced through real
 //! sudo as the unprivileged user: what it got before, refused now.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::process::Stdio;
 use std::sync::OnceLock;

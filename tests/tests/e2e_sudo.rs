@@ -6,7 +6,12 @@
 //! it was skipped otherwise. See tests/src/lib.rs for the set-up.
 
 // A test fails loudly: unwrapping is the point outside #[test] fns too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::fs;
 use std::process::Command;

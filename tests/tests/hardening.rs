@@ -2,7 +2,12 @@
 //! through the real binary as root: each names the attack it pins down.
 
 // A test fails loudly: unwrapping is the point outside #[test] fns too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::ffi::OsStr;
 use std::fs;

@@ -19,7 +19,12 @@
 //! compares the synthetic file alone, and says so (under `CI=true` a
 //! missing corpus fails the test).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;

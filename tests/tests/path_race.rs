@@ -14,7 +14,12 @@
 //! `RACE_CALLS` sets the number of calls per rule (default 1000, one in ten
 //! of them through sudo); the closing lines print what ran.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt};

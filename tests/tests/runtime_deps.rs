@@ -8,7 +8,12 @@
 //! crates (regex-automata's `syntax`, `dfa-build`) do not show up here.
 
 // A test fails loudly: unwrapping is the point outside #[test] fns too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::path::Path;
 use std::process::Command;

@@ -3,11 +3,16 @@
 //! exit 97, one line saying which, and nothing run. Then the same damage
 //! through the library, `Ruleset::from_bytes`, by error variant.
 //!
-//! Layout of a ruleset with one command (runtime/src/format.rs):
+//! Layout of a ruleset with one command (runtime/src/format/header.rs):
 //! header (64 bytes) | the command's section | bucket 0 | index.
 
 // A test fails loudly: unwrapping is the point outside #[test] fns too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use std::fs;
 use std::os::unix::fs::chown;

@@ -5,8 +5,7 @@
 //! which include this file as a module. The format is documented at the top
 //! of `oslo.conf`.
 
-// Each including test uses a part of this module.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each including test uses a part of this module")]
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -17,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
 use rootwrap::matcher::{Decision, Mismatch};
-use rootwrap::Rule;
+use rootwrap::types::Rule;
 use rootwrap_compile::syntax::unescape;
 
 /// The exec dirs of a row that names none: oslo's sample `exec_dirs`.

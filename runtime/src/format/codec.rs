@@ -1,12 +1,11 @@
 //! The payload codec. The only module that names bincode, so the encoding can
 //! be replaced without touching anything else (bump `FORMAT_VERSION` then).
-#![forbid(unsafe_code)]
 
 use serde::{de::DeserializeOwned, Serialize};
 
 /// Upper bound on what one decode may allocate: a corrupted length prefix
 /// must fail, not exhaust memory. Equal to the ruleset size cap.
-const DECODE_LIMIT: usize = crate::format::MAX_RULESET_BYTES as usize;
+const DECODE_LIMIT: usize = super::header::MAX_RULESET_BYTES as usize;
 
 fn config() -> impl bincode::config::Config {
     bincode::config::standard()

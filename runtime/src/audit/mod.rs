@@ -1,0 +1,281 @@
+//! The audit log: one record per decision, to syslog (`/dev/log`, see
+//! `syslog.rs`) and/or an append-only JSON-lines file, as the ruleset
+//! declares. Every byte an argument contributes is escaped, so no argument
+//! can forge or break a record; see the book's "Auditing" chapter for the
+//! schema.
+#![forbid(unsafe_code)]
+
+mod records; // what a record says
+
+mod rendering; // records as JSON and syslog lines, escaped
+
+mod time; // RFC 3339 timestamps
+
+pub use rendering::escape;
+
+pub(crate) use records::{Caller, Event, Outcome};
+pub(crate) use rendering::say;
+
+use rendering::{fit_datagram, render_json, render_kv};
+use time::rfc3339;
+
+use std::fs::File;
+use std::io::{self, Write as _};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::sys;
+use crate::syslog::{self, Syslog};
+use crate::types::{LogOptions, OnLogFailure, SyslogTarget};
+
+/// Where a decision-less failure goes when no ruleset names a target:
+/// syslog's authpriv facility, error priority, if a syslog daemon listens.
+const FALLBACK_SYSLOG: SyslogTarget = SyslogTarget {
+    facility: libc::LOG_AUTHPRIV,
+    allowed_level: libc::LOG_ERR,
+    denied_level: libc::LOG_ERR,
+};
+
+/// Why a log target cannot be written.
+#[derive(Debug)]
+pub(crate) enum LogError {
+    Symlink(String),
+    NotRootOwned(String, u32),
+    WritableByOthers(String, u32),
+    NotRegular(String),
+    Open(String, io::Error),
+    Write(String, io::Error),
+    Syslog(io::Error),
+}
+
+impl std::fmt::Display for LogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LogError::Symlink(p) => write!(f, "the audit log {p} is a symbolic link"),
+            LogError::NotRootOwned(p, uid) => {
+                write!(f, "the audit log {p} is owned by uid {uid}, not by root")
+            }
+            LogError::WritableByOthers(p, mode) => write!(
+                f,
+                "the audit log {p} is writable by group or others (mode {:04o})",
+                mode & 0o7777
+            ),
+            LogError::NotRegular(p) => write!(f, "the audit log {p} is not a regular file"),
+            LogError::Open(p, e) => write!(f, "cannot open the audit log {p}: {e}"),
+            LogError::Write(p, e) => write!(f, "cannot write the audit log {p}: {e}"),
+            LogError::Syslog(e) => write!(f, "cannot reach syslog at {}: {e}", syslog::SOCKET),
+        }
+    }
+}
+
+impl std::error::Error for LogError {}
+
+/// The opened targets of one ruleset.
+#[derive(Debug)]
+pub(crate) struct AuditLog {
+    syslog: Option<(SyslogTarget, Syslog)>,
+    json: Option<(String, File)>,
+    pub on_failure: OnLogFailure,
+    /// Targets dropped under `on-log-failure continue`: every record then
+    /// goes to the fallback too, saying so.
+    dropped: Vec<String>,
+}
+
+impl AuditLog {
+    /// Opens every declared target. With `on-log-failure continue`, a
+    /// target that fails is dropped (and said so on stderr) instead.
+    pub fn open(options: &LogOptions) -> Result<AuditLog, LogError> {
+        let mut log = AuditLog {
+            syslog: None,
+            json: None,
+            on_failure: options.on_failure,
+            dropped: Vec::new(),
+        };
+        if let Some(target) = options.syslog {
+            match Syslog::connect() {
+                Ok(socket) => log.syslog = Some((target, socket)),
+                Err(e) => log.failed(LogError::Syslog(e))?,
+            }
+        }
+        if let Some(path) = &options.json {
+            match open_json(path) {
+                Ok(file) => log.json = Some((path.clone(), file)),
+                Err(e) => log.failed(e)?,
+            }
+        }
+        Ok(log)
+    }
+
+    fn failed(&mut self, error: LogError) -> Result<(), LogError> {
+        match self.on_failure {
+            OnLogFailure::Refuse => Err(error),
+            OnLogFailure::Continue => {
+                let warning = format!(
+                    "warning: {error}; continuing without it, as the ruleset says (on-log-failure continue)"
+                );
+                say(&warning);
+                self.dropped.push(warning);
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether a record will be written anywhere (a caller lookup is only
+    /// worth it then).
+    pub fn is_active(&self) -> bool {
+        self.syslog.is_some() || self.json.is_some() || !self.dropped.is_empty()
+    }
+
+    /// Writes one record to every target. The caller must have been looked
+    /// up before any switch to the target user. A target that fails refuses
+    /// the call (`Err`), or with `on-log-failure continue` is dropped; either
+    /// way the record goes to the fallback too, with the failure in its
+    /// `reason`.
+    pub fn record(&mut self, caller: &Caller, event: &Event<'_>) -> Result<(), LogError> {
+        let result = self.write(caller, event);
+        if let Err(error) = &result {
+            // The call is refused: that is what the fallback records.
+            let mut refused = event.clone();
+            if event.outcome == Outcome::Allowed {
+                refused.outcome = Outcome::BadRuleset;
+                refused.outcome = Outcome::BadRuleset;
+            }
+            let message = if event.outcome == Outcome::Allowed {
+                format!("{error}; refusing the call (on-log-failure refuse)")
+            } else {
+                error.to_string()
+            };
+            record_fallback(|| caller.clone(), &with_reason(refused, &message));
+        } else if !self.dropped.is_empty() {
+            record_fallback(
+                || caller.clone(),
+                &with_reason(event.clone(), &self.dropped.join("; ")),
+            );
+        }
+        result
+    }
+
+    fn write(&mut self, caller: &Caller, event: &Event<'_>) -> Result<(), LogError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let secs = now.as_secs() as i64;
+        let syslog_error = self.syslog.as_mut().and_then(|(target, socket)| {
+            let level = if event.outcome == Outcome::Allowed {
+                target.allowed_level
+            } else {
+                target.denied_level
+            };
+            let line = fit_datagram(render_kv(caller, event));
+            socket.send(target.facility | level, secs, &line).err()
+        });
+        if let Some(e) = syslog_error {
+            self.syslog = None;
+            self.failed(LogError::Syslog(e))?;
+        }
+        let json_error = self.json.as_mut().and_then(|(path, file)| {
+            let time = rfc3339(secs, now.subsec_micros());
+            let line = render_json(caller, event, &time);
+            append_record(file, &line)
+                .err()
+                .map(|e| LogError::Write(path.clone(), e))
+        });
+        if let Some(error) = json_error {
+            self.json = None;
+            self.failed(error)?;
+        }
+        Ok(())
+    }
+}
+
+/// `event` with `more` added to its reason (after `; ` if it has one).
+fn with_reason<'a>(mut event: Event<'a>, more: &str) -> Event<'a> {
+    let reason = event.reason.get_or_insert_with(Vec::new);
+    if !reason.is_empty() {
+        reason.extend_from_slice(b"; ");
+    }
+    reason.extend_from_slice(more.as_bytes());
+    event
+}
+
+/// Appends `record` and a newline with one `write(2)`: with `O_APPEND`,
+/// concurrent calls never interleave their records. A write that is
+/// short is a failure (it says nothing of the file's size, which the
+/// caller must not learn), and the next record then starts on a new line
+/// rather than completing the torn one. The check and the write hold the
+/// file's lock: a record another call is still writing is not torn.
+fn append_record(file: &mut File, record: &str) -> io::Result<()> {
+    sys::with_file_lock(file, || {
+        let mut line = Vec::with_capacity(record.len() + 2);
+        if ends_mid_line(file)? {
+            line.push(b'\n');
+        }
+        line.extend_from_slice(record.as_bytes());
+        line.push(b'\n');
+        match (&*file).write(&line) {
+            Ok(n) if n == line.len() => Ok(()),
+            Ok(_) => Err(io::Error::other("the record was written in part only")),
+            Err(e) => Err(e),
+        }
+    })
+}
+
+/// Whether the file's last byte is not a newline (a torn record).
+fn ends_mid_line(file: &File) -> io::Result<bool> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(false);
+    }
+    let mut last = [0u8];
+    file.read_exact_at(&mut last, len - 1)?;
+    Ok(last[0] != b'\n')
+}
+
+/// Best effort, for failures that happen before a ruleset names its
+/// targets (an unreadable ruleset, no arguments) and for records a target
+/// failed to take: syslog, if it listens.
+pub(crate) fn record_fallback(caller: impl FnOnce() -> Caller, event: &Event<'_>) {
+    if let Ok(mut socket) = Syslog::connect() {
+        let line = fit_datagram(render_kv(&caller(), event));
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs() as i64;
+        let _ = socket.send(
+            FALLBACK_SYSLOG.facility | FALLBACK_SYSLOG.denied_level,
+            secs,
+            &line,
+        );
+    }
+}
+
+fn open_json(path: &str) -> Result<File, LogError> {
+    // Readable too: the last byte tells whether a record was torn.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        // Non-blocking: a FIFO planted at the path must be refused, not
+        // waited on (it has no effect on a regular file).
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => LogError::Symlink(path.to_string()),
+            _ => LogError::Open(path.to_string(), e),
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| LogError::Open(path.to_string(), e))?;
+    if !meta.is_file() {
+        return Err(LogError::NotRegular(path.to_string()));
+    }
+    if meta.uid() != 0 {
+        return Err(LogError::NotRootOwned(path.to_string(), meta.uid()));
+    }
+    // Whoever may write it may forge or erase records.
+    if meta.mode() & 0o022 != 0 {
+        return Err(LogError::WritableByOthers(path.to_string(), meta.mode()));
+    }
+    Ok(file)
+}

@@ -1,0 +1,306 @@
+//! The matcher alone, against a fake host: no file system, no process.
+use std::cell::Cell;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::pin::{PathRefusal, PinnedPath};
+use crate::process;
+use crate::process::Reason;
+use crate::types::{Arg, Command, Item, PathDepth, PathScope, Pin, Rest, Rule, RunAs};
+use crate::types::{Dfa, PidPattern, Regex, Source};
+
+use super::*;
+
+/// Paths are canonical by lexical normalization, each component costs
+/// one lookup; process 42 runs `/usr/bin/target`; only the listed
+/// executables exist; paths under `/srv/refused` cannot be pinned.
+struct Fake {
+    executables: Vec<&'static str>,
+}
+
+impl Host for Fake {
+    fn canonicalize(&self, path: &Path, budget: &Cell<usize>) -> Option<PathBuf> {
+        let mut out = PathBuf::from("/");
+        for part in path.components() {
+            budget.set(budget.get().checked_sub(1)?);
+            match part {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::Normal(name) => out.push(name),
+                _ => {}
+            }
+        }
+        Some(out)
+    }
+    fn canonicalize_trusted(&self, path: &Path) -> Option<PathBuf> {
+        Some(path.to_path_buf())
+    }
+    fn pin(&self, _: &Path, checked: &Path, _: Pin) -> Option<Result<PinnedPath, PathRefusal>> {
+        checked
+            .starts_with("/srv/refused")
+            .then_some(Err(PathRefusal::Symlink))
+    }
+    fn unpinned_safe(&self, _: &Path, _: u32) -> Result<(), PathRefusal> {
+        Ok(())
+    }
+    fn process(
+        &self,
+        pid: i64,
+        pattern: &PidPattern,
+        _: &[String],
+    ) -> Result<(), process::NotTarget> {
+        if pid == 42 && pattern.targets.iter().any(|t| t == "/usr/bin/target") {
+            Ok(())
+        } else {
+            Err(process::NotTarget {
+                pid,
+                reason: Reason::NoProcess,
+            })
+        }
+    }
+    fn find_executable(&self, command: &Command, _: &[String]) -> Option<PathBuf> {
+        let path = match command {
+            Command::Path(path) => path.clone(),
+            Command::Name(name) => format!("/bin/{name}"),
+        };
+        self.executables
+            .contains(&path.as_str())
+            .then(|| PathBuf::from(path))
+    }
+    fn check_binary(&self, _: &Path, _: Option<&[u8; 32]>) -> Option<Checked> {
+        None
+    }
+    fn user_uid(&self, _: &str) -> Option<u32> {
+        Some(1000)
+    }
+}
+
+fn rule(id: u32, command: &str, args: Vec<Arg>, rest: Rest) -> Rule {
+    Rule {
+        id,
+        name: format!("r{id}"),
+        source: Source {
+            file: "t.rwf".into(),
+            line: id + 1,
+        },
+        command: if command.starts_with('/') {
+            Command::Path(command.into())
+        } else {
+            Command::Name(command.into())
+        },
+        sha256: None,
+        run_as: RunAs::Root,
+        env: Vec::new(),
+        args: args.into_iter().map(Item::One).collect(),
+        rest,
+    }
+}
+
+fn argv(words: &[&str]) -> Vec<OsString> {
+    words.iter().map(OsString::from).collect()
+}
+
+fn all_present() -> Fake {
+    Fake {
+        executables: vec!["/bin/cat", "/bin/kill", "/bin/nice", "/bin/echo"],
+    }
+}
+
+/// Decides `words` against `rules` (all of them, for every spelling).
+fn decide_with(rules: &[Rule], host: &Fake, words: &[&str]) -> Result<Decision, Fault> {
+    let lookup = |command: &[u8]| {
+        Ok(rules
+            .iter()
+            .filter(|r| {
+                r.command
+                    .selectors()
+                    .iter()
+                    .any(|s| s.as_bytes() == command)
+            })
+            .cloned()
+            .collect())
+    };
+    let ctx = Context::new(&[], &lookup, host);
+    decide(&argv(words), &ctx)
+}
+
+fn allowed_argv(decision: Result<Decision, Fault>) -> Vec<String> {
+    match decision {
+        Ok(Decision::Allow(allowed)) => allowed
+            .argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        other => panic!("not allowed: {other:?}"),
+    }
+}
+
+fn path(base: &str) -> Arg {
+    Arg::Path {
+        scopes: vec![PathScope {
+            base: base.into(),
+            depth: PathDepth::Descendant,
+        }],
+        pin: Pin::Object,
+    }
+}
+
+#[test]
+fn paths_are_checked_and_passed_in_canonical_form() {
+    let rules = [rule(0, "cat", vec![path("/srv")], Rest::Exact)];
+    let host = all_present();
+    assert_eq!(
+        allowed_argv(decide_with(&rules, &host, &["cat", "/srv/a/../b"])),
+        ["/bin/cat", "/srv/b"]
+    );
+    assert!(matches!(
+        decide_with(&rules, &host, &["cat", "/srv/../etc/shadow"]),
+        Ok(Decision::Deny { .. })
+    ));
+    match decide_with(&rules, &host, &["cat", "/srv/refused/x"]) {
+        Ok(Decision::Deny { tried }) => {
+            assert!(matches!(tried[0].1, Mismatch::Path { .. }), "{tried:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_pid_must_name_a_target_process() {
+    let pattern = Arg::Pid(PidPattern {
+        targets: vec!["/usr/bin/target".into()],
+        user: None,
+    });
+    let rules = [rule(0, "kill", vec![pattern], Rest::Exact)];
+    let host = all_present();
+    assert_eq!(
+        allowed_argv(decide_with(&rules, &host, &["kill", "42"])),
+        ["/bin/kill", "42"]
+    );
+    match decide_with(&rules, &host, &["kill", "43"]) {
+        Ok(Decision::Deny { tried }) => assert!(
+            matches!(&tried[0].1, Mismatch::Process { position: 1, why } if why.pid == 43),
+            "{tried:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_missing_executable_passes_over_to_a_rule_of_the_same_user() {
+    let any = || vec![Arg::Any];
+    let mut other_user = rule(2, "/opt/cat", any(), Rest::Exact);
+    other_user.run_as = RunAs::User("nobody".into());
+    let rules = [
+        rule(0, "/usr/local/bin/cat", any(), Rest::Exact),
+        rule(1, "cat", any(), Rest::Exact),
+    ];
+    let host = all_present();
+    assert_eq!(
+        allowed_argv(decide_with(&rules, &host, &["cat", "x"])),
+        ["/bin/cat", "x"]
+    );
+    let host = Fake {
+        executables: Vec::new(),
+    };
+    assert!(matches!(
+        decide_with(&rules, &host, &["cat", "x"]),
+        Ok(Decision::NotExecutable { rule }) if rule.id == 0
+    ));
+    // Another user's rule is never reached through a missing program.
+    let rules = [rules[0].clone(), other_user];
+    let host = Fake {
+        executables: vec!["/opt/cat"],
+    };
+    assert!(matches!(
+        decide_with(&rules, &host, &["cat", "x"]),
+        Ok(Decision::NotExecutable { rule }) if rule.id == 0
+    ));
+}
+
+#[test]
+fn a_chain_runs_the_executable_of_the_rule_that_allows_it() {
+    let rules = [
+        rule(0, "nice", vec![Arg::Literal("-n5".into())], Rest::Chain),
+        rule(1, "cat", vec![path("/srv")], Rest::Exact),
+    ];
+    let host = all_present();
+    assert_eq!(
+        allowed_argv(decide_with(
+            &rules,
+            &host,
+            &["nice", "-n5", "cat", "/srv/x"]
+        )),
+        ["/bin/nice", "-n5", "/bin/cat", "/srv/x"]
+    );
+    match decide_with(&rules, &host, &["nice", "-n5", "cat", "/etc/x"]) {
+        Ok(Decision::Deny { tried }) => {
+            assert!(matches!(tried[0].1, Mismatch::ChainDenied(_)), "{tried:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // A lookup that fails is a damaged ruleset, not a denial.
+    let lookup = |command: &[u8]| match command {
+        b"nice" => Ok(vec![rules[0].clone()]),
+        _ => Err(RulesetError::Corrupt("test".into())),
+    };
+    let ctx = Context::new(&[], &lookup, &host);
+    assert!(matches!(
+        decide(&argv(&["nice", "-n5", "cat", "/srv/x"]), &ctx),
+        Err(Fault::Ruleset(RulesetError::Corrupt(_)))
+    ));
+}
+
+#[test]
+fn path_lookups_are_bounded_per_call() {
+    let rules = [rule(
+        0,
+        "cat",
+        vec![path("/srv"), path("/srv")],
+        Rest::Exact,
+    )];
+    let host = all_present();
+    // Each argument costs its components; two of 1000 fit in the
+    // budget, one of 1100 after one of 1000 does not.
+    let long = |n: usize| format!("/srv{}", "/a".repeat(n - 2));
+    let (a, b) = (long(1000), long(1100));
+    assert!(matches!(
+        decide_with(&rules, &host, &["cat", &a, &a]),
+        Ok(Decision::Allow(_))
+    ));
+    assert!(matches!(
+        decide_with(&rules, &host, &["cat", &a, &b]),
+        Ok(Decision::Deny { .. })
+    ));
+}
+
+#[test]
+fn bytes_searched_by_regexes_are_bounded_per_call() {
+    let dfa = regex_automata::dfa::dense::Builder::new()
+        .configure(
+            regex_automata::dfa::dense::Config::new()
+                .start_kind(regex_automata::dfa::StartKind::Anchored),
+        )
+        .build("^(?:.*)$")
+        .unwrap()
+        .to_sparse()
+        .unwrap()
+        .to_bytes_little_endian();
+    let regex = Arg::Regex(Regex {
+        source: ".*".into(),
+        dfa: Dfa::from_bytes(dfa).unwrap(),
+    });
+    let rules = [rule(0, "echo", vec![regex.clone(), regex], Rest::Exact)];
+    let host = all_present();
+    let half = "a".repeat(MAX_SCAN_BYTES / 2);
+    assert!(matches!(
+        decide_with(&rules, &host, &["echo", &half, &half]),
+        Ok(Decision::Allow(_))
+    ));
+    let more = "a".repeat(MAX_SCAN_BYTES / 2 + 1);
+    assert!(matches!(
+        decide_with(&rules, &host, &["echo", &half, &more]),
+        Err(Fault::TooComplex)
+    ));
+}
