@@ -42,6 +42,8 @@ pub enum Outcome {
     BadInvocation,
     /// Allowed, but switching user or `execve` failed: nothing ran.
     ExecFailed,
+    /// An action ran, and one of its steps failed.
+    StepFailed,
 }
 
 impl Outcome {
@@ -53,6 +55,7 @@ impl Outcome {
             Outcome::BadRuleset => "bad-ruleset",
             Outcome::BadInvocation => "bad-invocation",
             Outcome::ExecFailed => "exec-failed",
+            Outcome::StepFailed => "step-failed",
         }
     }
 
@@ -65,6 +68,7 @@ impl Outcome {
             Outcome::BadRuleset => ExitCode::BadRuleset,
             Outcome::BadInvocation => ExitCode::NoCommand,
             Outcome::ExecFailed => ExitCode::ExecFailed,
+            Outcome::StepFailed => ExitCode::StepFailed,
         }
     }
 }
@@ -88,6 +92,8 @@ pub struct Event<'a> {
     pub ruleset: Option<(String, String)>,
     /// The refusal's message, byte for byte (it may quote arguments).
     pub reason: Option<Vec<u8>>,
+    /// For an action: each step run, with its result.
+    pub steps: &'a [(String, String)],
 }
 
 impl<'a> Event<'a> {
@@ -104,6 +110,7 @@ impl<'a> Event<'a> {
             paths: &[],
             ruleset: None,
             reason: None,
+            steps: &[],
         }
     }
 }
@@ -572,6 +579,20 @@ pub fn render_json(caller: &Caller, event: &Event<'_>, time: &str) -> String {
         json_string(&mut out, value.as_bytes());
     }
     out.push('}');
+    if !event.steps.is_empty() {
+        out.push_str(",\"steps\":[");
+        for (i, (step, result)) in event.steps.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"step\":");
+            json_string(&mut out, step.as_bytes());
+            out.push_str(",\"result\":");
+            json_string(&mut out, result.as_bytes());
+            out.push('}');
+        }
+        out.push(']');
+    }
     match &event.reason {
         Some(reason) => json_field(&mut out, "reason", reason),
         None => out.push_str(",\"reason\":null"),
@@ -653,6 +674,13 @@ pub fn render_kv(caller: &Caller, event: &Event<'_>) -> String {
     }
     for (name, value) in event.env {
         kv(&mut out, &format!("env.{name}"), &escape(value.as_bytes()));
+    }
+    for (i, (step, result)) in event.steps.iter().enumerate() {
+        kv(
+            &mut out,
+            &format!("step.{}", i + 1),
+            &escape(format!("{step}: {result}").as_bytes()),
+        );
     }
     if let Some(reason) = &event.reason {
         kv(&mut out, "reason", &escape(reason));

@@ -32,11 +32,12 @@ use std::io;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::action::Action;
 use crate::codec;
 use crate::types::{Options, Rule};
 
 pub const MAGIC: [u8; 8] = *b"RWRULES\0";
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// regex-automata 0.4's sparse DFA serialization, little-endian. Changes
 /// whenever the pinned regex-automata version's format could.
 pub const DFA_FORMAT: u32 = 0x0004_0001;
@@ -194,6 +195,9 @@ struct Bucket {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Section {
     rules: Vec<Rule>,
+    /// For an action's spelling `@NAME`: its steps (its parameters are its
+    /// rule's arguments, in `rules`).
+    action: Option<Action>,
 }
 
 /// Why a ruleset was refused. Each variant is one line for the operator.
@@ -337,6 +341,16 @@ fn sha256(parts: &[&[u8]]) -> Sha256Digest {
 /// Encodes a ruleset. Deterministic: the same options and rules give the
 /// same bytes.
 pub fn write_ruleset(options: &Options, rules: &[Rule]) -> Result<Vec<u8>, String> {
+    write_ruleset_with_actions(options, rules, &[])
+}
+
+/// As [`write_ruleset`], with actions: each is stored with the rules for
+/// its spelling `@NAME` (its parameters' rule must be among `rules`).
+pub fn write_ruleset_with_actions(
+    options: &Options,
+    rules: &[Rule],
+    actions: &[(String, Action)],
+) -> Result<Vec<u8>, String> {
     let mut by_command: BTreeMap<&str, Vec<Rule>> = BTreeMap::new();
     for rule in rules {
         for selector in rule.command.selectors() {
@@ -370,7 +384,11 @@ pub fn write_ruleset(options: &Options, rules: &[Rule]) -> Result<Vec<u8>, Strin
         bucket_count
     ];
     for (command, rules) in by_command {
-        let reference = place(&mut out, codec::encode(&Section { rules })?)?;
+        let action = actions
+            .iter()
+            .find(|(name, _)| name == command)
+            .map(|(_, action)| action.clone());
+        let reference = place(&mut out, codec::encode(&Section { rules, action })?)?;
         buckets[bucket_of(command.as_bytes(), bucket_count)]
             .commands
             .push((command.to_string(), reference));
@@ -516,6 +534,22 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
                 Ok(self.read_section(name, reference)?.rules)
             }
             Err(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// The steps of the action a caller's `@NAME` selects, if any.
+    pub fn action(&self, spelling: &[u8]) -> Result<Option<Action>, RulesetError> {
+        let which = bucket_of(spelling, self.index.buckets.len());
+        let bucket = self.read_bucket(which)?;
+        let found = bucket
+            .commands
+            .binary_search_by(|(name, _)| name.as_bytes().cmp(spelling));
+        match found {
+            Ok(position) => {
+                let (name, reference) = &bucket.commands[position];
+                Ok(self.read_section(name, reference)?.action)
+            }
+            Err(_) => Ok(None),
         }
     }
 

@@ -5,6 +5,7 @@
 //! decides as root. Nothing in this crate parses text: regexes arrive as
 //! serialized DFAs, user names are resolved by libc.
 
+pub mod action;
 pub mod audit;
 pub mod binary;
 pub mod canonical;
