@@ -227,3 +227,45 @@ fn an_unindented_line_ends_the_action() {
     // Indented lines elsewhere are statements as before.
     compile("allow t: true\n  test allow t: true\n").unwrap();
 }
+
+#[test]
+fn explain_shows_the_steps_with_these_arguments() {
+    use rootwrap_compile::explain::{explain, render, ExplainDecision};
+    let compiled = compile(
+        r#"
+action tune (n: <int 0..100>, f: <path-entry /tmp/*>):
+    sysctl "vm."swappiness n
+    write f from n create mode 0600
+  undo:
+    unlink f
+"#,
+    )
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("rw-explain-action-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("t.rwc");
+    std::fs::write(&path, &compiled.bytes).unwrap();
+    let argv: Vec<std::ffi::OsString> = ["@tune", "60", "/tmp/x"].iter().map(Into::into).collect();
+    let explained = explain(&path, &argv);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        explained.decision,
+        ExplainDecision::Allow,
+        "{}",
+        explained.message
+    );
+    assert_eq!(
+        explained.steps,
+        [
+            "1 sysctl vm.swappiness 60",
+            "2 write /tmp/x from \"60\" create",
+            "undo 1 unlink /tmp/x"
+        ]
+    );
+    let text = render(&explained);
+    assert!(
+        text.contains("  step:     1 sysctl vm.swappiness 60\n"),
+        "{text}"
+    );
+    assert!(text.contains("allowed: action `tune`"), "{text}");
+}
