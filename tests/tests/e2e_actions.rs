@@ -65,6 +65,21 @@ action rd (d: <path-entry {scope}/**>):
     rmdir d
 action mv (a: <path-entry {scope}/**>, b: <path-entry {scope}/**>):
     rename a to b
+action stop-sleep (p: <pid /usr/bin/sleep>):
+    kill p TERM
+action stop-any (p: <pid /usr/bin/sleep>, s: <signal>):
+    kill p s
+action swappiness (v: <int 0..100>):
+    sysctl "vm.swappiness" v
+action loose-key (k: re"[a-z_./]+", v: <int 0..100>):
+    sysctl k v
+action whoami-target () as rw-target:
+    run id -un
+action whoami-denied () as rw-target:
+    run id -u
+action whoami-root ():
+    run id -un
+allow id-target as rw-target: id -un
 action two (d: <path-entry {scope}/*>):
     mkdir d
     write d/"f" from stdin max 8 create
@@ -385,6 +400,92 @@ fn more_input_than_allowed_writes_nothing_and_undoes_the_sequence() {
         "{record}"
     );
     fx.no_leftovers(&fx.scope);
+}
+
+#[test]
+fn kill_signals_only_the_process_its_parameter_names() {
+    require_root!();
+    let _one = exclusive();
+    let fx = fixture();
+    let mut sleep = Command::new("/usr/bin/sleep").arg("60").spawn().unwrap();
+    let mut other = Command::new(tool("tail"))
+        .args(["-f", "/dev/null"])
+        .spawn()
+        .unwrap();
+    let pid = sleep.id().to_string();
+    // Another program's process: refused by the parameter's check.
+    let ran = fx.call(&["@stop-sleep", &other.id().to_string()], b"");
+    assert_eq!(ran.code, 99, "{}", ran.stderr);
+    assert!(other.try_wait().unwrap().is_none());
+    let ran = fx.call(&["@stop-any", &pid, "NOPE"], b"");
+    assert_eq!(ran.code, 99, "{}", ran.stderr);
+    let ran = fx.call(&["@stop-sleep", &pid], b"");
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let status = sleep.wait().unwrap();
+    // SIGTERM.
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(15)
+    );
+    // Gone: nothing to signal (the step fails, no other process is hit).
+    let ran = fx.call(&["@stop-sleep", &pid], b"");
+    assert_ne!(ran.code, 0);
+    let _ = other.kill();
+    let _ = other.wait();
+}
+
+#[test]
+fn sysctl_writes_one_key_below_proc_sys() {
+    require_root!();
+    let _one = exclusive();
+    let fx = fixture();
+    let file = Path::new("/proc/sys/vm/swappiness");
+    let before = fs::read_to_string(file).unwrap();
+    /// Puts the value back, whatever the test finds.
+    struct Restore<'a>(&'a Path, String);
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            let _ = fs::write(self.0, self.1.trim());
+        }
+    }
+    let _restore = Restore(file, before.clone());
+    let value = if before.trim() == "17" { "18" } else { "17" };
+    let ran = fx.call(&["@swappiness", value], b"");
+    let now = fs::read_to_string(file).unwrap();
+    fs::write(file, before.trim()).unwrap();
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(now.trim(), value);
+    // A key pattern that admits `/` and `.` still names files below
+    // /proc/sys only, without `..`.
+    for key in [
+        "vm..swappiness",
+        "vm.swappiness/..",
+        "..vm",
+        "vm/../../etc/x",
+        "no.such.key",
+    ] {
+        let ran = fx.call(&["@loose-key", key, "1"], b"");
+        refused(&ran, 95, "is not a sysctl key");
+    }
+    assert_eq!(fs::read_to_string(file).unwrap().trim(), before.trim());
+}
+
+#[test]
+fn run_steps_are_decided_by_the_ruleset_like_any_call() {
+    require_root!();
+    let _one = exclusive();
+    let fx = fixture();
+    let ran = fx.call(&["@whoami-target"], b"");
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.stdout_text(), "rw-target\n");
+    // No rule allows `id -u`.
+    refused(&fx.call(&["@whoami-denied"], b""), 95, "no rule allows it");
+    // The rule runs as another user than the action.
+    refused(
+        &fx.call(&["@whoami-root"], b""),
+        95,
+        "runs as rw-target, the action as root",
+    );
 }
 
 #[test]
