@@ -4,7 +4,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use rootwrap::format::{hex, write_ruleset, Ruleset};
+use rootwrap::format::{hex, write_ruleset_with_actions, Ruleset};
 use rootwrap::matcher::resolve_executable;
 
 use crate::diag::{Diagnostic, Sources};
@@ -157,13 +157,15 @@ pub fn compile_sources_with(
     if diagnostics.iter().any(fails) {
         return Err(Failed { diagnostics });
     }
-    let bytes = match write_ruleset(&policy.options, &policy.ruleset_rules()) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            diagnostics.push(Diagnostic::error(e));
-            return Err(Failed { diagnostics });
-        }
-    };
+    let bytes =
+        match write_ruleset_with_actions(&policy.options, &policy.ruleset_rules(), &policy.actions)
+        {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                diagnostics.push(Diagnostic::error(e));
+                return Err(Failed { diagnostics });
+            }
+        };
     // Read back through the runtime's own reader: what the tests see is what
     // the runtime will see.
     let ruleset = match Ruleset::from_bytes(&bytes) {

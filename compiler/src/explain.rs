@@ -45,6 +45,10 @@ pub struct Explanation {
     pub chained_rule: Option<RuleInfo>,
     /// What would run (allow).
     pub exec: Option<ExecInfo>,
+    /// For an action (`@NAME`): the steps it would take with these
+    /// arguments, in order (undo steps as `undo N ...`), and its user.
+    pub steps: Vec<String>,
+    pub action_user: Option<String>,
     /// Why each rule for this command did not match (deny).
     pub candidates: Vec<Candidate>,
     /// A one-line reason, as printed: escaped like the runtime's audit
@@ -181,6 +185,8 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
         rule: None,
         chained_rule: None,
         exec: None,
+        steps: Vec::new(),
+        action_user: None,
         candidates: Vec::new(),
         message: String::new(),
         warnings: trust_warnings(path),
@@ -211,7 +217,15 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
         return explanation;
     }
     let command = selector(argv);
-    let decision = match ruleset.decide(argv, &rootwrap::matcher::OnThisHost) {
+    // An action's parameters are pinned as its steps use them.
+    let action = rootwrap::action::is_action(argv)
+        .then(|| ruleset.action(argv[0].as_bytes()).ok().flatten())
+        .flatten();
+    let host: &dyn rootwrap::matcher::Host = match action {
+        Some(_) => &rootwrap::action::ActionHost,
+        None => &rootwrap::matcher::OnThisHost,
+    };
+    let decision = match ruleset.decide(argv, host) {
         Ok(decision) => decision,
         Err(e) => {
             explanation.message = message(e.to_string());
@@ -227,6 +241,34 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
                 allowed.rule.name, allowed.rule.source.file, allowed.rule.source.line
             ));
             explanation.rule = Some(rule_info(&allowed.rule));
+            if let Some(action) = &action {
+                explanation.message = message(format!(
+                    "allowed: action `{}` ({}:{})",
+                    allowed.rule.name, allowed.rule.source.file, allowed.rule.source.line
+                ));
+                let bound = rootwrap::action::Bound::new(&allowed);
+                let describe = |step: &rootwrap::action::Step| {
+                    message(rootwrap::action::describe(&step.op, &bound))
+                };
+                for (i, step) in action.steps.iter().enumerate() {
+                    explanation
+                        .steps
+                        .push(format!("{} {}", i + 1, describe(step)));
+                }
+                for (i, step) in action.undo.iter().enumerate() {
+                    explanation
+                        .steps
+                        .push(format!("undo {} {}", i + 1, describe(step)));
+                }
+                explanation.action_user = Some(allowed.run_as.user_name().to_string());
+                if let Err(e) = rootwrap::exec::target_account(&allowed.run_as) {
+                    explanation.warnings.push(format!(
+                        "{e}: the runtime would refuse to run it (exit {})",
+                        ExitCode::ExecFailed.code()
+                    ));
+                }
+                return explanation;
+            }
             explanation.chained_rule = allowed.chained.as_ref().map(rule_info);
             explanation
                 .warnings
@@ -366,6 +408,12 @@ pub fn render(e: &Explanation) -> String {
         for (k, v) in &exec.env {
             let _ = writeln!(out, "  env:      {k}={}", message(v));
         }
+    }
+    for step in &e.steps {
+        let _ = writeln!(out, "  step:     {step}");
+    }
+    if let Some(user) = &e.action_user {
+        let _ = writeln!(out, "  as user:  {user}");
     }
     if let Some(rule) = &e.rule {
         let _ = writeln!(out, "  rule:     allow {}: {}", rule.name, rule.pattern);

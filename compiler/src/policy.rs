@@ -2,6 +2,7 @@
 //! was written, and the policy tests still to run. Lowering builds it, the
 //! lints read it, and the ruleset is written from it.
 
+use rootwrap::action::Action;
 use rootwrap::types::{Options, Rule};
 
 use crate::diag::{Span, Spanned};
@@ -13,6 +14,9 @@ pub struct Policy {
     pub options: Options,
     pub rules: Vec<LoweredRule>,
     pub tests: Vec<PolicyTest>,
+    /// Each action's steps, by its spelling `@NAME` (its parameters are
+    /// the arguments of its rule among `rules`).
+    pub actions: Vec<(String, Action)>,
 }
 
 impl Policy {

@@ -20,6 +20,46 @@ pub enum Statement {
     Rule(RuleAst),
     Test(TestAst),
     Option(OptionAst),
+    Action(ActionAst),
+}
+
+/// `action NAME (PARAM: PATTERN, ...) [as USER]:` and the steps indented
+/// below it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionAst {
+    pub name: Spanned<String>,
+    pub run_as: Option<Spanned<String>>,
+    pub params: Vec<(Spanned<String>, ItemAst)>,
+    pub steps: Vec<StepAst>,
+    /// Where `undo:` is written, if it is.
+    pub undo_span: Option<Span>,
+    pub undo: Vec<StepAst>,
+    pub span: Span,
+}
+
+/// `KIND TERM...` on an indented line below an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepAst {
+    pub kind: Spanned<String>,
+    pub terms: Vec<TermAst>,
+    pub span: Span,
+}
+
+/// One word of a step: pieces glued together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermAst {
+    pub pieces: Vec<PieceAst>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PieceAst {
+    /// Unquoted text between spaces, quotes and `/`: a parameter's name
+    /// stands for its value.
+    Bare(String),
+    /// Always literal text.
+    Quoted(String),
+    Slash,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,16 +198,58 @@ pub fn parse_file(file: usize, text: &str) -> (Vec<Statement>, Vec<Diagnostic>) 
     let blanked_text = blanked.as_deref().and_then(|b| std::str::from_utf8(b).ok());
     let text = blanked_text.unwrap_or(text);
     let mut pos = 0;
+    // Below an action, indented lines are its steps; `undo:` switches to
+    // its undo steps.
+    let mut in_action = false;
+    let mut in_undo = false;
     while pos < text.len() {
         let rest = &text[pos..];
-        match RwfParser::parse(Rule::line, rest) {
+        let indented = rest.starts_with([' ', '\t']);
+        let step_line = in_action && indented && !blank_line(rest);
+        let start = if step_line {
+            Rule::step_line
+        } else {
+            Rule::line
+        };
+        match RwfParser::parse(start, rest) {
             Ok(mut pairs) => {
                 let Some(line) = pairs.next() else { break };
                 let consumed = line.as_span().end();
                 for pair in line.into_inner().filter(|p| p.as_rule() != Rule::EOI) {
+                    if step_line {
+                        let Some(Statement::Action(action)) = statements.last_mut() else {
+                            continue;
+                        };
+                        if pair.as_rule() == Rule::undo_head {
+                            let span = span_of(file, pos, &pair);
+                            if let Some(first) = action.undo_span {
+                                diagnostics.push(
+                                    Diagnostic::error("`undo:` is written twice")
+                                        .at(span, "again")
+                                        .note(Some(first), "first here"),
+                                );
+                            }
+                            action.undo_span = Some(span);
+                            in_undo = true;
+                            continue;
+                        }
+                        match step_ast(file, pos, pair) {
+                            Ok(step) if in_undo => action.undo.push(step),
+                            Ok(step) => action.steps.push(step),
+                            Err(d) => diagnostics.push(d),
+                        }
+                        continue;
+                    }
                     match statement_ast(file, pos, pair) {
-                        Ok(statement) => statements.push(statement),
-                        Err(d) => diagnostics.push(d),
+                        Ok(statement) => {
+                            in_action = matches!(statement, Statement::Action(_));
+                            in_undo = false;
+                            statements.push(statement);
+                        }
+                        Err(d) => {
+                            in_action = false;
+                            diagnostics.push(d);
+                        }
                     }
                 }
                 if consumed == 0 {
@@ -183,6 +265,14 @@ pub fn parse_file(file: usize, text: &str) -> (Vec<Statement>, Vec<Diagnostic>) 
         }
     }
     (statements, diagnostics)
+}
+
+/// Whether the line at the start of `text` holds nothing but blanks and
+/// a comment: it neither ends an action nor is one of its steps.
+fn blank_line(text: &str) -> bool {
+    let line = text.split('\n').next().unwrap_or("");
+    let line = line.trim_start_matches([' ', '\t', '\r']);
+    line.is_empty() || line.starts_with('#')
 }
 
 /// How deeply `(`, `[` and `{` may nest: well within the runtime's decoding
@@ -265,6 +355,12 @@ fn describe(expected: &Rule) -> &'static str {
     match expected {
         Rule::kw_allow => "`allow`",
         Rule::kw_test => "`test`",
+        Rule::kw_action => "`action`",
+        Rule::param | Rule::param_name => "a parameter `NAME: PATTERN`",
+        Rule::param_literal => "a parameter's pattern",
+        Rule::step | Rule::step_name => "a step such as `mkdir DIR`",
+        Rule::term | Rule::bare | Rule::slash => "a step's word",
+        Rule::undo_head | Rule::kw_undo => "`undo:`",
         Rule::kw_as => "`as USER`",
         Rule::kw_deny => "`deny`",
         Rule::kw_env => "`env`",
@@ -362,6 +458,7 @@ fn statement_ast(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<State
     match pair.as_rule() {
         Rule::rule => rule_ast(file, base, span, pair).map(Statement::Rule),
         Rule::test => test_ast(file, base, span, pair).map(Statement::Test),
+        Rule::action => action_ast(file, base, span, pair).map(Statement::Action),
         Rule::option => {
             let mut inner = pair.into_inner();
             let name = inner
@@ -446,6 +543,76 @@ fn rule_ast(
         }
     }
     Ok(rule)
+}
+
+fn action_ast(
+    file: usize,
+    base: usize,
+    span: Span,
+    pair: Pair<'_, Rule>,
+) -> Result<ActionAst, Diagnostic> {
+    let mut action = ActionAst {
+        name: Spanned {
+            value: String::new(),
+            span,
+        },
+        run_as: None,
+        params: Vec::new(),
+        steps: Vec::new(),
+        undo_span: None,
+        undo: Vec::new(),
+        span,
+    };
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::rule_name => action.name = spanned(file, base, &part),
+            Rule::run_as => {
+                if let Some(account) = part.into_inner().find(|p| p.as_rule() == Rule::account) {
+                    action.run_as = Some(spanned(file, base, &account));
+                }
+            }
+            Rule::param => {
+                let mut inner = part.into_inner();
+                let (Some(name), Some(pattern)) = (inner.next(), inner.next()) else {
+                    continue;
+                };
+                let item = if pattern.as_rule() == Rule::param_literal {
+                    ItemAst::Single(Pattern::Literal(spanned(file, base, &pattern)))
+                } else {
+                    item_ast(file, base, pattern)?
+                };
+                action.params.push((spanned(file, base, &name), item));
+            }
+            _ => {}
+        }
+    }
+    Ok(action)
+}
+
+fn step_ast(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<StepAst, Diagnostic> {
+    let span = span_of(file, base, &pair);
+    let mut inner = pair.into_inner();
+    let kind = inner
+        .next()
+        .map(|p| spanned(file, base, &p))
+        .ok_or_else(|| Diagnostic::error("a step without a kind").at(span, ""))?;
+    let mut terms = Vec::new();
+    for term in inner {
+        let term_span = span_of(file, base, &term);
+        let mut pieces = Vec::new();
+        for piece in term.into_inner() {
+            pieces.push(match piece.as_rule() {
+                Rule::slash => PieceAst::Slash,
+                Rule::string => PieceAst::Quoted(word_value(file, base, piece)?.value),
+                _ => PieceAst::Bare(piece.as_str().to_string()),
+            });
+        }
+        terms.push(TermAst {
+            pieces,
+            span: term_span,
+        });
+    }
+    Ok(StepAst { kind, terms, span })
 }
 
 fn item_ast(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<ItemAst, Diagnostic> {

@@ -1032,3 +1032,26 @@ fn every_corpus_file_imports_and_compiles() {
     assert_eq!(files.len(), 74, "the corpus has 74 files (MANIFEST.md)");
     assert_eq!(confs, 11);
 }
+
+#[test]
+fn programs_an_action_replaces_get_the_step_in_a_comment() {
+    let imported = import(
+        "tee: CommandFilter, tee, root\n\
+         chown: CommandFilter, /bin/chown, root\n\
+         sysctl: CommandFilter, /sbin/sysctl, root\n\
+         read_passwd: RegExpFilter, cat, root, cat, /etc/x\n\
+         ip: IpFilter, ip, root\n",
+    );
+    let text = flat(&imported);
+    for step in [
+        "`write f from stdin max 64KiB replace`",
+        "`chown f OWNER`",
+        "`sysctl KEY VALUE`",
+        "`read f max 64KiB`",
+    ] {
+        assert!(text.contains(step), "{step} in:\n{text}");
+    }
+    assert_eq!(text.matches("# action:").count(), 4, "{text}");
+    // Comments only: the rules are those of before, and compile.
+    compile(&imported);
+}

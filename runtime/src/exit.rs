@@ -21,16 +21,21 @@ pub enum ExitCode {
     /// Allowed, but it could not be run: the executable was refused,
     /// switching to the target user or `execve` failed. Nothing was executed.
     ExecFailed,
+    /// An action (`@NAME`) was allowed and a built-in step of it failed;
+    /// the steps before it ran, its undo steps ran. (A failed `run` step
+    /// ends the call with the command's own status.)
+    StepFailed,
 }
 
 impl ExitCode {
-    pub const ALL: [ExitCode; 6] = [
+    pub const ALL: [ExitCode; 7] = [
         ExitCode::Allowed,
         ExitCode::NotFound,
         ExitCode::BadRuleset,
         ExitCode::NoCommand,
         ExitCode::Unauthorized,
         ExitCode::ExecFailed,
+        ExitCode::StepFailed,
     ];
 
     /// The process exit status.
@@ -42,6 +47,7 @@ impl ExitCode {
             ExitCode::NoCommand => 98,
             ExitCode::Unauthorized => 99,
             ExitCode::ExecFailed => 126,
+            ExitCode::StepFailed => 95,
         }
     }
 }

@@ -18,6 +18,8 @@ pub mod types; // what a ruleset holds: rules, patterns, options
 
 pub mod matcher; // a command line against the rules, to a decision
 
+pub mod action; // `@NAME`: native steps on pinned descriptors, in sequence
+
 pub mod values; // recognizers for typed argument values
 
 pub mod canonical; // path canonicalization that accepts a missing tail

@@ -16,6 +16,10 @@ use crate::format::{Ruleset, RulesetError, MAX_RULESET_BYTES};
 use crate::matcher::{Allowed, Decision, Fault, Invocation, Mismatch};
 use crate::types::Rule;
 
+// Actions (`@NAME`) take this pipeline up to the decision.
+#[path = "action/call.rs"]
+mod action_call;
+
 /// Refuses a ruleset path that is not absolute and canonical, before it is
 /// opened. A sudoers line `rootwrap /etc/svc/R.rwc *` lets the caller pass
 /// a first argument `/etc/svc/R.rwc /../other.rwc` (sudo's `*` matches
@@ -104,6 +108,8 @@ enum Refusal {
     /// Allowed, but its record could not be written (fail closed; the
     /// audit log has already told its fallback).
     NotRecorded(LogError),
+    /// An action ran and was recorded: the call ends with this status.
+    Ended(i32),
 }
 
 impl Refusal {
@@ -117,6 +123,7 @@ impl Refusal {
             Refusal::NotFound(_) => Outcome::NotFound,
             Refusal::Denied(_) => Outcome::Denied,
             Refusal::ExecFailed(_) => Outcome::ExecFailed,
+            Refusal::Ended(_) => Outcome::Allowed,
         }
     }
 
@@ -142,6 +149,7 @@ impl Refusal {
             .into_bytes(),
             Refusal::Denied(message) => message.clone(),
             Refusal::ExecFailed(e) => e.to_string().into_bytes(),
+            Refusal::Ended(_) => Vec::new(),
         }
     }
 }
@@ -176,6 +184,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
     };
     let refusal = match call.run(limits, ruleset_path.is_some()) {
         Ok(never) => match never {},
+        Err(Refusal::Ended(status)) => return status,
         Err(refusal) => refusal,
     };
     call.refuse(refusal)
@@ -230,6 +239,9 @@ impl Call<'_> {
         self.log = Some(log);
         if self.argv.is_empty() {
             return Err(Refusal::NoCommand);
+        }
+        if crate::action::is_action(self.argv) {
+            return Err(Refusal::Ended(self.action(&ruleset)?));
         }
         let decision = match ruleset.decide(self.argv, &crate::matcher::OnThisHost) {
             Ok(decision) => decision,

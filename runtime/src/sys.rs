@@ -595,3 +595,266 @@ pub fn keep_across_exec(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
     }
     Ok(())
 }
+
+// Native actions (`action/`): each step is one call on a descriptor the
+// resolver opened, or on a single name relative to one.
+
+/// One directory entry's name as a C string: never `.`, `..`, empty or
+/// holding a `/` (the caller resolved everything else through descriptors).
+fn entry_name(name: &std::ffi::OsStr) -> io::Result<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || bytes == b"." || bytes == b".." || bytes.contains(&b'/') {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    CString::new(bytes).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+}
+
+fn check(rc: libc::c_int) -> io::Result<()> {
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `mkdirat(2)`: a new directory `name` in `dir`.
+pub fn mkdir_at(
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &std::ffi::OsStr,
+    mode: u32,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let name = entry_name(name)?;
+    // SAFETY: a valid descriptor and C string.
+    check(unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), mode) })
+}
+
+/// `unlinkat(2)`: removes the entry `name` of `dir` (a directory with
+/// `directory`), never following a symbolic link.
+pub fn unlink_at(
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &std::ffi::OsStr,
+    directory: bool,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let name = entry_name(name)?;
+    let flags = if directory { libc::AT_REMOVEDIR } else { 0 };
+    // SAFETY: a valid descriptor and C string.
+    check(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), flags) })
+}
+
+/// `renameat2(2)`; with `no_replace`, fails if `to` exists.
+pub fn rename_at(
+    from_dir: std::os::fd::BorrowedFd<'_>,
+    from: &std::ffi::OsStr,
+    to_dir: std::os::fd::BorrowedFd<'_>,
+    to: &std::ffi::OsStr,
+    no_replace: bool,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let (from, to) = (entry_name(from)?, entry_name(to)?);
+    let flags = if no_replace {
+        libc::RENAME_NOREPLACE
+    } else {
+        0
+    };
+    // SAFETY: valid descriptors and C strings.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            from_dir.as_raw_fd(),
+            from.as_ptr(),
+            to_dir.as_raw_fd(),
+            to.as_ptr(),
+            flags,
+        )
+    };
+    check(rc as libc::c_int)
+}
+
+/// `symlinkat(2)`: a symbolic link `name` in `dir` holding `target`.
+pub fn symlink_at(
+    target: &std::ffi::OsStr,
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &std::ffi::OsStr,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let name = entry_name(name)?;
+    let target = CString::new(target.as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: a valid descriptor and C strings.
+    check(unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), name.as_ptr()) })
+}
+
+/// Creates the new file `name` in `dir` for writing, failing if any entry
+/// (a symbolic link included) has that name.
+pub fn create_at(
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &std::ffi::OsStr,
+    mode: u32,
+) -> io::Result<std::fs::File> {
+    let name = entry_name(name)?;
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: a valid descriptor and C string; returns a new descriptor or -1.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags, mode) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor the kernel just returned, owned by nobody else.
+    Ok(std::fs::File::from(unsafe {
+        std::os::fd::OwnedFd::from_raw_fd(fd)
+    }))
+}
+
+/// `fchownat(fd, "", AT_EMPTY_PATH)`: the object `fd` names (an `O_PATH`
+/// descriptor too); `None` leaves that id as it is.
+pub fn chown_fd(
+    fd: std::os::fd::BorrowedFd<'_>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid descriptor and an empty C string.
+    check(unsafe {
+        libc::fchownat(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            uid.unwrap_or(u32::MAX),
+            gid.unwrap_or(u32::MAX),
+            libc::AT_EMPTY_PATH,
+        )
+    })
+}
+
+/// The mode of the object `fd` names (an `O_PATH` descriptor too):
+/// `fchmodat2(fd, "", AT_EMPTY_PATH)` (Linux 6.6+), else `chmod` of
+/// `/proc/self/fd/N`, which reaches that very inode whatever its names
+/// (callers refuse symbolic links first).
+pub fn chmod_fd(fd: std::os::fd::BorrowedFd<'_>, mode: u32) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid descriptor and an empty C string.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_fchmodat2,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            mode,
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let error = io::Error::last_os_error();
+    // Only a kernel without the call falls back: fchmodat2 refuses a
+    // symbolic link (EOPNOTSUPP), which chmod through /proc would follow.
+    if error.raw_os_error() != Some(libc::ENOSYS) {
+        return Err(error);
+    }
+    let path = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: a valid C string.
+    check(unsafe { libc::chmod(path.as_ptr(), mode) })
+}
+
+/// A group's id by name (`None`: no such group).
+pub fn lookup_group(name: &str) -> io::Result<Option<u32>> {
+    let name = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut buffer = vec![0u8; 1024];
+    loop {
+        // SAFETY: plain data; all-zero is valid.
+        let mut entry: libc::group = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: valid pointers to the entry, the buffer of the given
+        // length and the result.
+        let rc = unsafe {
+            libc::getgrnam_r(
+                name.as_ptr(),
+                &mut entry,
+                buffer.as_mut_ptr().cast(),
+                buffer.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && buffer.len() < 1 << 20 {
+            buffer.resize(buffer.len() * 2, 0);
+            continue;
+        }
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        return Ok((!result.is_null()).then_some(entry.gr_gid));
+    }
+}
+
+/// `pidfd_open(2)`: a descriptor for process `pid` that keeps naming it
+/// even after it exits and its id is reused.
+pub fn pidfd_open(pid: i32) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: no pointers; returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor the kernel just returned, owned by nobody else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// `pidfd_send_signal(2)`: the signal reaches the process the descriptor
+/// was opened for, or nobody.
+pub fn pidfd_send_signal(pidfd: std::os::fd::BorrowedFd<'_>, signal: i32) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid descriptor, no siginfo, no flags.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    check(rc as libc::c_int)
+}
+
+/// Runs `child` in a forked copy of this (single-threaded) process, which
+/// exits with the status `child` returns if it returns at all; waits for
+/// it and returns its wait status.
+pub fn fork_and_wait(child: impl FnOnce() -> i32) -> io::Result<i32> {
+    // SAFETY: rootwrap is single-threaded, so the child may run any code.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        let status = child();
+        // SAFETY: ends the child without running the parent's exit handlers
+        // or flushing its buffers twice.
+        unsafe { libc::_exit(status) };
+    }
+    let mut status = 0;
+    loop {
+        // SAFETY: a valid pointer to the status.
+        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if rc == pid {
+            return Ok(status);
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+}
+
+/// A wait status as an exit code: the code, or 128 + the signal.
+pub fn exit_code_of(status: i32) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        1
+    }
+}

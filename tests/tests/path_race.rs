@@ -79,6 +79,18 @@ allow race-cp: cp -T --remove-destination -- <path {scope}/**> <path-entry {scop
 # The same operation, opted out of pinning: refused at call time, since the
 # caller owns the scope.
 allow race-chown-unpinned: chown root:{CALLER} <path-unpinned {scope}/**>
+
+# Native actions on the same scope: each step acts on descriptors.
+action race-act-write (f: <path-entry {scope}/**>):
+    write f from "pwned" max 64 replace
+action race-act-chown (f: <path {scope}/**>):
+    chown f {CALLER}
+action race-act-chmod (f: <path {scope}/**>):
+    chmod f 0666
+action race-act-mkdir (d: <path-entry {scope}/**>):
+    mkdir d mode 0777
+action race-act-unlink (f: <path-entry {scope}/**>):
+    unlink f
 "#
     )
 }
@@ -247,6 +259,59 @@ fn pinned_paths_hold_against_a_directory_swap_loop() {
     assert!(swaps > 1000, "the swap loop hardly ran ({swaps} swaps)");
     for (i, [allowed, _]) in ran.iter().enumerate() {
         assert!(*allowed > 0, "rule {i} never ran: the test proves nothing");
+    }
+}
+
+#[test]
+fn actions_hold_against_a_directory_swap_loop() {
+    require_root!();
+    let _one_at_a_time = exclusive();
+    let race = race();
+    race.reset();
+    let scope = race.scope.display().to_string();
+    let victim = format!("{scope}/d/victim");
+    let swapper = race.swapper();
+    let names = ["write", "chown", "chmod", "mkdir", "unlink"];
+    let mut ran = [[0usize; 2]; 5];
+    for round in 0..calls_per_rule() {
+        let new_dir = format!("{scope}/d/new-{round}");
+        let lines: [[&str; 2]; 5] = [
+            ["@race-act-write", &victim],
+            ["@race-act-chown", &victim],
+            ["@race-act-chmod", &victim],
+            ["@race-act-mkdir", &new_dir],
+            ["@race-act-unlink", &victim],
+        ];
+        for (i, argv) in lines.iter().enumerate() {
+            let mut command = if round % 10 == 0 {
+                race.fixture.sudo(argv)
+            } else {
+                race.fixture.direct(argv)
+            };
+            let result = run(command.stdin(Stdio::null()));
+            assert!(
+                [0, 95, 99].contains(&result.code),
+                "{argv:?}: {}",
+                result.stderr
+            );
+            ran[i][usize::from(result.code != 0)] += 1;
+        }
+    }
+    let swaps = swapper.stop();
+    let after = race.victim();
+    let counts: Vec<String> = names
+        .iter()
+        .zip(ran)
+        .map(|(name, [ok, failed])| format!("{name} {ok} ok / {failed} refused or failed"))
+        .collect();
+    eprintln!("action race: {swaps} swaps; {}", counts.join(", "));
+    assert_eq!(after, race.untouched(), "a file outside the scope changed");
+    assert!(swaps > 1000, "the swap loop hardly ran ({swaps} swaps)");
+    for (name, [allowed, _]) in names.iter().zip(ran) {
+        assert!(
+            allowed > 0,
+            "{name} never succeeded: the test proves nothing"
+        );
     }
 }
 

@@ -5,6 +5,7 @@
 //! `options.rs` lowers the ruleset's options, `types.rs` holds the
 //! argument types (one registry entry each), `regex.rs` compiles regexes.
 
+mod action;
 mod options;
 mod regex;
 mod types;
@@ -62,6 +63,17 @@ pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagno
                     }
                 }
                 Statement::Test(test) => policy.tests.push(lowering.test(test)),
+                Statement::Action(ast) => {
+                    if let Ok((lowered, action)) = lowering.action(ast, &policy.rules) {
+                        lowering
+                            .rule_names
+                            .insert(lowered.rule.name.clone(), policy.rules.len());
+                        policy
+                            .actions
+                            .push((action::spelling(&lowered.rule.name), action));
+                        policy.rules.push(lowered);
+                    }
+                }
             }
         }
     }
@@ -263,6 +275,13 @@ impl Lowering<'_> {
                     .help(
                         "separate the digest from the command with a space: `COMMAND @sha256:HEX`",
                     ),
+            ));
+        }
+        if text.starts_with('@') {
+            return Err(self.error(
+                Diagnostic::error(format!("command `{text}` starts with `@`"))
+                    .at(command.span, "here")
+                    .help("`@NAME` calls the action NAME: declare it with `action NAME (...):`"),
             ));
         }
         if text == "env" {

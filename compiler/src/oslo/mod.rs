@@ -10,6 +10,7 @@ pub mod config;
 mod inputs;
 pub mod reason;
 pub mod regex;
+mod suggest;
 mod summary;
 pub mod translate;
 mod write;

@@ -175,6 +175,9 @@ impl Import {
                     };
                     comment_wrapped(out, &format!("# {kind} ({}):", note.category), &note.text);
                 }
+                if let Some(suggestion) = super::suggest::suggestion(&t.body) {
+                    comment_wrapped(out, "# action:", &suggestion);
+                }
                 if let Some(rule) = record.rule() {
                     let _ = writeln!(out, "{rule}");
                 }

@@ -22,6 +22,8 @@ pub(crate) enum Outcome {
     BadInvocation,
     /// Allowed, but switching user or `execve` failed: nothing ran.
     ExecFailed,
+    /// An action ran, and one of its steps failed.
+    StepFailed,
 }
 
 impl Outcome {
@@ -33,6 +35,7 @@ impl Outcome {
             Outcome::BadRuleset => "bad-ruleset",
             Outcome::BadInvocation => "bad-invocation",
             Outcome::ExecFailed => "exec-failed",
+            Outcome::StepFailed => "step-failed",
         }
     }
 
@@ -45,6 +48,7 @@ impl Outcome {
             Outcome::BadRuleset => ExitCode::BadRuleset,
             Outcome::BadInvocation => ExitCode::NoCommand,
             Outcome::ExecFailed => ExitCode::ExecFailed,
+            Outcome::StepFailed => ExitCode::StepFailed,
         }
     }
 }
@@ -68,6 +72,8 @@ pub(crate) struct Event<'a> {
     pub ruleset: Option<(String, String)>,
     /// The refusal's message, byte for byte (it may quote arguments).
     pub reason: Option<Vec<u8>>,
+    /// For an action: each step run, with its result.
+    pub steps: &'a [(String, String)],
 }
 
 impl<'a> Event<'a> {
@@ -84,6 +90,7 @@ impl<'a> Event<'a> {
             paths: &[],
             ruleset: None,
             reason: None,
+            steps: &[],
         }
     }
 }

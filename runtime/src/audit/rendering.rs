@@ -179,6 +179,20 @@ pub(super) fn render_json(caller: &Caller, event: &Event<'_>, time: &str) -> Str
         json_string(&mut out, value.as_bytes());
     }
     out.push('}');
+    if !event.steps.is_empty() {
+        out.push_str(",\"steps\":[");
+        for (i, (step, result)) in event.steps.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"step\":");
+            json_string(&mut out, step.as_bytes());
+            out.push_str(",\"result\":");
+            json_string(&mut out, result.as_bytes());
+            out.push('}');
+        }
+        out.push(']');
+    }
     match &event.reason {
         Some(reason) => json_field(&mut out, "reason", reason),
         None => out.push_str(",\"reason\":null"),
@@ -260,6 +274,13 @@ pub(super) fn render_kv(caller: &Caller, event: &Event<'_>) -> String {
     }
     for (name, value) in event.env {
         kv(&mut out, &format!("env.{name}"), &escape(value.as_bytes()));
+    }
+    for (i, (step, result)) in event.steps.iter().enumerate() {
+        kv(
+            &mut out,
+            &format!("step.{}", i + 1),
+            &escape(format!("{step}: {result}").as_bytes()),
+        );
     }
     if let Some(reason) = &event.reason {
         kv(&mut out, "reason", &escape(reason));

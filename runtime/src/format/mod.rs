@@ -43,7 +43,7 @@ pub use header::{
 };
 pub use payload::{Index, SectionRef};
 pub use reader::{ReadAt, Ruleset};
-pub use writer::write_ruleset;
+pub use writer::{write_ruleset, write_ruleset_with_actions};
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::action::Action;
 use crate::types::{Options, Rule};
 
 use super::Sha256Digest;
@@ -72,6 +73,9 @@ pub(super) struct Bucket {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Section {
     pub(super) rules: Vec<Rule>,
+    /// For an action's spelling `@NAME`: its steps (its parameters are its
+    /// rule's arguments, in `rules`).
+    pub(super) action: Option<Action>,
 }
 
 /// FNV-1a: a fixed, dependency-free hash, so bucket placement is part of the

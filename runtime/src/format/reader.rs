@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 
+use crate::action::Action;
 use crate::types::{Options, Rule};
 
 use super::codec;
@@ -160,17 +161,32 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
     /// The rules a caller's argv[0] selects, in declaration order; empty
     /// when no rule names that command.
     pub fn rules_for(&self, command: &[u8]) -> Result<Vec<Rule>, RulesetError> {
-        let which = bucket_of(command, self.index.buckets.len());
+        Ok(self
+            .section_for(command)?
+            .map(|section| section.rules)
+            .unwrap_or_default())
+    }
+
+    /// The steps of the action a caller's `@NAME` selects, if any.
+    pub fn action(&self, spelling: &[u8]) -> Result<Option<Action>, RulesetError> {
+        Ok(self
+            .section_for(spelling)?
+            .and_then(|section| section.action))
+    }
+
+    /// The section of one command spelling, verified, if the ruleset has it.
+    fn section_for(&self, spelling: &[u8]) -> Result<Option<Section>, RulesetError> {
+        let which = bucket_of(spelling, self.index.buckets.len());
         let bucket = self.read_bucket(which)?;
         let found = bucket
             .commands
-            .binary_search_by(|(name, _)| name.as_bytes().cmp(command));
+            .binary_search_by(|(name, _)| name.as_bytes().cmp(spelling));
         match found
             .ok()
             .and_then(|position| bucket.commands.get(position))
         {
-            Some((name, reference)) => Ok(self.read_section(name, reference)?.rules),
-            None => Ok(Vec::new()),
+            Some((name, reference)) => Ok(Some(self.read_section(name, reference)?)),
+            None => Ok(None),
         }
     }
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::action::Action;
 use crate::types::{Options, Rule};
 
 use super::codec;
@@ -13,6 +14,16 @@ use super::payload::{
 /// Encodes a ruleset. Deterministic: the same options and rules give the
 /// same bytes.
 pub fn write_ruleset(options: &Options, rules: &[Rule]) -> Result<Vec<u8>, String> {
+    write_ruleset_with_actions(options, rules, &[])
+}
+
+/// As [`write_ruleset`], with actions: each is stored with the rules for
+/// its spelling `@NAME` (its parameters' rule must be among `rules`).
+pub fn write_ruleset_with_actions(
+    options: &Options,
+    rules: &[Rule],
+    actions: &[(String, Action)],
+) -> Result<Vec<u8>, String> {
     let mut by_command: BTreeMap<&str, Vec<Rule>> = BTreeMap::new();
     for rule in rules {
         for selector in rule.command.selectors() {
@@ -46,7 +57,11 @@ pub fn write_ruleset(options: &Options, rules: &[Rule]) -> Result<Vec<u8>, Strin
         bucket_count
     ];
     for (command, rules) in by_command {
-        let reference = place(&mut out, codec::encode(&Section { rules })?)?;
+        let action = actions
+            .iter()
+            .find(|(name, _)| name == command)
+            .map(|(_, action)| action.clone());
+        let reference = place(&mut out, codec::encode(&Section { rules, action })?)?;
         #[expect(
             clippy::indexing_slicing,
             reason = "bucket_of is below its second argument, the vector's length"
