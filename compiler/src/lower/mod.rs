@@ -347,7 +347,18 @@ impl Lowering<'_> {
                         .at(*span, "too many items"),
                     ));
                 }
-                Ok(Item::AnyOrder(all(items.iter().map(|i| self.item(i)))?))
+                let members = all(items.iter().map(|member| {
+                    let lowered = self.item(member)?;
+                    // Brackets, as written, make a member one that may be
+                    // left out. `([-v])` lowers to `[-v]`: kept in a
+                    // sequence, it stays a member that must appear.
+                    Ok(match (member, lowered) {
+                        (ItemAst::Optional(..), lowered) => lowered,
+                        (_, optional @ Item::Optional(_)) => Item::Seq(vec![optional]),
+                        (_, lowered) => lowered,
+                    })
+                }))?;
+                Ok(Item::AnyOrder(members))
             }
         }
     }
