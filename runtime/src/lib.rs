@@ -9,6 +9,7 @@ pub mod audit;
 pub mod binary;
 pub mod canonical;
 mod codec;
+pub mod daemon;
 pub mod display;
 pub mod exec;
 pub mod exit;
