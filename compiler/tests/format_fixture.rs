@@ -6,7 +6,7 @@
 use rootwrap::format::Ruleset;
 use rootwrap_compile::{compile_sources, Sources};
 
-const FILTERS_DIGEST: &str = "8fbbc7dfd75d56e49cd094155f675e06ac0e610bf197b67bab013df3a11a5a31";
+const FILTERS_DIGEST: &str = "58ca3bd40c0cdd11825f8f4fcb20b87ed80b21d11c1a511b86cfbdb49fdd5642";
 
 #[test]
 fn the_shipped_filters_compile_to_the_checked_in_digest() {

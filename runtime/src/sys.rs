@@ -1092,3 +1092,33 @@ pub fn is_unix_listener(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<bool> {
         && query(libc::SO_TYPE)? == libc::SOCK_STREAM
         && query(libc::SO_ACCEPTCONN)? == 1)
 }
+
+/// A group's gid by name (`getgrnam_r`); `Ok(None)` when there is none.
+pub fn lookup_group(name: &str) -> io::Result<Option<u32>> {
+    let cname = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut buffer = vec![0u8; 4096];
+    loop {
+        // SAFETY: `group` is plain data; an all-zero value is valid.
+        let mut entry: libc::group = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call and the length is the
+        // buffer's true size.
+        let rc = unsafe {
+            libc::getgrnam_r(
+                cname.as_ptr(),
+                &mut entry,
+                buffer.as_mut_ptr().cast(),
+                buffer.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && buffer.len() < (1 << 20) {
+            buffer.resize(buffer.len() * 2, 0);
+            continue;
+        }
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        return Ok((!result.is_null()).then_some(entry.gr_gid));
+    }
+}

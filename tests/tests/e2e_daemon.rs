@@ -428,7 +428,7 @@ fn many_requests_leak_no_descriptor_and_no_zombie() {
     require_root!();
     let (fixture, install) = set_up();
     let daemon = Daemon::start(&fixture, &install);
-    assert_eq!(daemon.client(&["echo", "warm"]).code, 0);
+    // Before any connection: what the daemon holds for its life.
     let before = daemon.fd_count();
     // Allowed, denied, with stdin, killed by a signal, failing: 300 calls
     // from one shell as the caller.
@@ -504,4 +504,331 @@ fn sighup_reloads_a_good_ruleset_and_keeps_the_old_one_on_a_bad_one() {
     );
     assert_eq!(daemon.client(&["true"]).code, 0);
     assert!(daemon.alive());
+}
+
+#[test]
+fn the_daemon_exits_after_its_idle_time() {
+    require_root!();
+    let name = "daemon-idle";
+    let fixture = SudoFixture::set_up_named(name, &source(name, "daemon idle-timeout=1\n"), &[]);
+    let install = fixture.install_daemon();
+    let mut daemon = Daemon::start(&fixture, &install);
+    assert_eq!(daemon.client(&["echo", "once"]).code, 0);
+    // Its starter is still there (stdin open): only the idle time ends it.
+    assert!(daemon.sudo.stdin.is_some());
+    assert_eq!(daemon.wait_exit(), 0);
+    assert!(!daemon.socket.parent().unwrap().exists());
+}
+
+/// The Python client package and what it needs: run as the caller with the
+/// system python3, standard library only.
+fn python(fixture: &SudoFixture, install: &DaemonInstall) -> Command {
+    let package = Path::new(env!("CARGO_MANIFEST_DIR")).join("../clients/python");
+    let daemon_cmd = format!(
+        "[\"{}\", \"-n\", \"{}\", \"{}\"]",
+        tool("sudo").display(),
+        install.daemon.display(),
+        fixture.ruleset.display()
+    );
+    let mut command = fixture.as_caller();
+    command
+        .env("PYTHONPATH", &package)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("ROOTWRAP_DAEMON_CMD", daemon_cmd)
+        .current_dir(&package)
+        .arg(tool("python3"));
+    command
+}
+
+#[test]
+fn the_python_client_is_a_drop_in_for_oslos() {
+    require_root!();
+    let (fixture, install) = set_up();
+    let ran = run(python(&fixture, &install).args([
+        "-m",
+        "unittest",
+        "discover",
+        "-s",
+        "tests",
+        "-p",
+        "test_*.py",
+        "-v",
+    ]));
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout_text(), ran.stderr);
+    assert!(ran.stderr.contains("Ran 8 tests"), "{}", ran.stderr);
+}
+
+#[test]
+fn the_python_client_restarts_a_daemon_killed_under_it() {
+    require_root!();
+    let (fixture, install) = set_up();
+    let mut script = python(&fixture, &install)
+        .arg("tests/restart.py")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(script.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let (result, sudo) = line.trim_end().rsplit_once(' ').unwrap();
+    assert_eq!(result, "(0, 'first\\n', '')");
+    let first = daemon_pid(sudo.parse().unwrap(), &install.daemon);
+    let killed = run(Command::new(tool("kill")).args(["-KILL", &first.to_string()]));
+    assert_eq!(killed.code, 0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while alive(first) {
+        assert!(Instant::now() < deadline, "the daemon outlived SIGKILL");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    script.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    let (result, second_sudo) = rest.trim_end().rsplit_once(' ').unwrap();
+    assert_eq!(result, "(0, 'second\\n', '')");
+    assert_ne!(second_sudo, sudo, "no new daemon was started");
+    assert_eq!(script.wait().unwrap().code(), Some(0));
+}
+
+/// Under socket activation the ruleset names who may connect: `users=`
+/// by uid, `groups=` by the user database's membership (rw-target is in
+/// rw-extra as a supplementary group, which SO_PEERCRED alone does not
+/// show).
+#[test]
+fn socket_activation_serves_whom_the_ruleset_names() {
+    require_root!();
+    for (name, setting, allowed, refused) in [
+        ("daemon-sd-users", "daemon users=rw-caller", CALLER, TARGET),
+        ("daemon-sd-groups", "daemon groups=rw-extra", TARGET, CALLER),
+    ] {
+        let fixture = SudoFixture::set_up_named(name, &source(name, &format!("{setting}\n")), &[]);
+        let install = fixture.install_daemon();
+        let scratch = Scratch::new("rwd-activate");
+        let socket = scratch.join("rootwrap.sock");
+        let mut activator = Command::new(tool("systemd-socket-activate"))
+            .arg("-l")
+            .arg(&socket)
+            .arg(&install.daemon)
+            .arg(&fixture.ruleset)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        // Listening (the socket may exist a moment before): this first
+        // connection, root's, starts the daemon, which refuses it.
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nothing listens at {}",
+                socket.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // What a socket unit's SocketMode= would do.
+        fs::set_permissions(&socket, fs::Permissions::from_mode(0o666)).unwrap();
+        let daemon = Daemon {
+            sudo: Command::new("true").spawn().unwrap(),
+            socket: socket.clone(),
+            pid: activator.id(),
+            client: install.client.clone(),
+            _stdout: BufReader::new(
+                Command::new("true")
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+                    .stdout
+                    .take()
+                    .unwrap(),
+            ),
+        };
+        let marker = unique("activated");
+        let served = daemon.client_as(allowed, &["echo", &marker], b"");
+        assert_eq!(
+            (served.code, served.stdout_text()),
+            (0, format!("{marker}\n")),
+            "{name}: {}",
+            served.stderr
+        );
+        let record = &records(name, &marker)[0];
+        assert_eq!(record["peer_uid"].as_u64(), Some(uid_of(allowed)));
+        let other = daemon.client_as(refused, &["echo", &marker], b"");
+        assert_eq!(other.code, 125, "{name}: {}", other.stderr);
+        assert!(other.stderr.contains("NotAllowed"), "{}", other.stderr);
+        daemon.signal("TERM");
+        let status = activator.wait().unwrap();
+        let mut stderr = String::new();
+        activator
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(status.code(), Some(0), "{name}: {stderr}");
+    }
+}
+
+/// A ruleset that names nobody cannot be socket-activated: the daemon
+/// says so and exits 97 rather than serve no one (or everyone).
+#[test]
+fn socket_activation_without_allowed_users_is_refused() {
+    require_root!();
+    let (fixture, install) = set_up();
+    let scratch = Scratch::new("rwd-activate-none");
+    let socket = scratch.join("rootwrap.sock");
+    let activator = Command::new(tool("systemd-socket-activate"))
+        .arg("-l")
+        .arg(&socket)
+        .arg(&install.daemon)
+        .arg(&fixture.ruleset)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // The first connection starts the daemon, which refuses to serve (the
+    // socket may exist a moment before it listens).
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens at {}",
+            socket.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = activator.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(97), "{stderr}");
+    assert!(stderr.contains("nobody may connect"), "{stderr}");
+}
+
+/// The unit files in dist/systemd pass `systemd-analyze verify`, with
+/// their paths pointed at the installed daemon and a real ruleset.
+#[test]
+fn the_systemd_units_verify() {
+    require_root!();
+    let (fixture, install) = set_up();
+    let units = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/systemd");
+    let scratch = Scratch::new("rwd-units");
+    for (template, instance) in [
+        ("rootwrap-daemon@.socket", "rootwrap-daemon@daemon.socket"),
+        ("rootwrap-daemon@.service", "rootwrap-daemon@daemon.service"),
+    ] {
+        let text = fs::read_to_string(units.join(template)).unwrap();
+        assert!(text.contains("/usr/bin/rootwrap-daemon") || template.ends_with(".socket"));
+        let text = text
+            .replace(
+                "/usr/bin/rootwrap-daemon",
+                &install.daemon.display().to_string(),
+            )
+            .replace(
+                "/etc/%i/rootwrap.rwc",
+                &fixture.ruleset.display().to_string(),
+            );
+        fs::write(scratch.join(instance), text).unwrap();
+    }
+    let verified = run(Command::new(tool("systemd-analyze"))
+        .arg("verify")
+        .arg(scratch.join("rootwrap-daemon@daemon.socket"))
+        .arg(scratch.join("rootwrap-daemon@daemon.service")));
+    assert_eq!(
+        verified.code,
+        0,
+        "{}{}",
+        verified.stdout_text(),
+        verified.stderr
+    );
+    assert_eq!(verified.stderr, "");
+}
+
+/// 16 clients (threads of one Python client, each call on a connection of
+/// its own) send 10,000 requests: allowed, denied, 256 KiB of stdin, 256
+/// KiB of stdout. Every reply matches its request (checked by the script),
+/// every request has exactly one audit record with its decision, and the
+/// daemon ends with the descriptors it started with and no zombie.
+#[test]
+fn load_sixteen_clients_ten_thousand_requests() {
+    require_root!();
+    let name = "daemon-load";
+    let fixture = SudoFixture::set_up_named(
+        name,
+        &source(name, "daemon max-running=8 max-waiting=64 idle-timeout=0\n"),
+        &[],
+    );
+    let install = fixture.install_daemon();
+    // The script starts its own daemon through the client; this one is
+    // the one measured: the script is pointed at it below.
+    let daemon = Daemon::start(&fixture, &install);
+    let before = daemon.fd_count();
+    assert_eq!(daemon.client(&["echo", "warm"]).code, 0);
+    let log_before = fs::read_to_string(audit_log(name))
+        .unwrap_or_default()
+        .lines()
+        .count();
+    // The client reaches the running daemon through a starter that prints
+    // its socket and waits: `cat` keeps stdin open as sudo would.
+    let mut script = python(&fixture, &install);
+    let attach = format!(
+        "[\"/bin/sh\", \"-c\", \"echo {}; exec cat >/dev/null\"]",
+        daemon.socket.display()
+    );
+    script
+        .env("ROOTWRAP_DAEMON_CMD", attach)
+        .args(["tests/load.py", "16", "10000"]);
+    let ran = run(&mut script);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let requests: Vec<(String, String)> = ran
+        .stdout_text()
+        .lines()
+        .map(|line| {
+            let (marker, decision) = line.split_once(' ').unwrap();
+            (marker.to_string(), decision.to_string())
+        })
+        .collect();
+    assert_eq!(requests.len(), 10_000);
+
+    let log = fs::read_to_string(audit_log(name)).unwrap();
+    let new: Vec<serde_json::Value> = log
+        .lines()
+        .skip(log_before)
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let mut by_marker = std::collections::HashMap::new();
+    for record in &new {
+        let argv = record["argv"].as_array().unwrap();
+        let marker = argv
+            .iter()
+            .filter_map(|a| a.as_str())
+            .find_map(|a| a.rsplit(' ').next().filter(|w| w.starts_with("load-")))
+            .map(str::to_string);
+        if let Some(marker) = marker {
+            *by_marker
+                .entry((marker, record["decision"].as_str().unwrap().to_string()))
+                .or_insert(0) += 1;
+        }
+    }
+    // `cat` requests carry their marker in stdin, not argv: one record
+    // each all the same (their count is checked below).
+    let cats = new
+        .iter()
+        .filter(|r| r["argv"] == serde_json::json!(["cat"]))
+        .count();
+    let mut with_marker = 0;
+    for (marker, decision) in &requests {
+        if let Some(count) = by_marker.get(&(marker.clone(), decision.clone())) {
+            assert_eq!(*count, 1, "{marker}: {count} records");
+            with_marker += 1;
+        }
+    }
+    assert_eq!(with_marker + cats, 10_000);
+    assert_eq!(new.len(), 10_000, "one record per request, no more");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while daemon.fd_count() != before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(daemon.fd_count(), before);
+    assert_eq!(zombies_of(daemon.pid), 0);
 }

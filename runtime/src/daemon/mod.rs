@@ -59,7 +59,14 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
             return SETUP_FAILED;
         }
     };
-    let mut config = serve::Config::default();
+    let settings = &loaded.ruleset.options().daemon;
+    let mut config = serve::Config {
+        idle: (settings.idle_timeout_secs > 0)
+            .then(|| std::time::Duration::from_secs(settings.idle_timeout_secs.into())),
+        max_running: settings.max_running.max(1) as usize,
+        max_waiting: settings.max_waiting as usize,
+        ..serve::Config::default()
+    };
     let served = if activated {
         let listener = match socket::systemd_listener() {
             Ok(listener) => listener,
@@ -69,7 +76,20 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
             }
         };
         config.watch_stdin = false;
-        let access = serve::Access::default();
+        let access = match serve::Access::resolve(&settings.users, &settings.groups) {
+            Ok(access) if access.uids.is_empty() && access.gids.is_empty() => {
+                say(&format!(
+                    "{}: socket activation needs `daemon users=...` or `groups=...` in the ruleset: nobody may connect",
+                    path.display()
+                ));
+                return ExitCode::BadRuleset.into();
+            }
+            Ok(access) => access,
+            Err(e) => {
+                say(&format!("{}: {e}", path.display()));
+                return ExitCode::BadRuleset.into();
+            }
+        };
         serve::serve(listener, loaded, &path, access, &config, signals.as_fd())
     } else {
         let owner = invoking_user();

@@ -54,8 +54,10 @@ impl Default for Config {
     }
 }
 
-/// Who may connect: peers whose uid is listed, or whose primary gid is
-/// (supplementary groups are not visible to `SO_PEERCRED`).
+/// Who may connect: peers whose uid is listed, or whose user is a member
+/// of a listed group: its gid as `SO_PEERCRED` gives it, or a group the
+/// user database lists for the peer's user (`SO_PEERCRED` does not carry
+/// supplementary groups).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Access {
     pub uids: Vec<u32>,
@@ -63,8 +65,44 @@ pub struct Access {
 }
 
 impl Access {
+    /// The users and groups a ruleset names, resolved on this host. A
+    /// name that does not resolve is an error: a typo must not leave the
+    /// daemon open to nobody, silently.
+    pub fn resolve(users: &[String], groups: &[String]) -> Result<Access, String> {
+        let mut access = Access::default();
+        for user in users {
+            match sys::lookup_user(user) {
+                Ok(Some(account)) => access.uids.push(account.uid),
+                Ok(None) => {
+                    return Err(format!("the ruleset's daemon user `{user}` does not exist"))
+                }
+                Err(e) => return Err(format!("cannot look up the daemon user `{user}`: {e}")),
+            }
+        }
+        for group in groups {
+            match sys::lookup_group(group) {
+                Ok(Some(gid)) => access.gids.push(gid),
+                Ok(None) => {
+                    return Err(format!(
+                        "the ruleset's daemon group `{group}` does not exist"
+                    ))
+                }
+                Err(e) => return Err(format!("cannot look up the daemon group `{group}`: {e}")),
+            }
+        }
+        Ok(access)
+    }
+
     pub fn allows(&self, peer: &PeerCred) -> bool {
-        self.uids.contains(&peer.uid) || self.gids.contains(&peer.gid)
+        if self.uids.contains(&peer.uid) || self.gids.contains(&peer.gid) {
+            return true;
+        }
+        if self.gids.is_empty() {
+            return false;
+        }
+        let account = sys::user_name(peer.uid).and_then(|name| sys::lookup_user(&name).ok()?);
+        let groups = account.and_then(|account| sys::group_list(&account).ok());
+        groups.is_some_and(|groups| groups.iter().any(|gid| self.gids.contains(gid)))
     }
 }
 
