@@ -86,7 +86,7 @@ pub fn program(allowed: &Allowed) -> Result<sys::Program<'_>, ExecError> {
     }
 }
 
-/// Who a daemon's child becomes for `run_as`, worked out before the fork
+/// Who a daemon's child becomes for `run_as`, worked out before the clone
 /// (the child cannot look users up): the same decisions as
 /// [`switch_user`], with `initgroups`'s group list.
 pub fn identity_for(run_as: &RunAs) -> Result<sys::Identity, ExecError> {

@@ -402,7 +402,7 @@ pub fn execve(
 }
 
 /// An `execve` with everything built beforehand: the C strings and the
-/// pointer arrays the kernel reads. A child forked from the daemon (a
+/// pointer arrays the kernel reads. A child cloned by the daemon (a
 /// threaded process) may only make async-signal-safe calls: it allocates
 /// nothing and just calls [`PreparedExec::exec`].
 pub struct PreparedExec<'a> {
@@ -703,7 +703,7 @@ pub fn peer_credentials(socket: std::os::fd::BorrowedFd<'_>) -> io::Result<PeerC
 }
 
 /// The supplementary groups of `user` as `initgroups` would set them
-/// (`getgrouplist`, with the primary group), looked up before a fork.
+/// (`getgrouplist`, with the primary group), looked up before a child is started.
 pub fn group_list(user: &Account) -> io::Result<Vec<libc::gid_t>> {
     let mut groups: Vec<libc::gid_t> = vec![0; 64];
     loop {
@@ -818,8 +818,8 @@ pub fn read_signal(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<Option<i32>> {
     Ok(i32::try_from(info.ssi_signo).ok())
 }
 
-/// Who a forked child becomes before it executes: worked out before the
-/// fork (user and group lookups are not async-signal-safe).
+/// Who a daemon's child becomes before it executes: worked out before the
+/// clone (user and group lookups are not async-signal-safe).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
     /// Stay who the daemon is (an unprivileged daemon, as in unit tests,
@@ -843,9 +843,12 @@ pub const STEP_EXEC: i32 = 3;
 /// A command's child process, set up and executed: its own process group,
 /// `stdio` on descriptors 0-2, every other descriptor closed at exec but
 /// `keep` (pinned paths), `identity` taken, every signal at its default and
-/// none blocked, then `exec`. Between `fork` and `exec` the child makes
-/// only async-signal-safe system calls and allocates nothing (the daemon
-/// has other threads, whose locks a child must never wait for). A failure
+/// none blocked, then `exec`. The child is cloned as glibc's posix_spawn
+/// clones it (`CLONE_VM | CLONE_VFORK`: no copy of the daemon's page
+/// tables; this thread waits until the child has exec'd). Between the
+/// clone and `exec` the child makes only async-signal-safe system calls and
+/// allocates nothing (the daemon has other threads, whose locks a child
+/// must never wait for, and it shares their memory). A failure
 /// is written to `report` (close-on-exec: the parent reads end-of-file when
 /// the exec succeeded) and the child exits with 127.
 pub fn spawn(
@@ -869,24 +872,94 @@ pub fn spawn(
         i32::try_from(limit.rlim_cur).unwrap_or(4096)
     };
     let sigrtmax = libc::SIGRTMAX();
-    // SAFETY: fork itself is safe to call; the child below runs only
-    // async-signal-safe system calls on values prepared before the fork,
-    // and ends in exec or _exit.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(io::Error::last_os_error());
+    let args = ChildArgs {
+        exec,
+        stdio,
+        keep: &keep_raw,
+        identity,
+        report,
+        nofile,
+        sigrtmax,
+    };
+    // The child's stack, allocated before the clone (the child allocates
+    // nothing).
+    let mut stack = vec![0u8; CHILD_STACK];
+    // SAFETY: one past the end of the buffer, rounded down to 16 bytes:
+    // the top of a downward-growing stack within the allocation.
+    let top = unsafe { stack.as_mut_ptr().add(CHILD_STACK) };
+    let top = (top as usize & !15) as *mut libc::c_void;
+    // Every signal blocked around the clone, as posix_spawn does: no
+    // handler may run in the child while it shares this memory (the child
+    // sets its own mask before exec).
+    // SAFETY: plain data; sigfillset and pthread_sigmask fill and read
+    // locals.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
     }
-    if pid == 0 {
-        // SAFETY: see above; `child` never returns.
-        unsafe { child(exec, stdio, &keep_raw, identity, report, nofile, sigrtmax) }
+    // SAFETY: CLONE_VM | CLONE_VFORK, as glibc's posix_spawn: the child
+    // runs `child_entry` on `stack` in this memory while this thread is
+    // suspended until it execs or exits, so `args`, `stack` and what they
+    // borrow outlive its use. The child makes only system calls on values
+    // prepared here.
+    let pid = unsafe {
+        libc::clone(
+            child_entry,
+            top,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&args as *const ChildArgs<'_>).cast_mut().cast(),
+        )
+    };
+    let error = io::Error::last_os_error();
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    drop(stack);
+    if pid < 0 {
+        return Err(error);
     }
     Ok(pid as u32)
 }
 
-/// The forked child's side of [`spawn`]. Never returns.
+/// The child's stack: its frames are a few hundred bytes.
+const CHILD_STACK: usize = 64 << 10;
+
+/// What [`child_entry`] receives.
+struct ChildArgs<'a> {
+    exec: &'a PreparedExec<'a>,
+    stdio: [i32; 3],
+    keep: &'a [i32],
+    identity: &'a Identity,
+    report: i32,
+    nofile: i32,
+    sigrtmax: i32,
+}
+
+extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `ChildArgs` that `spawn` passed, alive while the
+    // parent is suspended (CLONE_VFORK).
+    let args = unsafe { &*(arg as *const ChildArgs<'_>) };
+    // SAFETY: this is the child `spawn` cloned.
+    unsafe {
+        child(
+            args.exec,
+            args.stdio,
+            args.keep,
+            args.identity,
+            args.report,
+            args.nofile,
+            args.sigrtmax,
+        )
+    }
+}
+
+/// The child's side of [`spawn`]. Never returns.
 ///
 /// # Safety
-/// Only in a child just forked: it takes over descriptors 0-2 and execs.
+/// Only in a child just cloned: it takes over descriptors 0-2 and execs.
 unsafe fn child(
     exec: &PreparedExec<'_>,
     stdio: [i32; 3],
@@ -909,7 +982,7 @@ unsafe fn child(
         }
     };
     // SAFETY: every call below is an async-signal-safe system call on
-    // integers, locals, or memory prepared before the fork.
+    // integers, locals, or memory prepared before the clone.
     unsafe {
         libc::setpgid(0, 0);
         for (target, &source) in stdio.iter().enumerate() {

@@ -28,6 +28,7 @@ fn source(name: &str, extra: &str) -> String {
          allow echo: echo ... because \"tests\"\n\
          allow cat: cat\n\
          allow sh: sh -c ... because \"tests: commands that wait for the test\"\n\
+         allow id as rw-target: id ... because \"tests: the target user's ids\"\n\
          {extra}",
         audit_log(name).display()
     )
@@ -263,6 +264,20 @@ fn the_daemon_runs_what_the_cli_would_and_refuses_the_rest() {
     // A signal death: 128 + N, as the CLI reports it.
     let killed = daemon.client(&["sh", "-c", "kill -9 $$"]);
     assert_eq!(killed.code, 137);
+
+    // A rule's target user: its uid, gid and groups, as the CLI gives them.
+    let uid = daemon.client(&["id", "-u"]);
+    assert_eq!(
+        uid.stdout_text().trim().parse::<u64>().unwrap(),
+        uid_of(TARGET)
+    );
+    let groups = daemon.client(&["id", "-G"]);
+    assert_eq!(
+        rootwrap_tests::parse_ids(&groups.stdout_text()),
+        rootwrap_tests::groups_of(TARGET)
+    );
+    let cli_groups = run(&mut fixture.sudo(&["id", "-G"]));
+    assert_eq!(groups.stdout, cli_groups.stdout);
 
     // Stderr and status of the command itself pass through.
     let failing = daemon.client(&["sh", "-c", "echo oops >&2; exit 3"]);

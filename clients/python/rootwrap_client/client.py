@@ -11,6 +11,8 @@ import weakref
 from rootwrap_client import protocol
 
 LOG = logging.getLogger(__name__)
+# The service configures logging; without it, nothing is printed.
+LOG.addHandler(logging.NullHandler())
 
 Exit = collections.namedtuple("Exit", "status raw timed_out message")
 

@@ -1,7 +1,7 @@
 //! Running one allowed command for the daemon: everything prepared before
-//! the fork (C strings, descriptors, the target user's ids and groups),
-//! then `sys::spawn`, the command's stdin fed and its output streamed to
-//! the client as it comes, and the child always reaped.
+//! the child starts (C strings, descriptors, the target user's ids and
+//! groups), then `sys::spawn`, the command's stdin fed and its output
+//! streamed to the client as it comes, and the child always reaped.
 #![forbid(unsafe_code)]
 
 use std::io::{self, Read, Write};
