@@ -847,3 +847,34 @@ fn load_sixteen_clients_ten_thousand_requests() {
     assert_eq!(daemon.fd_count(), before);
     assert_eq!(zombies_of(daemon.pid), 0);
 }
+
+/// The Python package installs with pip (into a venv of the system
+/// python3; pip fetches setuptools from PyPI for the build) and imports.
+#[test]
+fn the_python_client_installs_with_pip() {
+    require_root!();
+    let package = Path::new(env!("CARGO_MANIFEST_DIR")).join("../clients/python");
+    let scratch = Scratch::new("rwd-pip");
+    let venv = scratch.join("venv");
+    let made = run(Command::new(tool("python3"))
+        .args(["-m", "venv"])
+        .arg(&venv));
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let installed = run(Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet"])
+        .arg(&package));
+    assert_eq!(installed.code, 0, "{}", installed.stderr);
+    let imported = run(Command::new(venv.join("bin/python"))
+        .current_dir(scratch.path())
+        .args([
+            "-c",
+            "import rootwrap_client; print(rootwrap_client.__file__); print(rootwrap_client.Client.execute.__name__)",
+        ]));
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    let text = imported.stdout_text();
+    assert!(
+        text.contains("site-packages/rootwrap_client/__init__.py"),
+        "{text}"
+    );
+    assert!(text.ends_with("execute\n"), "{text}");
+}

@@ -377,7 +377,9 @@ fn accept(
     stream: UnixStream,
     id: u64,
 ) -> Option<JoinHandle<()>> {
-    let _ = stream.set_nonblocking(false);
+    // Refusals below are written from the main loop: without waiting (a
+    // small frame fits the socket's buffer; a peer that fills it loses it).
+    let _ = stream.set_nonblocking(true);
     let peer = match sys::peer_credentials(stream.as_fd()) {
         Ok(peer) => peer,
         Err(_) => return None,
@@ -399,6 +401,7 @@ fn accept(
         refuse(stream, Refused::Busy, "daemon: too many connections");
         return None;
     }
+    let _ = stream.set_nonblocking(false);
     let clone = stream.try_clone().ok()?;
     connections.insert(id, clone);
     drop(connections);
