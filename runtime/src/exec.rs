@@ -61,24 +61,63 @@ pub(crate) fn exec(allowed: &Allowed) -> ExecError {
             return ExecError::CloseFds(e);
         }
     }
-    let program = match &allowed.binary {
+    let program = match program(allowed) {
+        Ok(program) => program,
+        Err(e) => return e,
+    };
+    let error = sys::execve(program, &allowed.argv, &allowed.env);
+    ExecError::Exec(allowed.executable.display().to_string(), error)
+}
+
+/// What executes an allowed command: its checked descriptor, or for a
+/// script its path.
+pub fn program(allowed: &Allowed) -> Result<sys::Program<'_>, ExecError> {
+    match &allowed.binary {
         // A script runs by its path: through its descriptor, the kernel
         // would hand the interpreter `/dev/fd/N` as the script's name
         // (`$0`), which must then stay open in the command. Its directories
         // are root's alone, so only root can change it in between.
-        Some(Ok(binary)) if binary.script => sys::Program::Path(&allowed.executable),
-        Some(Ok(binary)) => sys::Program::Fd(binary.fd()),
-        Some(Err(refusal)) => return ExecError::Untrusted(refusal.clone()),
+        Some(Ok(binary)) if binary.script => Ok(sys::Program::Path(&allowed.executable)),
+        Some(Ok(binary)) => Ok(sys::Program::Fd(binary.fd())),
+        Some(Err(refusal)) => Err(ExecError::Untrusted(refusal.clone())),
         // Only policy tests look nothing up, and they never execute.
-        None => {
-            return ExecError::Exec(
-                allowed.executable.display().to_string(),
-                std::io::Error::other("the executable was not checked"),
-            )
-        }
-    };
-    let error = sys::execve(program, &allowed.argv, &allowed.env);
-    ExecError::Exec(allowed.executable.display().to_string(), error)
+        None => Err(ExecError::Exec(
+            allowed.executable.display().to_string(),
+            std::io::Error::other("the executable was not checked"),
+        )),
+    }
+}
+
+/// Who a daemon's child becomes for `run_as`, worked out before the clone
+/// (the child cannot look users up): the same decisions as
+/// [`switch_user`], with `initgroups`'s group list.
+pub fn identity_for(run_as: &RunAs) -> Result<sys::Identity, ExecError> {
+    let user = run_as.user_name();
+    let euid = sys::effective_uid();
+    if euid == 0 && *run_as == RunAs::Root {
+        return Ok(sys::Identity::Become {
+            uid: 0,
+            gid: 0,
+            groups: vec![0],
+        });
+    }
+    let account = target_account(run_as)?;
+    if euid != 0 {
+        return if account.uid == euid && sys::real_uid() == euid {
+            Ok(sys::Identity::Keep)
+        } else {
+            Err(ExecError::CannotSwitch {
+                user: user.to_string(),
+                euid,
+            })
+        };
+    }
+    let groups = sys::group_list(&account).map_err(|e| ExecError::Switch(user.to_string(), e))?;
+    Ok(sys::Identity::Become {
+        uid: account.uid,
+        gid: account.gid,
+        groups,
+    })
 }
 
 /// The target user's account on this host (what `explain` checks too).

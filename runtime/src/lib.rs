@@ -12,6 +12,8 @@
 // In pipeline order (blank lines keep rustfmt from sorting them).
 pub mod run; // `rootwrap RULESET CMD ARGS...`: the privileged path, end to end
 
+pub mod daemon; // `rootwrap-daemon`: the same path for requests over a socket
+
 pub mod format; // the ruleset file: header, writer, verified lazy reader
 
 pub mod types; // what a ruleset holds: rules, patterns, options

@@ -87,9 +87,9 @@ pub fn open_trusted(path: &Path) -> Result<Ruleset<File>, RulesetError> {
 }
 
 /// Every way a call ends without its command running; each has one audit
-/// outcome (and so one exit code) and one message.
+/// outcome (and so one exit code) and one message. Shared with the daemon.
 #[derive(Debug)]
-enum Refusal {
+pub(crate) enum Refusal {
     /// A resource limit could not be set to its documented value.
     Limits(&'static str, std::io::Error),
     /// No ruleset, or no command after it.
@@ -113,7 +113,7 @@ enum Refusal {
 }
 
 impl Refusal {
-    fn outcome(&self) -> Outcome {
+    pub(crate) fn outcome(&self) -> Outcome {
         match self {
             Refusal::Limits(..)
             | Refusal::Ruleset(_)
@@ -129,7 +129,7 @@ impl Refusal {
 
     /// The one line said on stderr and recorded as the reason; it may
     /// quote the caller's bytes.
-    fn message(&self, ruleset_path: &Path) -> Vec<u8> {
+    pub(crate) fn message(&self, ruleset_path: &Path) -> Vec<u8> {
         match self {
             Refusal::Limits(name, e) => format!(
                 "cannot set the resource limit RLIMIT_{}: {e}",
@@ -195,7 +195,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
 /// rootwrap in the middle of the audit record (or, with SIGXFSZ ignored,
 /// fail it), and the command would run with them. Only root can raise
 /// limits; unprivileged, rootwrap cannot run anything as anyone else.
-fn prepare_process() -> Result<(), (&'static str, std::io::Error)> {
+pub(crate) fn prepare_process() -> Result<(), (&'static str, std::io::Error)> {
     let limits = if crate::sys::effective_uid() == 0 {
         crate::sys::reset_limits()
     } else {
@@ -237,29 +237,10 @@ impl Call<'_> {
             self.caller = Caller::current();
         }
         self.log = Some(log);
-        if self.argv.is_empty() {
-            return Err(Refusal::NoCommand);
-        }
         if crate::action::is_action(self.argv) {
             return Err(Refusal::Ended(self.action(&ruleset)?));
         }
-        let decision = match ruleset.decide(self.argv, &crate::matcher::OnThisHost) {
-            Ok(decision) => decision,
-            // More work than a call may cost: refused like a call no rule
-            // allows.
-            Err(Fault::TooComplex) => Decision::Deny { tried: Vec::new() },
-            Err(Fault::Ruleset(e)) => return Err(Refusal::Ruleset(e)),
-        };
-        let allowed = match decision {
-            Decision::Allow(allowed) => allowed,
-            Decision::NotExecutable { rule } => return Err(Refusal::NotFound(Box::new(rule))),
-            Decision::Deny { tried } => {
-                // A damaged ruleset must be reported as such, never as a
-                // denial.
-                ruleset.verify_all().map_err(Refusal::Ruleset)?;
-                return Err(Refusal::Denied(denial_message(self.argv, &tried)));
-            }
-        };
+        let allowed = decide(&ruleset, self.argv)?;
         // Its descriptor is closed at exec with every inherited one.
         drop(ruleset);
         let allowed = &**self.allowed.insert(allowed);
@@ -286,27 +267,79 @@ impl Call<'_> {
             say(&message);
             return outcome.exit().into();
         }
-        let details = Details::of(self.allowed.as_deref());
-        let mut event = details.event(outcome, self.argv, self.allowed.as_deref());
-        if let Refusal::NotFound(rule) = &refusal {
-            event.rule = Some(rule);
-        }
-        event.ruleset = self.identity.clone();
-        event.reason = Some(message.clone());
-        match &mut self.log {
-            Some(log) => {
-                let logged = log.record(&self.caller, &event);
-                say(&message);
-                if let Err(e) = logged {
-                    say(&e.to_string());
-                }
-            }
-            None => {
-                record_fallback(Caller::current, &event);
-                say(&message);
-            }
+        let log = match &mut self.log {
+            Some(log) => Some((log, &self.caller)),
+            None => None,
+        };
+        let logged = record_refusal(
+            log,
+            self.argv,
+            self.identity.clone(),
+            self.allowed.as_deref(),
+            &refusal,
+            message.clone(),
+        );
+        say(&message);
+        if let Err(e) = logged {
+            say(&e.to_string());
         }
         outcome.exit().into()
+    }
+}
+
+/// The matching step of every call, the CLI's and the daemon's: `argv`
+/// decided by `ruleset`, with every way it can fail as its refusal.
+pub(crate) fn decide<R: crate::format::ReadAt + ?Sized>(
+    ruleset: &Ruleset<R>,
+    argv: &[OsString],
+) -> Result<Box<Allowed>, Refusal> {
+    if argv.is_empty() {
+        return Err(Refusal::NoCommand);
+    }
+    let decision = match ruleset.decide(argv, &crate::matcher::OnThisHost) {
+        Ok(decision) => decision,
+        // More work than a call may cost: refused like a call no rule
+        // allows.
+        Err(Fault::TooComplex) => Decision::Deny { tried: Vec::new() },
+        Err(Fault::Ruleset(e)) => return Err(Refusal::Ruleset(e)),
+    };
+    match decision {
+        Decision::Allow(allowed) => Ok(allowed),
+        Decision::NotExecutable { rule } => Err(Refusal::NotFound(Box::new(rule))),
+        Decision::Deny { tried } => {
+            // A damaged ruleset must be reported as such, never as a
+            // denial.
+            ruleset.verify_all().map_err(Refusal::Ruleset)?;
+            Err(Refusal::Denied(denial_message(argv, &tried)))
+        }
+    }
+}
+
+/// Records a refusal (to `log`, with its caller, or before a log exists
+/// to the fallback) with what is known of the call, `message` as its
+/// reason. The caller says the message (stderr, or the daemon's reply)
+/// after: the record comes first.
+pub(crate) fn record_refusal(
+    log: Option<(&mut AuditLog, &Caller)>,
+    argv: &[OsString],
+    identity: Option<(String, String)>,
+    allowed: Option<&Allowed>,
+    refusal: &Refusal,
+    message: Vec<u8>,
+) -> Result<(), LogError> {
+    let details = Details::of(allowed);
+    let mut event = details.event(refusal.outcome(), argv, allowed);
+    if let Refusal::NotFound(rule) = refusal {
+        event.rule = Some(rule);
+    }
+    event.ruleset = identity;
+    event.reason = Some(message);
+    match log {
+        Some((log, caller)) => log.record(caller, &event),
+        None => {
+            record_fallback(Caller::current, &event);
+            Ok(())
+        }
     }
 }
 
@@ -362,7 +395,7 @@ impl Details {
 }
 
 /// The `allowed` record, written before `execve`.
-fn record_allowed(
+pub(crate) fn record_allowed(
     log: &mut AuditLog,
     caller: &Caller,
     argv: &[OsString],

@@ -280,6 +280,12 @@ pub fn effective_uid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// The real gid of this process.
+pub fn real_gid() -> u32 {
+    // SAFETY: getgid cannot fail.
+    unsafe { libc::getgid() }
+}
+
 /// The real uid of this process.
 pub fn real_uid() -> u32 {
     // SAFETY: getuid cannot fail.
@@ -383,15 +389,47 @@ pub fn execve(
     argv: &[std::ffi::OsString],
     env: &[(String, std::ffi::OsString)],
 ) -> io::Error {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::ffi::OsStrExt;
-    let c_string = |bytes: &[u8]| {
-        CString::new(bytes).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+    let prepared = match PreparedExec::new(program, argv, env) {
+        Ok(prepared) => prepared,
+        Err(e) => return e,
     };
-    let prepared = (|| -> io::Result<(CString, Vec<CString>, Vec<CString>)> {
-        let program = match program {
-            Program::Path(path) => c_string(path.as_os_str().as_bytes())?,
-            Program::Fd(_) => CString::default(),
+    // Ignored signals and the signal mask survive execve: the command
+    // starts with every signal at its default (SIGPIPE too) and none
+    // blocked.
+    reset_signals();
+    prepared.exec();
+    io::Error::last_os_error()
+}
+
+/// An `execve` with everything built beforehand: the C strings and the
+/// pointer arrays the kernel reads. A child cloned by the daemon (a
+/// threaded process) may only make async-signal-safe calls: it allocates
+/// nothing and just calls [`PreparedExec::exec`].
+pub struct PreparedExec<'a> {
+    /// The path (empty for a descriptor).
+    path: CString,
+    fd: Option<std::os::fd::RawFd>,
+    _program: std::marker::PhantomData<Program<'a>>,
+    _args: Vec<CString>,
+    _vars: Vec<CString>,
+    arg_ptrs: Vec<*const libc::c_char>,
+    var_ptrs: Vec<*const libc::c_char>,
+}
+
+impl<'a> PreparedExec<'a> {
+    pub fn new(
+        program: Program<'a>,
+        argv: &[std::ffi::OsString],
+        env: &[(String, std::ffi::OsString)],
+    ) -> io::Result<PreparedExec<'a>> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        let c_string = |bytes: &[u8]| {
+            CString::new(bytes).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+        };
+        let (path, fd) = match program {
+            Program::Path(path) => (c_string(path.as_os_str().as_bytes())?, None),
+            Program::Fd(fd) => (CString::default(), Some(fd.as_raw_fd())),
         };
         let args = argv
             .iter()
@@ -406,41 +444,50 @@ pub fn execve(
                 c_string(&pair)
             })
             .collect::<io::Result<Vec<_>>>()?;
-        Ok((program, args, vars))
-    })();
-    let (path, args, vars) = match prepared {
-        Ok(prepared) => prepared,
-        Err(e) => return e,
-    };
-    let mut arg_ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
-    arg_ptrs.push(std::ptr::null());
-    let mut var_ptrs: Vec<*const libc::c_char> = vars.iter().map(|v| v.as_ptr()).collect();
-    var_ptrs.push(std::ptr::null());
-    // Ignored signals and the signal mask survive execve: the command
-    // starts with every signal at its default (SIGPIPE too) and none
-    // blocked.
-    reset_signals();
-    match program {
-        // SAFETY: every pointer refers to a NUL-terminated string owned by
-        // `path`/`args`/`vars`, alive for the call; both arrays end with NULL.
-        Program::Path(_) => unsafe {
-            libc::execve(path.as_ptr(), arg_ptrs.as_ptr(), var_ptrs.as_ptr());
-        },
-        // SAFETY: as for execve; the descriptor is open (borrowed for the
-        // call) and the empty path with AT_EMPTY_PATH names the descriptor's
-        // file itself. The raw syscall: the C library's wrapper is recent.
-        Program::Fd(fd) => unsafe {
-            libc::syscall(
-                libc::SYS_execveat,
-                fd.as_raw_fd(),
-                path.as_ptr(),
-                arg_ptrs.as_ptr(),
-                var_ptrs.as_ptr(),
-                libc::AT_EMPTY_PATH,
-            );
-        },
+        let mut arg_ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+        arg_ptrs.push(std::ptr::null());
+        let mut var_ptrs: Vec<*const libc::c_char> = vars.iter().map(|v| v.as_ptr()).collect();
+        var_ptrs.push(std::ptr::null());
+        Ok(PreparedExec {
+            path,
+            fd,
+            _program: std::marker::PhantomData,
+            _args: args,
+            _vars: vars,
+            arg_ptrs,
+            var_ptrs,
+        })
     }
-    io::Error::last_os_error()
+
+    /// Executes; returns only on failure (with `errno` set). Allocates
+    /// nothing: safe between `fork` and `exec`.
+    fn exec(&self) {
+        match self.fd {
+            // SAFETY: every pointer refers to a NUL-terminated string owned
+            // by `self`, alive for the call; both arrays end with NULL.
+            None => unsafe {
+                libc::execve(
+                    self.path.as_ptr(),
+                    self.arg_ptrs.as_ptr(),
+                    self.var_ptrs.as_ptr(),
+                );
+            },
+            // SAFETY: as for execve; the descriptor is open (borrowed for
+            // `self`'s lifetime) and the empty path with AT_EMPTY_PATH
+            // names the descriptor's file itself. The raw syscall: the C
+            // library's wrapper is recent.
+            Some(fd) => unsafe {
+                libc::syscall(
+                    libc::SYS_execveat,
+                    fd,
+                    self.path.as_ptr(),
+                    self.arg_ptrs.as_ptr(),
+                    self.var_ptrs.as_ptr(),
+                    libc::AT_EMPTY_PATH,
+                );
+            },
+        }
+    }
 }
 
 /// How [`open_beneath`] resolves a path below a directory descriptor.
@@ -857,4 +904,526 @@ pub fn exit_code_of(status: i32) -> i32 {
     } else {
         1
     }
+}
+
+// The daemon's system calls: peers, polling, signals, children.
+
+/// Closes every descriptor from `first` up (the daemon, at start: nothing
+/// its starter left open, such as a service's listening sockets, stays
+/// reachable). `close_range(2)`, else each descriptor /proc/self/fd lists.
+pub fn close_fds_from(first: u32) -> io::Result<()> {
+    // SAFETY: closes descriptors this process owns and no Rust object
+    // refers to yet (called first thing in the daemon's `main`).
+    if unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32) } == 0 {
+        return Ok(());
+    }
+    let fds: Vec<u32> = std::fs::read_dir("/proc/self/fd")?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd >= first)
+        .collect();
+    for fd in fds {
+        // SAFETY: as above; EBADF (the directory's own fd) is harmless.
+        unsafe { libc::close(fd as i32) };
+    }
+    Ok(())
+}
+
+/// Who is at the other end of a Unix socket, as the kernel recorded it
+/// when the peer connected (`SO_PEERCRED`): nothing the peer says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerCred {
+    pub pid: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+pub fn peer_credentials(socket: std::os::fd::BorrowedFd<'_>) -> io::Result<PeerCred> {
+    use std::os::fd::AsRawFd;
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` is a valid, writable ucred of the length passed.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(PeerCred {
+        pid: u32::try_from(cred.pid).unwrap_or(0),
+        uid: cred.uid,
+        gid: cred.gid,
+    })
+}
+
+/// The supplementary groups of `user` as `initgroups` would set them
+/// (`getgrouplist`, with the primary group), looked up before a child is started.
+pub fn group_list(user: &Account) -> io::Result<Vec<libc::gid_t>> {
+    let mut groups: Vec<libc::gid_t> = vec![0; 64];
+    loop {
+        let mut count = libc::c_int::try_from(groups.len()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: the buffer holds `count` gids; the call writes at most
+        // that many and sets `count` to the true number.
+        let rc = unsafe {
+            libc::getgrouplist(
+                user.name.as_ptr(),
+                user.gid,
+                groups.as_mut_ptr(),
+                &mut count,
+            )
+        };
+        let count = usize::try_from(count).unwrap_or(0);
+        if rc >= 0 {
+            groups.truncate(count);
+            return Ok(groups);
+        }
+        if count <= groups.len() || count > 1 << 16 {
+            return Err(io::Error::other("cannot list the user's groups"));
+        }
+        groups.resize(count, 0);
+    }
+}
+
+/// `poll(2)`, restarted on EINTR with the same timeout.
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
+    loop {
+        // SAFETY: the slice is valid and writable for its length.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+        if rc >= 0 {
+            return Ok(rc as usize);
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+}
+
+/// Sets or clears `O_NONBLOCK` on a descriptor (a pipe end the daemon owns).
+pub fn set_nonblocking(fd: std::os::fd::BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = fd.as_raw_fd();
+    // SAFETY: F_GETFL/F_SETFL on an open descriptor; only its flags change.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let flags = if on {
+            flags | libc::O_NONBLOCK
+        } else {
+            flags & !libc::O_NONBLOCK
+        };
+        if libc::fcntl(fd, libc::F_SETFL, flags) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Blocks `signals` in this thread (threads started afterwards inherit the
+/// mask) and returns a `signalfd(2)` that reads them: the daemon handles
+/// SIGTERM, SIGINT and SIGHUP in its main loop, with no signal handler.
+pub fn signal_fd(signals: &[libc::c_int]) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: the set is a local built here; sigprocmask and signalfd read
+    // it; signalfd returns a new descriptor or -1.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &signal in signals {
+            libc::sigaddset(&mut set, signal);
+        }
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(std::os::fd::OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// The next signal a [`signal_fd`] holds, `None` if none is pending.
+pub fn read_signal(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<Option<i32>> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: plain data; all-zero is valid.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: the buffer is a valid, writable siginfo of `size` bytes.
+    let n = unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            (&mut info as *mut libc::signalfd_siginfo).cast(),
+            size,
+        )
+    };
+    if n < 0 {
+        let error = io::Error::last_os_error();
+        return match error.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(None),
+            _ => Err(error),
+        };
+    }
+    if usize::try_from(n) != Ok(size) {
+        return Ok(None);
+    }
+    Ok(i32::try_from(info.ssi_signo).ok())
+}
+
+/// Who a daemon's child becomes before it executes: worked out before the
+/// clone (user and group lookups are not async-signal-safe).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// Stay who the daemon is (an unprivileged daemon, as in unit tests,
+    /// running a rule for its own user).
+    Keep,
+    /// uid and gid `uid`/`gid`, supplementary groups exactly `groups`,
+    /// checked, and for a non-root uid, no way back.
+    Become {
+        uid: u32,
+        gid: u32,
+        groups: Vec<libc::gid_t>,
+    },
+}
+
+/// What a child could not do, written to its report pipe as two
+/// little-endian i32: the step (below), then `errno`.
+pub const STEP_DESCRIPTORS: i32 = 1;
+pub const STEP_IDENTITY: i32 = 2;
+pub const STEP_EXEC: i32 = 3;
+
+/// A command's child process, set up and executed: its own process group,
+/// `stdio` on descriptors 0-2, every other descriptor closed at exec but
+/// `keep` (pinned paths), `identity` taken, every signal at its default and
+/// none blocked, then `exec`. The child is cloned as glibc's posix_spawn
+/// clones it (`CLONE_VM | CLONE_VFORK`: no copy of the daemon's page
+/// tables; this thread waits until the child has exec'd). Between the
+/// clone and `exec` the child makes only async-signal-safe system calls and
+/// allocates nothing (the daemon has other threads, whose locks a child
+/// must never wait for, and it shares their memory). A failure
+/// is written to `report` (close-on-exec: the parent reads end-of-file when
+/// the exec succeeded) and the child exits with 127.
+pub fn spawn(
+    exec: &PreparedExec<'_>,
+    stdio: [std::os::fd::BorrowedFd<'_>; 3],
+    keep: &[std::os::fd::BorrowedFd<'_>],
+    identity: &Identity,
+    report: std::os::fd::BorrowedFd<'_>,
+) -> io::Result<u32> {
+    use std::os::fd::AsRawFd;
+    let stdio = stdio.map(|fd| fd.as_raw_fd());
+    let keep_raw: Vec<i32> = keep.iter().map(|fd| fd.as_raw_fd()).collect();
+    let report = report.as_raw_fd();
+    let nofile = {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: a valid out-pointer to a local.
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+        i32::try_from(limit.rlim_cur).unwrap_or(4096)
+    };
+    let sigrtmax = libc::SIGRTMAX();
+    let args = ChildArgs {
+        exec,
+        stdio,
+        keep: &keep_raw,
+        identity,
+        report,
+        nofile,
+        sigrtmax,
+    };
+    // The child's stack, allocated before the clone (the child allocates
+    // nothing).
+    let mut stack = vec![0u8; CHILD_STACK];
+    // SAFETY: one past the end of the buffer, rounded down to 16 bytes:
+    // the top of a downward-growing stack within the allocation.
+    let top = unsafe { stack.as_mut_ptr().add(CHILD_STACK) };
+    let top = (top as usize & !15) as *mut libc::c_void;
+    // Every signal blocked around the clone, as posix_spawn does: no
+    // handler may run in the child while it shares this memory (the child
+    // sets its own mask before exec).
+    // SAFETY: plain data; sigfillset and pthread_sigmask fill and read
+    // locals.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+    }
+    // SAFETY: CLONE_VM | CLONE_VFORK, as glibc's posix_spawn: the child
+    // runs `child_entry` on `stack` in this memory while this thread is
+    // suspended until it execs or exits, so `args`, `stack` and what they
+    // borrow outlive its use. The child makes only system calls on values
+    // prepared here.
+    let pid = unsafe {
+        libc::clone(
+            child_entry,
+            top,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&args as *const ChildArgs<'_>).cast_mut().cast(),
+        )
+    };
+    let error = io::Error::last_os_error();
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    drop(stack);
+    if pid < 0 {
+        return Err(error);
+    }
+    Ok(pid as u32)
+}
+
+/// The child's stack: its frames are a few hundred bytes.
+const CHILD_STACK: usize = 64 << 10;
+
+/// What [`child_entry`] receives.
+struct ChildArgs<'a> {
+    exec: &'a PreparedExec<'a>,
+    stdio: [i32; 3],
+    keep: &'a [i32],
+    identity: &'a Identity,
+    report: i32,
+    nofile: i32,
+    sigrtmax: i32,
+}
+
+extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `ChildArgs` that `spawn` passed, alive while the
+    // parent is suspended (CLONE_VFORK).
+    let args = unsafe { &*(arg as *const ChildArgs<'_>) };
+    // SAFETY: this is the child `spawn` cloned.
+    unsafe {
+        child(
+            args.exec,
+            args.stdio,
+            args.keep,
+            args.identity,
+            args.report,
+            args.nofile,
+            args.sigrtmax,
+        )
+    }
+}
+
+/// The child's side of [`spawn`]. Never returns.
+///
+/// # Safety
+/// Only in a child just cloned: it takes over descriptors 0-2 and execs.
+unsafe fn child(
+    exec: &PreparedExec<'_>,
+    stdio: [i32; 3],
+    keep: &[i32],
+    identity: &Identity,
+    report: i32,
+    nofile: i32,
+    sigrtmax: i32,
+) -> ! {
+    let fail = |step: i32| -> ! {
+        let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        let mut message = [0u8; 8];
+        message[..4].copy_from_slice(&step.to_le_bytes());
+        message[4..].copy_from_slice(&errno.to_le_bytes());
+        // SAFETY: write and _exit are async-signal-safe; the buffer is a
+        // local of the length passed.
+        unsafe {
+            libc::write(report, message.as_ptr().cast(), message.len());
+            libc::_exit(127)
+        }
+    };
+    // SAFETY: every call below is an async-signal-safe system call on
+    // integers, locals, or memory prepared before the clone.
+    unsafe {
+        libc::setpgid(0, 0);
+        for (target, &source) in stdio.iter().enumerate() {
+            // dup2 clears close-on-exec on the copy.
+            if libc::dup2(source, target as i32) < 0 {
+                fail(STEP_DESCRIPTORS);
+            }
+        }
+        const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) != 0 {
+            for fd in 3..nofile {
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+        for &fd in keep {
+            if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                fail(STEP_DESCRIPTORS);
+            }
+        }
+        if let Identity::Become { uid, gid, groups } = identity {
+            let (uid, gid) = (*uid, *gid);
+            if libc::setgroups(groups.len(), groups.as_ptr()) != 0
+                || libc::setresgid(gid, gid, gid) != 0
+                || libc::setresuid(uid, uid, uid) != 0
+            {
+                fail(STEP_IDENTITY);
+            }
+            let (mut ruid, mut euid, mut suid) = (0, 0, 0);
+            let (mut rgid, mut egid, mut sgid) = (0, 0, 0);
+            let read = libc::getresuid(&mut ruid, &mut euid, &mut suid) == 0
+                && libc::getresgid(&mut rgid, &mut egid, &mut sgid) == 0;
+            if !read || [ruid, euid, suid] != [uid; 3] || [rgid, egid, sgid] != [gid; 3] {
+                *libc::__errno_location() = libc::EPERM;
+                fail(STEP_IDENTITY);
+            }
+            if uid != 0 && libc::setuid(0) == 0 {
+                *libc::__errno_location() = libc::EPERM;
+                fail(STEP_IDENTITY);
+            }
+        }
+        let mut default: libc::sigaction = std::mem::zeroed();
+        default.sa_sigaction = libc::SIG_DFL;
+        for signal in 1..=sigrtmax {
+            if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+                libc::sigaction(signal, &default, std::ptr::null_mut());
+            }
+        }
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+    }
+    exec.exec();
+    fail(STEP_EXEC)
+}
+
+/// How a child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Exited(i32),
+    Signaled(i32),
+}
+
+/// Waits for child `pid` to end and reaps it.
+pub fn wait_child(pid: u32) -> io::Result<Ended> {
+    let pid =
+        libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    loop {
+        let mut status = 0;
+        // SAFETY: a valid out-pointer; waits for this one child only.
+        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if rc == pid {
+            return Ok(if libc::WIFSIGNALED(status) {
+                Ended::Signaled(libc::WTERMSIG(status))
+            } else {
+                Ended::Exited(libc::WEXITSTATUS(status))
+            });
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+}
+
+/// Sends `signal` to process group `pgid` (a child [`spawn`] started
+/// leads its own group).
+pub fn kill_group(pgid: u32, signal: i32) {
+    if let Ok(pgid) = libc::pid_t::try_from(pgid) {
+        if pgid > 1 {
+            // SAFETY: a plain syscall; a group that is gone is ESRCH.
+            unsafe { libc::kill(-pgid, signal) };
+        }
+    }
+}
+
+/// Tries to take an exclusive `flock(2)` without waiting: `Ok(false)` when
+/// another open file description holds it.
+pub fn try_lock(file: &std::fs::File) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a plain syscall on a descriptor `file` keeps open.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let error = io::Error::last_os_error();
+    if error.kind() == io::ErrorKind::WouldBlock {
+        return Ok(false);
+    }
+    Err(error)
+}
+
+/// Takes an exclusive `flock(2)`, waiting for it; released when `file`
+/// closes.
+pub fn lock(file: &std::fs::File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: as above.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Fills `buf` from the kernel's random source (`getrandom(2)`).
+pub fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+        // SAFETY: `rest` is valid and writable for its length.
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        if n < 0 {
+            let error = io::Error::last_os_error();
+            if error.kind() != io::ErrorKind::Interrupted {
+                return Err(error);
+            }
+            continue;
+        }
+        filled += n as usize;
+    }
+    Ok(())
+}
+
+/// Takes ownership of descriptor `fd`, which this process inherited and
+/// nothing else owns (systemd's first passed socket): it must be open.
+pub fn adopt_fd(fd: std::os::fd::RawFd) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: F_GETFD only queries the descriptor.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the descriptor is open (checked above) and, as systemd's
+    // protocol has it, owned by no other object of this process.
+    let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    // SAFETY: F_SETFD on the descriptor just adopted: close-on-exec, so
+    // no command inherits the listening socket.
+    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    Ok(owned)
+}
+
+/// Whether `fd` is a listening Unix stream socket.
+pub fn is_unix_listener(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let query = |option: libc::c_int| -> io::Result<libc::c_int> {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `value` is a valid, writable int of the length passed.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(value)
+    };
+    Ok(query(libc::SO_DOMAIN)? == libc::AF_UNIX
+        && query(libc::SO_TYPE)? == libc::SOCK_STREAM
+        && query(libc::SO_ACCEPTCONN)? == 1)
 }

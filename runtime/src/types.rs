@@ -21,6 +21,36 @@ pub struct Options {
     pub exec_dirs: Vec<String>,
     /// Where every decision is recorded.
     pub log: LogOptions,
+    /// How `rootwrap-daemon` serves this ruleset (`daemon ...`).
+    pub daemon: DaemonOptions,
+}
+
+/// `daemon idle-timeout=S max-running=N max-waiting=N users=A,B groups=G`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonOptions {
+    /// Seconds without a request after which the daemon exits; 0: never.
+    pub idle_timeout_secs: u32,
+    /// Commands running at once; more wait.
+    pub max_running: u32,
+    /// Requests waiting for a slot; more are refused.
+    pub max_waiting: u32,
+    /// Who may connect to a socket-activated daemon (started through sudo,
+    /// only the invoking user may): user names, and groups whose members
+    /// (in the user database) may. Resolved by libc when the daemon starts.
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+impl Default for DaemonOptions {
+    fn default() -> DaemonOptions {
+        DaemonOptions {
+            idle_timeout_secs: 600,
+            max_running: 16,
+            max_waiting: 64,
+            users: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
 }
 
 /// The audit log's targets (`log syslog ...`, `log json PATH`).

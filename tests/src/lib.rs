@@ -60,6 +60,8 @@ fn sudoers_drop_in(name: &str) -> PathBuf {
 pub struct Binaries {
     pub rootwrap: PathBuf,
     pub compile: PathBuf,
+    pub daemon: PathBuf,
+    pub client: PathBuf,
 }
 
 /// The binaries of the profile these tests were built with, built first if
@@ -114,8 +116,15 @@ fn build_binaries() -> Binaries {
     let binaries = Binaries {
         rootwrap: profile_dir.join("rootwrap"),
         compile: profile_dir.join("rootwrap-compile"),
+        daemon: profile_dir.join("rootwrap-daemon"),
+        client: profile_dir.join("rootwrap-client"),
     };
-    for binary in [&binaries.rootwrap, &binaries.compile] {
+    for binary in [
+        &binaries.rootwrap,
+        &binaries.compile,
+        &binaries.daemon,
+        &binaries.client,
+    ] {
         assert!(binary.is_file(), "{} was not built", binary.display());
     }
     binaries
@@ -420,6 +429,52 @@ impl SudoFixture {
     }
 }
 
+/// `rootwrap-daemon` and `rootwrap-client`, installed next to the runtime,
+/// with the sudoers line a service gets for the daemon
+/// (`rootwrap-daemon RULESET`).
+#[derive(Debug)]
+pub struct DaemonInstall {
+    pub daemon: PathBuf,
+    pub client: PathBuf,
+}
+
+impl SudoFixture {
+    /// Installs the daemon and the client, and lets [`CALLER`] start the
+    /// daemon with this fixture's ruleset through sudo.
+    pub fn install_daemon(&self) -> DaemonInstall {
+        let dir = &fixture_dir();
+        let _lock = FileLock::acquire(&dir.join(".lock"));
+        let installed = DaemonInstall {
+            daemon: dir.join("rootwrap-daemon"),
+            client: dir.join("rootwrap-client"),
+        };
+        let daemon = fs::read(&binaries().daemon).expect("the rootwrap-daemon binary");
+        install(&installed.daemon, &daemon, 0o755);
+        let client = fs::read(&binaries().client).expect("the rootwrap-client binary");
+        install(&installed.client, &client, 0o755);
+        let name = self
+            .ruleset
+            .file_stem()
+            .expect("NAME.rwc")
+            .to_string_lossy();
+        // As oslo's deployments write it: the daemon with its ruleset (and
+        // so no other argument).
+        let text = format!(
+            "# Written by rootwrap's end-to-end tests (tests/src/lib.rs).\n\
+             {CALLER} ALL = (root) NOPASSWD: {} {}\n",
+            installed.daemon.display(),
+            self.ruleset.display()
+        );
+        install_checked(
+            &sudoers_drop_in(&format!("{name}-daemon")),
+            text.as_bytes(),
+            0o440,
+            visudo_check,
+        );
+        installed
+    }
+}
+
 /// Creates `dir` (mode 0755) unless it exists, and checks that it is a
 /// directory only root can write to.
 fn ensure_root_dir(dir: &Path) {
@@ -521,17 +576,19 @@ fn install_sudoers(fixture: &SudoFixture, name: &str) {
         fixture.rootwrap.display(),
         fixture.ruleset.display()
     );
-    install_checked(&sudoers_drop_in(name), text.as_bytes(), 0o440, |file| {
-        let checked = run(Command::new(tool("visudo")).arg("-cf").arg(file));
-        if checked.code != 0 {
-            let _ = fs::remove_file(file);
-            panic!(
-                "visudo rejects the sudoers drop-in:\n{}{}",
-                checked.stderr,
-                String::from_utf8_lossy(&checked.stdout)
-            );
-        }
-    });
+    install_checked(&sudoers_drop_in(name), text.as_bytes(), 0o440, visudo_check);
+}
+
+fn visudo_check(file: &Path) {
+    let checked = run(Command::new(tool("visudo")).arg("-cf").arg(file));
+    if checked.code != 0 {
+        let _ = fs::remove_file(file);
+        panic!(
+            "visudo rejects the sudoers drop-in:\n{}{}",
+            checked.stderr,
+            String::from_utf8_lossy(&checked.stdout)
+        );
+    }
 }
 
 /// The gids `id -G USER` lists for a user, from the user database.

@@ -1,13 +1,14 @@
-//! The ruleset's options: `ruleset`, `exec-dirs`, `log`, `on-log-failure`.
+//! The ruleset's options: `ruleset`, `exec-dirs`, `log`, `on-log-failure`,
+//! `daemon`.
 
-use rootwrap::types::{Command, LogOptions, OnLogFailure, Options, SyslogTarget};
+use rootwrap::types::{Command, DaemonOptions, LogOptions, OnLogFailure, Options, SyslogTarget};
 
 use super::{check_absolute_path, is_identifier, Lowering};
 use crate::diag::{did_you_mean, Diagnostic, Reported};
 use crate::policy::LoweredRule;
 use crate::syntax::OptionAst;
 
-const OPTIONS: &[&str] = &["ruleset", "exec-dirs", "log", "on-log-failure"];
+const OPTIONS: &[&str] = &["ruleset", "exec-dirs", "log", "on-log-failure", "daemon"];
 /// The syslog facilities `log syslog facility=NAME` takes, by name.
 pub const SYSLOG_FACILITIES: &[(&str, i32)] = &[
     ("auth", libc::LOG_AUTH),
@@ -84,6 +85,7 @@ impl Lowering<'_> {
     pub(super) fn finish_options(&mut self, rules: &[LoweredRule]) -> Options {
         let mut options = Options::default();
         self.log_options(&mut options.log);
+        self.daemon_options(&mut options.daemon);
         match self.options.get("ruleset").cloned() {
             Some(option) => match option.values.as_slice() {
                 [name] if is_identifier(&name.value) => options.name = name.value.clone(),
@@ -261,5 +263,94 @@ impl Lowering<'_> {
             ));
         }
         Ok(target)
+    }
+
+    /// `daemon idle-timeout=SECONDS max-running=N max-waiting=N
+    /// users=NAME,... groups=NAME,...`: each setting optional, the option
+    /// set once.
+    fn daemon_options(&mut self, daemon: &mut DaemonOptions) {
+        let Some(option) = self.options.get("daemon").cloned() else {
+            return;
+        };
+        const HELP: &str = "settings: idle-timeout=SECONDS (0: never), max-running=N, max-waiting=N, users=NAME[,NAME...], groups=NAME[,NAME...]";
+        if option.values.is_empty() {
+            self.error(
+                Diagnostic::error("`daemon` takes settings")
+                    .at(option.span, "here")
+                    .help(HELP),
+            );
+            return;
+        }
+        let mut seen: Vec<String> = Vec::new();
+        for setting in &option.values {
+            let (key, value) = setting
+                .value
+                .split_once('=')
+                .unwrap_or((setting.value.as_str(), ""));
+            if seen.iter().any(|k| k == key) {
+                self.error(
+                    Diagnostic::error(format!("`{key}` is set twice"))
+                        .at(setting.span, "again here"),
+                );
+                continue;
+            }
+            seen.push(key.to_string());
+            let number = |low: u32, high: u32| -> Option<u32> {
+                value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (low..=high).contains(n))
+                    .filter(|_| value.bytes().all(|b| b.is_ascii_digit()))
+            };
+            let (bounds, slot) = match key {
+                "idle-timeout" => ((0, 31_536_000), &mut daemon.idle_timeout_secs),
+                "max-running" => ((1, 1024), &mut daemon.max_running),
+                "max-waiting" => ((0, 4096), &mut daemon.max_waiting),
+                "users" | "groups" => {
+                    let names: Vec<&str> = value.split(',').collect();
+                    if let Some(bad) = names
+                        .iter()
+                        .find(|n| !rootwrap::values::is_account_name(n.as_bytes()))
+                    {
+                        self.error(
+                            Diagnostic::error(format!(
+                                "`{bad}` is not a valid {} name",
+                                &key[..key.len() - 1]
+                            ))
+                            .at(setting.span, "here")
+                            .help(format!("`{key}=NAME[,NAME...]`, no spaces")),
+                        );
+                        continue;
+                    }
+                    let list = names.into_iter().map(str::to_string).collect();
+                    if key == "users" {
+                        daemon.users = list;
+                    } else {
+                        daemon.groups = list;
+                    }
+                    continue;
+                }
+                _ => {
+                    self.error(
+                        Diagnostic::error(format!("unknown daemon setting `{key}`"))
+                            .at(setting.span, "here")
+                            .help(HELP),
+                    );
+                    continue;
+                }
+            };
+            match number(bounds.0, bounds.1) {
+                Some(n) => *slot = n,
+                None => {
+                    self.error(
+                        Diagnostic::error(format!(
+                            "`{key}` takes a whole number from {} to {}",
+                            bounds.0, bounds.1
+                        ))
+                        .at(setting.span, "here"),
+                    );
+                }
+            }
+        }
     }
 }

@@ -108,6 +108,9 @@ pub(crate) struct Caller {
     pub cwd: OsString,
     pub host: String,
     pub pid: u32,
+    /// A daemon's peer, as the kernel identified it (`SO_PEERCRED`): the
+    /// process that sent the request. `pid` is then the daemon's.
+    pub peer: Option<crate::sys::PeerCred>,
 }
 
 impl Caller {
@@ -131,6 +134,7 @@ impl Caller {
                 .unwrap_or_default(),
             host: sys::hostname(),
             pid: std::process::id(),
+            peer: None,
         }
     }
 }

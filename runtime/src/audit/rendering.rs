@@ -134,6 +134,13 @@ pub(super) fn render_json(caller: &Caller, event: &Event<'_>, time: &str) -> Str
         let _ = write!(out, ",\"real_uid\":{}", caller.real_uid);
     }
     let _ = write!(out, ",\"pid\":{}", caller.pid);
+    if let Some(peer) = caller.peer {
+        let _ = write!(
+            out,
+            ",\"peer_uid\":{},\"peer_gid\":{},\"peer_pid\":{}",
+            peer.uid, peer.gid, peer.pid
+        );
+    }
     json_rule(&mut out, "rule", event.rule);
     json_rule(&mut out, "chained_rule", event.chained);
     match event.executable {
@@ -237,6 +244,11 @@ pub(super) fn render_kv(caller: &Caller, event: &Event<'_>) -> String {
         kv(&mut out, "real_uid", &caller.real_uid.to_string());
     }
     kv(&mut out, "host", &escape(caller.host.as_bytes()));
+    if let Some(peer) = caller.peer {
+        kv(&mut out, "peer_uid", &peer.uid.to_string());
+        kv(&mut out, "peer_gid", &peer.gid.to_string());
+        kv(&mut out, "peer_pid", &peer.pid.to_string());
+    }
     if let Some(rule) = event.rule {
         kv(&mut out, "rule", &escape(rule.name.as_bytes()));
         kv(

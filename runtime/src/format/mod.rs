@@ -29,7 +29,7 @@ mod header; // the fixed-size header and the digest that seals the file
 
 mod payload; // index, buckets and sections, and bucket placement
 
-mod codec; // the payload's encoding: the one module that names bincode
+pub(crate) mod codec; // the one module that names bincode: payloads and daemon frames
 
 mod writer; // options and rules to ruleset bytes
 

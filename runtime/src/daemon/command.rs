@@ -1,0 +1,213 @@
+//! Running one allowed command for the daemon: everything prepared before
+//! the child starts (C strings, descriptors, the target user's ids and
+//! groups), then `sys::spawn`, the command's stdin fed and its output
+//! streamed to the client as it comes, and the child always reaped.
+#![forbid(unsafe_code)]
+
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::time::{Duration, Instant};
+
+use crate::daemon::protocol::{self, Kind};
+use crate::exec::{self, ExecError};
+use crate::matcher::Allowed;
+use crate::sys::{self, Ended};
+
+/// How a command that started ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finished {
+    pub ended: Ended,
+    pub timed_out: bool,
+}
+
+impl Finished {
+    /// (status as the CLI exits, oslo's raw return code).
+    pub fn status(&self) -> (u32, i32) {
+        match self.ended {
+            Ended::Exited(code) => (code as u32, code),
+            Ended::Signaled(signal) => (128 + signal as u32, -signal),
+        }
+    }
+}
+
+/// Runs `allowed` with `stdin`, writing its output to `client` as
+/// `Stdout`/`Stderr` frames. `Err`: nothing was executed. A client that
+/// stops reading loses the rest of the output; the command still runs to
+/// its end (a root command cut off half-way could leave things half done).
+pub fn run(
+    allowed: &Allowed,
+    stdin: &[u8],
+    timeout: Option<Duration>,
+    client: &mut impl Write,
+) -> Result<Finished, ExecError> {
+    let identity = exec::identity_for(&allowed.run_as)?;
+    let program = exec::program(allowed)?;
+    let prepared = sys::PreparedExec::new(program, &allowed.argv, &allowed.env)
+        .map_err(|e| ExecError::Exec(allowed.executable.display().to_string(), e))?;
+    let pipes = || -> io::Result<_> { Ok((io::pipe()?, io::pipe()?, io::pipe()?, io::pipe()?)) };
+    let (
+        (in_read, in_write),
+        (out_read, out_write),
+        (err_read, err_write),
+        (report_read, report_write),
+    ) = pipes().map_err(ExecError::CloseFds)?;
+    let keep: Vec<BorrowedFd<'_>> = allowed.pinned.iter().map(|p| p.fd()).collect();
+    let pid = sys::spawn(
+        &prepared,
+        [in_read.as_fd(), out_write.as_fd(), err_write.as_fd()],
+        &keep,
+        &identity,
+        report_write.as_fd(),
+    )
+    .map_err(|e| ExecError::Exec(allowed.executable.display().to_string(), e))?;
+    // The child's ends: closed here, so that the command's exit is
+    // end-of-file on its output.
+    drop((in_read, out_write, err_write, report_write));
+    if let Some(error) = child_failed(report_read, allowed) {
+        // The child exited before exec: reaped, nothing ran.
+        let _ = sys::wait_child(pid);
+        return Err(error);
+    }
+    let timed_out = pump(pid, in_write, out_read, err_read, stdin, timeout, client);
+    let ended = reap(pid);
+    Ok(Finished { ended, timed_out })
+}
+
+/// Waits for the child, retrying until it is reaped: a child is never
+/// left a zombie.
+fn reap(pid: u32) -> Ended {
+    loop {
+        match sys::wait_child(pid) {
+            Ok(ended) => return ended,
+            // ECHILD: someone else reaped it (nothing in the daemon does).
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => return Ended::Exited(127),
+            Err(_) => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+}
+
+/// What the child wrote to its report pipe before exiting: nothing when the
+/// exec succeeded (the pipe closes at exec).
+fn child_failed(mut report: io::PipeReader, allowed: &Allowed) -> Option<ExecError> {
+    let mut message = [0u8; 8];
+    let mut filled = 0;
+    while let Some(rest) = message.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+        match report.read(rest) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    if filled < message.len() {
+        return None;
+    }
+    let step = i32::from_le_bytes([message[0], message[1], message[2], message[3]]);
+    let errno = i32::from_le_bytes([message[4], message[5], message[6], message[7]]);
+    let error = io::Error::from_raw_os_error(errno);
+    let user = allowed.run_as.user_name().to_string();
+    Some(match step {
+        sys::STEP_DESCRIPTORS => ExecError::CloseFds(error),
+        sys::STEP_IDENTITY => ExecError::Switch(user, error),
+        _ => ExecError::Exec(allowed.executable.display().to_string(), error),
+    })
+}
+
+/// Feeds stdin and streams stdout and stderr until both end, or until the
+/// timeout, when the command's process group is killed. Returns whether
+/// it timed out.
+fn pump(
+    pid: u32,
+    stdin_pipe: io::PipeWriter,
+    mut stdout_pipe: io::PipeReader,
+    mut stderr_pipe: io::PipeReader,
+    input: &[u8],
+    timeout: Option<Duration>,
+    client: &mut impl Write,
+) -> bool {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let mut stdin_pipe = Some(stdin_pipe).filter(|_| !input.is_empty());
+    let mut written = 0;
+    let mut open = [true, true];
+    let mut client_gone = false;
+    let mut buf = vec![0u8; protocol::MAX_CHUNK as usize];
+    for fd in [stdout_pipe.as_fd(), stderr_pipe.as_fd()] {
+        let _ = sys::set_nonblocking(fd, true);
+    }
+    if let Some(pipe) = &stdin_pipe {
+        let _ = sys::set_nonblocking(pipe.as_fd(), true);
+    }
+    while open[0] || open[1] {
+        let wait = match deadline {
+            None => -1,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    sys::kill_group(pid, libc::SIGKILL);
+                    return true;
+                }
+                i32::try_from(left.as_millis().saturating_add(1)).unwrap_or(i32::MAX)
+            }
+        };
+        let mut fds = [
+            poll_entry(stdout_pipe.as_fd(), libc::POLLIN, open[0]),
+            poll_entry(stderr_pipe.as_fd(), libc::POLLIN, open[1]),
+            match &stdin_pipe {
+                Some(pipe) => poll_entry(pipe.as_fd(), libc::POLLOUT, true),
+                None => poll_entry(stdout_pipe.as_fd(), 0, false),
+            },
+        ];
+        if sys::poll(&mut fds, wait).is_err() {
+            // Cannot wait for output: stop the command rather than spin.
+            sys::kill_group(pid, libc::SIGKILL);
+            return false;
+        }
+        if fds[2].revents != 0 {
+            if let Some(pipe) = &mut stdin_pipe {
+                match pipe.write(input.get(written..).unwrap_or_default()) {
+                    Ok(n) => written += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    // EPIPE: the command does not read its stdin.
+                    Err(_) => written = input.len(),
+                }
+                if written >= input.len() {
+                    stdin_pipe = None;
+                }
+            }
+        }
+        let [stdout_open, stderr_open] = &mut open;
+        let streams = [
+            (Kind::Stdout, &mut stdout_pipe, stdout_open, fds[0].revents),
+            (Kind::Stderr, &mut stderr_pipe, stderr_open, fds[1].revents),
+        ];
+        for (kind, pipe, open, revents) in streams {
+            if !*open || revents == 0 {
+                continue;
+            }
+            match pipe.read(&mut buf) {
+                Ok(0) => *open = false,
+                Ok(n) => {
+                    let chunk = buf.get(..n).unwrap_or_default();
+                    if !client_gone && protocol::write_frame(client, kind, chunk).is_err() {
+                        client_gone = true;
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => *open = false,
+            }
+        }
+    }
+    false
+}
+
+fn poll_entry(fd: BorrowedFd<'_>, events: libc::c_short, active: bool) -> libc::pollfd {
+    libc::pollfd {
+        fd: if active { fd.as_raw_fd() } else { -1 },
+        events,
+        revents: 0,
+    }
+}
