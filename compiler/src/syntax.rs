@@ -355,6 +355,7 @@ fn describe(expected: &Rule) -> &'static str {
         Rule::kw_allow => "`allow`",
         Rule::kw_test => "`test`",
         Rule::kw_action => "`action`",
+        Rule::action => "`action NAME (PARAM: PATTERN, ...) [as USER]:`",
         Rule::param | Rule::param_name => "a parameter `NAME: PATTERN`",
         Rule::param_literal => "a parameter's pattern",
         Rule::step | Rule::step_name => "a step such as `mkdir DIR`",
