@@ -356,6 +356,7 @@ fn describe(expected: &Rule) -> &'static str {
         Rule::kw_allow => "`allow`",
         Rule::kw_test => "`test`",
         Rule::kw_action => "`action`",
+        Rule::action => "`action NAME (PARAM: PATTERN, ...) [as USER]:`",
         Rule::param | Rule::param_name => "a parameter `NAME: PATTERN`",
         Rule::param_literal => "a parameter's pattern",
         Rule::step | Rule::step_name => "a step such as `mkdir DIR`",
@@ -406,6 +407,7 @@ fn syntax_error(
         ErrorVariant::ParsingError { positives, .. } => positives.iter().map(describe).collect(),
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
+    expected.retain(|e| *e != "something else");
     expected.sort_unstable();
     expected.dedup();
     let found = rest
@@ -431,6 +433,9 @@ fn syntax_error(
             "to match these characters literally, quote the argument: \"a|b\"",
         ),
         "`\\`" => diagnostic.help("a `\\` continues a statement only at the end of a line; quote arguments that contain it"),
+        _ if rest.trim_start().starts_with("action ") => diagnostic.help(
+            "an action is `action NAME (PARAM: PATTERN, ...) [as USER]:`, its steps indented below it",
+        ),
         _ => diagnostic.help(
             "statements are `allow NAME: COMMAND ARGS...`, `test allow|deny: ARGV...` or an option such as `exec-dirs /usr/bin`",
         ),

@@ -215,6 +215,7 @@ fn bad_actions_are_refused_with_a_reason() {
         ("allow a: true\naction a (d: <int>):\n    sysctl k d\n", "is defined twice"),
         ("allow b: @a\n", "starts with `@`"),
         ("action a (d: <path /x/*>):\n    chmod d 0644 extra\n", "the end of the step"),
+        ("action a as b (d: <int>):\n    sysctl k d\n", "an action is `action NAME (PARAM: PATTERN, ...) [as USER]:`"),
     ] {
         let rendered = errors(text);
         assert!(rendered.contains(says), "{text}\n---\n{rendered}");

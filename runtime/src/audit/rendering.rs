@@ -406,4 +406,32 @@ mod tests {
             assert!(line.starts_with(kept.trim_end_matches("...\"")));
         }
     }
+
+    #[test]
+    fn the_record_lists_each_step_with_its_result() {
+        let argv = [OsString::from("@a"), OsString::from("/x/\n")];
+        let steps = [
+            ("1 mkdir /x/\n".to_string(), "ok".to_string()),
+            (
+                "2 write /x/f from stdin create".to_string(),
+                "failed: \"full\"".to_string(),
+            ),
+        ];
+        let mut event = Event::new(Outcome::StepFailed, &argv);
+        event.steps = &steps;
+        let caller = Caller::default();
+        let json = render_json(&caller, &event, "t");
+        assert!(
+            json.contains(r#""decision":"step-failed","exit_code":95"#)
+                && json.contains(r#""steps":[{"step":"1 mkdir /x/\\x0a","result":"ok"},{"step":"2 write /x/f from stdin create","result":"failed: \"full\""}]"#),
+            "{json}"
+        );
+        let kv = render_kv(&caller, &event);
+        assert!(
+            kv.contains(r#"step.1="1 mkdir /x/\x0a: ok" step.2="2 write /x/f from stdin create: failed: \x22full\x22""#),
+            "{kv}"
+        );
+        event.steps = &[];
+        assert!(!render_json(&caller, &event, "t").contains("steps"));
+    }
 }
