@@ -132,10 +132,20 @@ impl Daemon {
 }
 
 impl Drop for Daemon {
+    /// Cleanup only (a test that stops the daemon gracefully does so
+    /// itself): its commands' process groups and the daemon are killed, so
+    /// that a failed test never hangs on a command still waiting.
     fn drop(&mut self) {
+        for (pid, ppid, _) in processes() {
+            if ppid == self.pid {
+                let _ = Command::new(tool("kill"))
+                    .args(["-KILL", "--", &format!("-{pid}")])
+                    .status();
+            }
+        }
         if alive(self.pid) {
             let _ = Command::new(tool("kill"))
-                .arg(self.pid.to_string())
+                .args(["-KILL", &self.pid.to_string()])
                 .status();
         }
         drop(self.sudo.stdin.take());
@@ -435,7 +445,8 @@ fn a_daemon_killed_with_sigkill_does_not_block_the_next() {
     let stale = first.socket.parent().unwrap().to_path_buf();
     first.signal("KILL");
     first.wait_exit();
-    assert!(stale.exists(), "SIGKILL leaves the directory behind");
+    // SIGKILL left the directory behind (another test's daemon starting
+    // now may already sweep it: not checked here).
     let second = Daemon::start(&fixture, &install);
     assert_ne!(second.socket, first.socket);
     assert_eq!(second.client(&["echo", "again"]).stdout_text(), "again\n");
@@ -882,4 +893,120 @@ fn the_python_client_installs_with_pip() {
         "{text}"
     );
     assert!(text.ends_with("execute\n"), "{text}");
+}
+
+/// Starts `sh -c SCRIPT` through `rootwrap-client` as the caller, output
+/// piped.
+fn spawn_client(install: &DaemonInstall, socket: &Path, argv: &[&str]) -> Child {
+    Command::new(tool("runuser"))
+        .env_clear()
+        .args(["-u", CALLER, "--"])
+        .arg(&install.client)
+        .arg(socket)
+        .args(argv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// With `max-running=1`, a command that holds the only slot until the test
+/// writes to a FIFO, and touches `done` as it ends. Returns it and its
+/// stdout, once it runs.
+fn hold_the_slot(
+    install: &DaemonInstall,
+    daemon: &Daemon,
+    scratch: &Scratch,
+) -> (Child, BufReader<ChildStdout>) {
+    let fifo = scratch.join("fifo");
+    assert_eq!(run(Command::new(tool("mkfifo")).arg(&fifo)).code, 0);
+    let script = format!(
+        "echo running; read line < {}; echo \"$line\"; touch {}",
+        fifo.display(),
+        scratch.join("done").display()
+    );
+    let mut holder = spawn_client(install, &daemon.socket, &["sh", "-c", &script]);
+    let mut out = BufReader::new(holder.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "running\n");
+    (holder, out)
+}
+
+fn release(scratch: &Scratch, mut holder: Child, mut out: BufReader<ChildStdout>) {
+    fs::OpenOptions::new()
+        .write(true)
+        .open(scratch.join("fifo"))
+        .unwrap()
+        .write_all(b"go\n")
+        .unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "go\n");
+    assert_eq!(holder.wait().unwrap().code(), Some(0));
+}
+
+/// Past `max-waiting`, a request is refused with `Busy` (here 0: no
+/// request may wait while the only slot is taken).
+#[test]
+fn a_request_past_the_waiting_limit_is_refused() {
+    require_root!();
+    let name = "daemon-busy";
+    let fixture = SudoFixture::set_up_named(
+        name,
+        &source(name, "daemon max-running=1 max-waiting=0\n"),
+        &[],
+    );
+    let install = fixture.install_daemon();
+    let daemon = Daemon::start(&fixture, &install);
+    let scratch = Scratch::new("rwd-busy");
+    let (holder, out) = hold_the_slot(&install, &daemon, &scratch);
+    let marker = unique("refused");
+    let refused = daemon.client(&["echo", &marker]);
+    assert_eq!(refused.code, 125, "{}", refused.stderr);
+    assert!(refused.stderr.contains("Busy"), "{}", refused.stderr);
+    assert!(records(name, &marker).is_empty(), "a refused request ran");
+    release(&scratch, holder, out);
+    assert_eq!(daemon.client(&["echo", "again"]).code, 0);
+}
+
+/// Within `max-waiting`, a request waits for a slot: it runs only after
+/// the command holding it has ended (it sees the file that one touched).
+#[test]
+fn a_request_within_the_waiting_limit_waits_for_a_slot() {
+    require_root!();
+    let name = "daemon-wait";
+    let fixture = SudoFixture::set_up_named(
+        name,
+        &source(name, "daemon max-running=1 max-waiting=4\n"),
+        &[],
+    );
+    let install = fixture.install_daemon();
+    let daemon = Daemon::start(&fixture, &install);
+    let scratch = Scratch::new("rwd-wait");
+    let (holder, out) = hold_the_slot(&install, &daemon, &scratch);
+    let connected = daemon.fd_count();
+    let check = format!("test -e {} && echo after", scratch.join("done").display());
+    let waiting = spawn_client(&install, &daemon.socket, &["sh", "-c", &check]);
+    // Its connection is open (a socket and the daemon's copy of it): its
+    // request is in before the holder ends.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while daemon.fd_count() < connected + 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the waiting client never connected"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    release(&scratch, holder, out);
+    let waited = waiting.wait_with_output().unwrap();
+    assert_eq!(
+        waited.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&waited.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&waited.stdout), "after\n");
 }

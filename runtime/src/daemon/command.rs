@@ -18,6 +18,9 @@ use crate::sys::{self, Ended};
 pub struct Finished {
     pub ended: Ended,
     pub timed_out: bool,
+    /// A write to the client failed (it stopped reading, or left): the
+    /// connection is out of step and must be closed.
+    pub client_gone: bool,
 }
 
 impl Finished {
@@ -68,9 +71,13 @@ pub fn run(
         let _ = sys::wait_child(pid);
         return Err(error);
     }
-    let timed_out = pump(pid, in_write, out_read, err_read, stdin, timeout, client);
+    let (timed_out, client_gone) = pump(pid, in_write, out_read, err_read, stdin, timeout, client);
     let ended = reap(pid);
-    Ok(Finished { ended, timed_out })
+    Ok(Finished {
+        ended,
+        timed_out,
+        client_gone,
+    })
 }
 
 /// Waits for the child, retrying until it is reaped: a child is never
@@ -115,7 +122,7 @@ fn child_failed(mut report: io::PipeReader, allowed: &Allowed) -> Option<ExecErr
 
 /// Feeds stdin and streams stdout and stderr until both end, or until the
 /// timeout, when the command's process group is killed. Returns whether
-/// it timed out.
+/// it timed out, and whether the client stopped taking output.
 fn pump(
     pid: u32,
     stdin_pipe: io::PipeWriter,
@@ -124,7 +131,7 @@ fn pump(
     input: &[u8],
     timeout: Option<Duration>,
     client: &mut impl Write,
-) -> bool {
+) -> (bool, bool) {
     let deadline = timeout.map(|t| Instant::now() + t);
     let mut stdin_pipe = Some(stdin_pipe).filter(|_| !input.is_empty());
     let mut written = 0;
@@ -144,7 +151,7 @@ fn pump(
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     sys::kill_group(pid, libc::SIGKILL);
-                    return true;
+                    return (true, client_gone);
                 }
                 i32::try_from(left.as_millis().saturating_add(1)).unwrap_or(i32::MAX)
             }
@@ -160,7 +167,7 @@ fn pump(
         if sys::poll(&mut fds, wait).is_err() {
             // Cannot wait for output: stop the command rather than spin.
             sys::kill_group(pid, libc::SIGKILL);
-            return false;
+            return (false, client_gone);
         }
         if fds[2].revents != 0 {
             if let Some(pipe) = &mut stdin_pipe {
@@ -201,7 +208,7 @@ fn pump(
             }
         }
     }
-    false
+    (false, client_gone)
 }
 
 fn poll_entry(fd: BorrowedFd<'_>, events: libc::c_short, active: bool) -> libc::pollfd {

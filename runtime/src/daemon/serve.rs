@@ -402,6 +402,10 @@ fn accept(
         return None;
     }
     let _ = stream.set_nonblocking(false);
+    // A client that stops reading its output for this long is gone: the
+    // command runs on, its output dropped (and a stopping daemon does not
+    // wait for it for ever).
+    let _ = stream.set_write_timeout(Some(CLIENT_WRITE_TIMEOUT));
     let clone = stream.try_clone().ok()?;
     connections.insert(id, clone);
     drop(connections);
@@ -414,6 +418,9 @@ fn accept(
         });
     spawned.ok()
 }
+
+/// How long a write to a client may wait for it to read.
+const CLIENT_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Sends an `Error` frame and closes the connection.
 fn refuse(mut stream: UnixStream, refused: Refused, reason: &str) {
@@ -531,6 +538,9 @@ fn handle(
         );
     }
     match command::run(&allowed, &request.stdin, timeout, stream) {
+        Ok(finished) if finished.client_gone => Err(io::Error::other(
+            "the client stopped reading: connection closed",
+        )),
         Ok(finished) => {
             let (status, raw) = finished.status();
             let exit = protocol::Exit {
