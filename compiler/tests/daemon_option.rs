@@ -1,7 +1,12 @@
 //! The `daemon` option: its settings lower into the ruleset's
 //! `DaemonOptions`, and every wrong setting is a clear error.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
 
 use rootwrap::format::Ruleset;
 use rootwrap::types::DaemonOptions;
