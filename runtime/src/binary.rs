@@ -44,14 +44,6 @@ impl Binary {
     }
 }
 
-impl PartialEq for Binary {
-    fn eq(&self, other: &Self) -> bool {
-        self.real == other.real && self.script == other.script && self.sha256 == other.sha256
-    }
-}
-
-impl Eq for Binary {}
-
 /// Why an executable that exists must not be run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {

@@ -12,8 +12,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use rootwrap::matcher::{Host, OnThisHost};
 use sha2::{Digest, Sha256};
@@ -43,6 +44,8 @@ struct Binaries {
     open_dir: PathBuf,
     /// What a planted executable leaves when it runs.
     marker: PathBuf,
+    /// A FIFO, root's, 0755: the interpreter `rw-fifo-script` names.
+    fifo: PathBuf,
 }
 
 fn setup() -> &'static Binaries {
@@ -67,6 +70,9 @@ fn setup() -> &'static Binaries {
         let uid = OnThisHost.user_uid(CALLER).unwrap();
         std::os::unix::fs::chown(&caller_dir, Some(uid), None).unwrap();
         set_mode(&open_dir, 0o777);
+        let fifo = base.join("rw-fifo");
+        let made = run(Command::new("mkfifo").arg("-m").arg("0755").arg(&fifo));
+        assert_eq!(made.code, 0, "{}", made.stderr);
 
         let cat = fs::read("/usr/bin/cat").unwrap();
         let exec_dir = rootwrap_tests::exec_dir();
@@ -82,6 +88,7 @@ allow swap-pinned: rw-swap @sha256:{swap}
 allow swap-unpinned: rw-swap unpinned
 allow comm: cat @sha256:{cat} /proc/self/comm
 allow merged-usr: /bin/cat @sha256:{cat} /proc/self/comm
+allow fifo-interpreter: rw-fifo-script
 "#,
             caller = caller_dir.display(),
             exec_dir = exec_dir.display(),
@@ -94,13 +101,18 @@ allow merged-usr: /bin/cat @sha256:{cat} /proc/self/comm
         let fixture = SudoFixture::set_up_named(
             "binary",
             &source,
-            &[("rw-pinned", PINNED), ("rw-swap", SWAP_V1)],
+            &[
+                ("rw-pinned", PINNED),
+                ("rw-swap", SWAP_V1),
+                ("rw-fifo-script", &format!("#!{}\n", fifo.display())),
+            ],
         );
         Binaries {
             fixture,
             caller_dir,
             open_dir,
             marker,
+            fifo,
         }
     })
 }
@@ -250,4 +262,44 @@ fn explain_shows_the_checks() {
     let planted = explain(&["rw-planted"]);
     assert_eq!(planted.code, 126, "{planted:?}");
     assert!(planted.stderr.contains("is owned by uid"), "{planted:?}");
+}
+
+/// An interpreter that is a FIFO is refused at once, never waited on: the
+/// open that reads a `#!` line must not block until someone writes.
+#[test]
+fn a_fifo_as_interpreter_is_refused_without_blocking() {
+    require_root!();
+    let s = setup();
+    let mut child = s
+        .fixture
+        .sudo(&["rw-fifo-script"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(10) {
+            // A writer releases the open that blocked.
+            let _ = fs::OpenOptions::new().read(true).write(true).open(&s.fifo);
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("rootwrap blocked on a FIFO as interpreter");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    let ran = Ran {
+        code: output.status.code().unwrap_or(-1),
+        stdout: output.stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    let fifo = s.fifo.display();
+    assert_refused(
+        &ran,
+        &[&format!(
+            "its interpreter {fifo}: {fifo} is not a regular file"
+        )],
+    );
 }

@@ -372,6 +372,49 @@ fn a_deleted_target_counts_only_while_root_alone_owns_it() {
     );
 }
 
+/// A deleted target named bare counts only in an exec dir: one the
+/// ruleset reaches through a symbolic link holds it (the kernel shows the
+/// resolved path), another exec dir does not.
+#[test]
+fn a_deleted_bare_target_counts_only_in_an_exec_dir() {
+    require_root!();
+    let dir = Scratch::new_in(Path::new("/var/lib"), "rw-hardening-deleted-bare");
+    let (real, other) = (dir.join("real"), dir.join("other"));
+    fs::create_dir(&real).unwrap();
+    fs::create_dir(&other).unwrap();
+    symlink(&real, dir.join("link")).unwrap();
+    let daemon = real.join("daemon");
+    fs::copy("/usr/bin/sleep", &daemon).unwrap();
+    let ruleset = |name: &str, exec_dir: &Path| {
+        let source = format!(
+            "ruleset {name}\nexec-dirs {}\nallow k: /usr/bin/kill -0 <pid daemon>\n",
+            exec_dir.display()
+        );
+        compile_ruleset(dir.path(), name, &source)
+    };
+    let (linked, elsewhere) = (
+        ruleset("linked", &dir.join("link")),
+        ruleset("elsewhere", &other),
+    );
+    let mut process = Command::new(&daemon).arg("300").spawn().unwrap();
+    let pid = process.id().to_string();
+    fs::remove_file(&daemon).unwrap();
+    let argv = ["/usr/bin/kill", "-0", &pid];
+    let through_link = run(&mut rootwrap(&linked, &argv));
+    let not_in_exec_dirs = run(&mut rootwrap(&elsewhere, &argv));
+    let _ = process.kill();
+    let _ = process.wait();
+    assert_eq!(through_link.code, 0, "{}", through_link.stderr);
+    assert_eq!(not_in_exec_dirs.code, 99, "{}", not_in_exec_dirs.stderr);
+    assert!(
+        not_in_exec_dirs
+            .stderr
+            .contains("daemon in the exec dirs is not installed on this host"),
+        "{}",
+        not_in_exec_dirs.stderr
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Through sudo, as the service: what the caller's process state must not do
 // to the audit log or the command (resource limits, signal dispositions).

@@ -514,6 +514,19 @@ fn library_accepts_the_intact_ruleset() {
     assert!(ruleset.rules_for(b"cat").unwrap().is_empty());
 }
 
+/// A file that holds the header and nothing else is cut short of the
+/// size that header declares, not of the header's own.
+#[test]
+fn library_refuses_a_lone_header_by_the_size_it_declares() {
+    let bytes = library_bytes();
+    let len = bytes.len() as u64;
+    assert!(matches!(
+        from_bytes(&bytes[..HEADER_LEN]).unwrap_err(),
+        RulesetError::Truncated { expected, actual }
+            if expected == len && actual == HEADER_LEN as u64
+    ));
+}
+
 #[test]
 fn library_refuses_a_bad_header_by_variant() {
     let bytes = library_bytes();

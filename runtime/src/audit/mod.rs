@@ -138,7 +138,6 @@ impl AuditLog {
             let mut refused = event.clone();
             if event.outcome == Outcome::Allowed {
                 refused.outcome = Outcome::BadRuleset;
-                refused.outcome = Outcome::BadRuleset;
             }
             let message = if event.outcome == Outcome::Allowed {
                 format!("{error}; refusing the call (on-log-failure refuse)")

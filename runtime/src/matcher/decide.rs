@@ -16,7 +16,7 @@ use super::{
 };
 
 /// What the runtime will execute for an allowed call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Allowed {
     pub rule: Rule,
     /// For `then allowed`: the rule that allowed the chained command.
@@ -72,7 +72,7 @@ impl Allowed {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Decision {
     Allow(Box<Allowed>),
     /// Rules matched, but none of their executables exists on this host.

@@ -248,7 +248,7 @@ impl Passed {
 }
 
 /// What a matching rule will run, before its executable is looked up.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Matched {
     /// Arguments after the command, as passed on (paths pinned or
     /// canonical; for a chain, the chained command's executable and

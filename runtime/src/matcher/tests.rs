@@ -252,6 +252,27 @@ fn a_chain_runs_the_executable_of_the_rule_that_allows_it() {
     ));
 }
 
+/// A name longer than `NAME_MAX` cannot name a file: the argument is no
+/// match before anything is looked up, though the whole is far under
+/// `PATH_MAX` (this host would resolve it).
+#[test]
+fn a_path_with_a_name_over_name_max_does_not_match() {
+    let rules = [rule(0, "cat", vec![path("/srv")], Rest::Exact)];
+    let host = all_present();
+    let named = |len: usize| format!("/srv/{}", "a".repeat(len));
+    assert_eq!(
+        allowed_argv(decide_with(&rules, &host, &["cat", &named(255)])),
+        ["/bin/cat", named(255).as_str()]
+    );
+    match decide_with(&rules, &host, &["cat", &named(256)]) {
+        Ok(Decision::Deny { tried }) => assert!(
+            matches!(&tried[0].1, Mismatch::Arg { position: 1, .. }),
+            "{tried:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn path_lookups_are_bounded_per_call() {
     let rules = [rule(

@@ -481,6 +481,75 @@ fn failures_without_targets_go_to_the_fallback_authpriv_err() {
     assert_one_datagram(&receiver, fallback, &want);
 }
 
+/// A JSON log on a full file system: the record of a call cannot be
+/// written. The fallback records an allowed call as refused, `bad-ruleset`
+/// (exit 97), and a denied one as `denied`, each with the failure in its
+/// reason.
+#[test]
+fn a_record_the_json_log_cannot_take_goes_to_the_fallback_as_what_happened() {
+    require_root!();
+    let dir = Scratch::new("audit-full");
+    let receiver = Receiver::bind(dir.path());
+    let full = dir.join("full");
+    fs::create_dir(&full).unwrap();
+    let log = full.join("audit.jsonl");
+    let marker = dir.join("marker");
+    let source = format!(
+        "ruleset audit-full\nexec-dirs /usr/bin /bin\nlog json {}\nallow mark: touch {}\n",
+        log.display(),
+        marker.display()
+    );
+    let ruleset = compile(dir.path(), "full", &source);
+    // In the namespace: a one-page tmpfs at `full`, filled up.
+    const FILL: &str = r#"mount -t tmpfs -o size=4k rootwrap-full "$1" || exit 70; yes >"$1/filler" 2>/dev/null; shift; exec "$@""#;
+    let call_on_full = |argv: &[&str]| {
+        let mut command = namespaced(Some(&receiver.path));
+        command
+            .current_dir(dir.path())
+            .args(["/bin/sh", "-c", FILL, "sh"])
+            .arg(&full)
+            .arg(&binaries().rootwrap)
+            .arg(&ruleset.rwc)
+            .args(argv);
+        call(Caller::Root.apply(&mut command))
+    };
+    let failure = format!(
+        "cannot write the audit log {}: {}",
+        log.display(),
+        io::Error::from_raw_os_error(28)
+    );
+    let fallback = |code: i32, decision: &str, reason: &str| {
+        let datagrams = receiver.drain();
+        assert_eq!(datagrams.len(), 1, "{datagrams:?}");
+        let got = parse_datagram(&datagrams[0]);
+        assert_eq!(got.priority, AUTHPRIV * 8 + ERR, "{got:?}");
+        let field = |key: &str| {
+            got.pairs
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(field("decision").as_deref(), Some(decision), "{got:?}");
+        assert_eq!(field("exit_code"), Some(code.to_string()), "{got:?}");
+        assert_eq!(field("reason").as_deref(), Some(reason), "{got:?}");
+    };
+
+    let allowed = call_on_full(&["touch", marker.to_str().unwrap()]);
+    assert_eq!(allowed.code, 97, "{}", allowed.stderr);
+    assert!(!marker.exists(), "an unauditable call ran");
+    let refused = format!("{failure}; refusing the call (on-log-failure refuse)");
+    assert!(allowed.stderr.contains(&refused), "{}", allowed.stderr);
+    fallback(97, "bad-ruleset", &refused);
+
+    let denied = call_on_full(&["false"]);
+    assert_eq!(denied.code, 99, "{}", denied.stderr);
+    fallback(
+        99,
+        "denied",
+        &format!("Unauthorized command: false (no filter matched); {failure}"),
+    );
+}
+
 /// A declared syslog target that nobody listens on: refused before
 /// anything runs, unless the ruleset says `on-log-failure continue`.
 #[test]
