@@ -636,27 +636,8 @@ fn socket_activation_serves_whom_the_ruleset_names() {
         let install = fixture.install_daemon();
         let scratch = Scratch::new("rwd-activate");
         let socket = scratch.join("rootwrap.sock");
-        let mut activator = Command::new(tool("systemd-socket-activate"))
-            .arg("-l")
-            .arg(&socket)
-            .arg(&install.daemon)
-            .arg(&fixture.ruleset)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        // Listening (the socket may exist a moment before): this first
-        // connection, root's, starts the daemon, which refuses it.
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "nothing listens at {}",
-                socket.display()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        // This first connection, root's, starts the daemon, which refuses it.
+        let mut activator = socket_activated(&install.daemon, &fixture.ruleset, &socket);
         // What a socket unit's SocketMode= would do.
         fs::set_permissions(&socket, fs::Permissions::from_mode(0o666)).unwrap();
         let daemon = Daemon {
@@ -708,27 +689,8 @@ fn socket_activation_without_allowed_users_is_refused() {
     let (fixture, install) = set_up();
     let scratch = Scratch::new("rwd-activate-none");
     let socket = scratch.join("rootwrap.sock");
-    let activator = Command::new(tool("systemd-socket-activate"))
-        .arg("-l")
-        .arg(&socket)
-        .arg(&install.daemon)
-        .arg(&fixture.ruleset)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    // The first connection starts the daemon, which refuses to serve (the
-    // socket may exist a moment before it listens).
-    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nothing listens at {}",
-            socket.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // The first connection starts the daemon, which refuses to serve.
+    let activator = socket_activated(&install.daemon, &fixture.ruleset, &socket);
     let output = activator.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(97), "{stderr}");
@@ -1009,4 +971,30 @@ fn a_request_within_the_waiting_limit_waits_for_a_slot() {
         String::from_utf8_lossy(&waited.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&waited.stdout), "after\n");
+}
+
+/// `systemd-socket-activate -l SOCKET DAEMON RULESET`, once it listens (the
+/// socket may exist a moment before): the connection that saw it listen
+/// has started the daemon.
+fn socket_activated(daemon: &Path, ruleset: &Path, socket: &Path) -> std::process::Child {
+    let activator = Command::new(tool("systemd-socket-activate"))
+        .arg("-l")
+        .arg(socket)
+        .arg(daemon)
+        .arg(ruleset)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::os::unix::net::UnixStream::connect(socket).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens at {}",
+            socket.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    activator
 }

@@ -5,7 +5,7 @@
 
 use rootwrap::action::model::{DEFAULT_MAX, MAX_CONTENT, MAX_STEPS};
 use rootwrap::action::{Action, Attrs, Content, Op, Piece, Step, Target, Text, WriteHow};
-use rootwrap::types::{Arg, Command, Item, Pin, Rest, Rule, RunAs, Source};
+use rootwrap::types::{Arg, Command, Item, Pin, Rest, Rule, Source};
 use rootwrap::values;
 
 use super::Lowering;
@@ -48,21 +48,7 @@ impl Lowering<'_> {
                 ),
             );
         }
-        let run_as = match &ast.run_as {
-            None => RunAs::Root,
-            Some(user) if user.value == "root" => RunAs::Root,
-            Some(user) => {
-                if !values::is_account_name(user.value.as_bytes()) {
-                    failed = Some(
-                        self.error(
-                            Diagnostic::error(format!("`{}` is not a valid user name", user.value))
-                                .at(user.span, "here"),
-                        ),
-                    );
-                }
-                RunAs::User(user.value.clone())
-            }
-        };
+        let run_as = self.run_as(ast.run_as.as_ref(), &mut failed);
         let mut params = Params {
             names: Vec::new(),
             args: Vec::new(),

@@ -102,6 +102,26 @@ impl Lowering<'_> {
         self.reporter.error(diagnostic)
     }
 
+    /// `as USER` of a rule or an action: root when absent; an invalid
+    /// name is reported (into `failed`) and kept, so lowering goes on.
+    fn run_as(&mut self, user: Option<&Spanned<String>>, failed: &mut Option<Reported>) -> RunAs {
+        match user {
+            None => RunAs::Root,
+            Some(user) if user.value == "root" => RunAs::Root,
+            Some(user) => {
+                if !values::is_account_name(user.value.as_bytes()) {
+                    *failed = Some(
+                        self.error(
+                            Diagnostic::error(format!("`{}` is not a valid user name", user.value))
+                                .at(user.span, "here"),
+                        ),
+                    );
+                }
+                RunAs::User(user.value.clone())
+            }
+        }
+    }
+
     /// One rule with its site. Every error in it is reported before it is
     /// given up, so one pass shows them all.
     fn rule(&mut self, rule: &RuleAst, earlier: &[LoweredRule]) -> Result<LoweredRule, Reported> {
@@ -118,21 +138,7 @@ impl Lowering<'_> {
                 ),
             );
         }
-        let run_as = match &rule.run_as {
-            None => RunAs::Root,
-            Some(user) if user.value == "root" => RunAs::Root,
-            Some(user) => {
-                if !values::is_account_name(user.value.as_bytes()) {
-                    failed = Some(
-                        self.error(
-                            Diagnostic::error(format!("`{}` is not a valid user name", user.value))
-                                .at(user.span, "here"),
-                        ),
-                    );
-                }
-                RunAs::User(user.value.clone())
-            }
-        };
+        let run_as = self.run_as(rule.run_as.as_ref(), &mut failed);
         let command = self.command(&rule.command);
         let sha256 = rule
             .sha256

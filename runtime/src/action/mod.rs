@@ -78,6 +78,18 @@ pub struct Bound {
     pids: Vec<Option<PidPattern>>,
 }
 
+/// Per parameter, its `<pid …>` pattern if it has one (a `kill` step
+/// checks the process again against it).
+fn pid_patterns(rule: &Rule) -> Vec<Option<PidPattern>> {
+    rule.args
+        .iter()
+        .map(|item| match item {
+            Item::One(Arg::Pid(pattern)) => Some(pattern.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 impl Bound {
     /// From an allowed call of the action's rule: one argument per
     /// parameter, after `@NAME`.
@@ -88,15 +100,7 @@ impl Bound {
             .iter()
             .map(|a| allowed.pinned.iter().find(|p| p.passed == *a).cloned())
             .collect();
-        let pids = allowed
-            .rule
-            .args
-            .iter()
-            .map(|item| match item {
-                Item::One(Arg::Pid(pattern)) => Some(pattern.clone()),
-                _ => None,
-            })
-            .collect();
+        let pids = pid_patterns(&allowed.rule);
         Bound {
             values,
             pinned,
@@ -107,14 +111,7 @@ impl Bound {
     /// Values as written, nothing pinned (explanations, policy tests).
     pub fn unpinned(values: Vec<OsString>, rule: &Rule) -> Bound {
         let pinned = values.iter().map(|_| None).collect();
-        let pids = rule
-            .args
-            .iter()
-            .map(|item| match item {
-                Item::One(Arg::Pid(pattern)) => Some(pattern.clone()),
-                _ => None,
-            })
-            .collect();
+        let pids = pid_patterns(rule);
         Bound {
             values,
             pinned,
