@@ -12,7 +12,9 @@
 #                                 are not root's, and mounting needs root)
 #
 # Environment: ROUNDS (5), RUNS per command per round (300), WARMUP (50),
-# OUT (target/rootwrap-bench-audit: the hyperfine JSON files).
+# OUT (target/rootwrap-bench-audit: the hyperfine JSON files), PIN (1),
+# RECEIVER (python, or journald: the real systemd-journald, started in the
+# namespace with its own /run and /var/log, rate limit off).
 #
 # Method: release binaries (`cargo build --release -p rootwrap -p
 # rootwrap-compile`, then the runtime once more on its own, as it ships),
@@ -35,6 +37,7 @@ set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
 RUNS=${RUNS:-300}
+RECEIVER=${RECEIVER:-python}
 WARMUP=${WARMUP:-50}
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,12 +50,25 @@ die() { echo "audit-cost.sh: $*" >&2; exit 1; }
 if [ "${1:-}" = "--inside" ]; then
     work=$2
     mount --make-rprivate /
+    log_socket=$work/log.sock
+    if [ "$RECEIVER" = journald ]; then
+        mount -t tmpfs rootwrap-bench /run
+        mount -t tmpfs rootwrap-bench /var/log
+        mkdir -p /run/systemd/journald.conf.d /run/log/journal
+        printf '[Journal]\nStorage=volatile\nRateLimitIntervalSec=0\n' \
+            >/run/systemd/journald.conf.d/bench.conf
+        ${RECEIVER_CPU:+taskset -c "$RECEIVER_CPU"} /lib/systemd/systemd-journald </dev/null >/dev/null 2>&1 &
+        journald=$!
+        for _ in $(seq 1 100); do [ -S /run/systemd/journal/dev-log ] && break; sleep 0.05; done
+        [ -S /run/systemd/journal/dev-log ] || die "journald did not start"
+        log_socket=/run/systemd/journal/dev-log
+    fi
     mount -t tmpfs -o mode=0755 rootwrap-bench /dev
     mknod -m 0666 /dev/null c 1 3
     mknod -m 0666 /dev/zero c 1 5
     mknod -m 0666 /dev/random c 1 8
     mknod -m 0666 /dev/urandom c 1 9
-    ln -s "$work/log.sock" /dev/log
+    ln -s "$log_socket" /dev/log
     ln -s /proc/self/fd /dev/fd
     rootwrap="$work/rootwrap"
     cmds=()
@@ -76,13 +92,22 @@ if [ "${1:-}" = "--inside" ]; then
             --export-json "$OUT/round-$round.json" "${args[@]}" >"$OUT/round-$round.txt" 2>&1
         echo "  round $round: $(jq -r '[.results[] | "\(.command) \(.median * 1000 | . * 1000 | round / 1000)"] | join(", ")' "$OUT/round-$round.json") (ms)"
     done
+    if [ "$RECEIVER" = journald ]; then
+        journalctl -D /run/log/journal -t rootwrap -q -o cat --no-pager | wc -l >"$work/received"
+        kill "$journald"
+    fi
     exit 0
 fi
 
 # --- outside: build, set up, receive, report -----------------------------
 cd "$repo"
 [ "$(id -u)" -eq 0 ] || die "run as root (e.g. sudo -E bench/audit-cost.sh): rulesets must be root's, and the syslog rows need a mount namespace"
-for tool in hyperfine jq python3 unshare mount mknod; do
+case $RECEIVER in
+    python) ;;
+    journald) [ -x /lib/systemd/systemd-journald ] || die "RECEIVER=journald needs /lib/systemd/systemd-journald (apt-get install systemd)" ;;
+    *) die "RECEIVER is python or journald, not $RECEIVER" ;;
+esac
+for tool in hyperfine jq python3 unshare mount mknod taskset nproc; do
     command -v "$tool" >/dev/null || die "needs $tool (apt-get install hyperfine jq python3 util-linux coreutils)"
 done
 
@@ -142,16 +167,28 @@ while True:
     sock.recv_into(buffer)
     count += 1
 EOF
-python3 "$work/receiver.py" "$work/log.sock" "$work/received" &
-receiver_pid=$!
-for _ in $(seq 1 100); do [ -e "$work/received.ready" ] && break; sleep 0.05; done
-[ -e "$work/received.ready" ] || die "the syslog receiver did not start"
+PIN=${PIN:-1}
+[ "$(nproc)" -ge 2 ] || PIN=0
+receiver_cpu=() calls_cpu=()
+if [ "$PIN" = 1 ]; then
+    receiver_cpu=(taskset -c 1) calls_cpu=(taskset -c 0)
+fi
+echo "== RECEIVER=$RECEIVER PIN=$PIN${receiver_cpu:+ (receiver on CPU 1, calls on CPU 0)}"
+if [ "$RECEIVER" = python ]; then
+    "${receiver_cpu[@]}" python3 "$work/receiver.py" "$work/log.sock" "$work/received" &
+    receiver_pid=$!
+    for _ in $(seq 1 100); do [ -e "$work/received.ready" ] && break; sleep 0.05; done
+    [ -e "$work/received.ready" ] || die "the syslog receiver did not start"
+fi
 
-OUT=$OUT ROUNDS=$ROUNDS RUNS=$RUNS WARMUP=$WARMUP unshare -m "$0" --inside "$work"
+OUT=$OUT ROUNDS=$ROUNDS RUNS=$RUNS WARMUP=$WARMUP RECEIVER=$RECEIVER \
+    RECEIVER_CPU=${receiver_cpu:+1} "${calls_cpu[@]}" unshare -m "$0" --inside "$work"
 
-kill "$receiver_pid"
-wait "$receiver_pid" || true
-receiver_pid=
+if [ -n "$receiver_pid" ]; then
+    kill "$receiver_pid"
+    wait "$receiver_pid" || true
+    receiver_pid=
+fi
 
 # The median of a command's per-round medians, in ms.
 median_of() {

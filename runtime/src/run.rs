@@ -206,10 +206,6 @@ pub(crate) fn prepare_process() -> Result<(), (&'static str, std::io::Error)> {
     // audit record is written (execve restores the default).
     crate::sys::ignore_sigpipe();
     crate::sys::ensure_std_fds();
-    // sudo keeps the caller's TZ: it must not date syslog headers (and
-    // nothing of rootwrap's reads it otherwise; the command gets a clean
-    // environment).
-    std::env::remove_var("TZ");
     limits
 }
 

@@ -345,31 +345,6 @@ pub fn user_name(uid: u32) -> Option<String> {
     Some(name.to_string_lossy().into_owned())
 }
 
-/// The broken-down local time of `secs` since the epoch in the host's
-/// time zone (`localtime_r`): month 1-12, day, hour, minute, second. The
-/// caller must have removed `TZ` from the environment, or it chooses the
-/// zone. `None` if the C library cannot convert it.
-pub fn local_time(secs: i64) -> Option<(u32, u32, u32, u32, u32)> {
-    let time: libc::time_t = secs;
-    // SAFETY: `tm` is plain data (all-zero is valid); both pointers are
-    // valid locals for the call.
-    let tm = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&time, &mut tm).is_null() {
-            return None;
-        }
-        tm
-    };
-    let field = |v: libc::c_int| u32::try_from(v).ok();
-    Some((
-        field(tm.tm_mon)? + 1,
-        field(tm.tm_mday)?,
-        field(tm.tm_hour)?,
-        field(tm.tm_min)?,
-        field(tm.tm_sec)?,
-    ))
-}
-
 /// What [`execve`] executes.
 #[derive(Debug, Clone, Copy)]
 pub enum Program<'a> {

@@ -166,7 +166,7 @@ impl AuditLog {
                 target.denied_level
             };
             let line = fit_datagram(render_kv(caller, event));
-            socket.send(target.facility | level, secs, &line).err()
+            socket.send(target.facility | level, &line).err()
         });
         if let Some(e) = syslog_error {
             self.syslog = None;
@@ -236,13 +236,8 @@ fn ends_mid_line(file: &File) -> io::Result<bool> {
 pub(crate) fn record_fallback(caller: impl FnOnce() -> Caller, event: &Event<'_>) {
     if let Ok(mut socket) = Syslog::connect() {
         let line = fit_datagram(render_kv(&caller(), event));
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs() as i64;
         let _ = socket.send(
             FALLBACK_SYSLOG.facility | FALLBACK_SYSLOG.denied_level,
-            secs,
             &line,
         );
     }

@@ -41,6 +41,7 @@ use serde_json::{json, Map, Value};
 mod calls;
 mod concurrency;
 mod hostile;
+mod journald;
 mod json_file;
 mod kinds;
 mod records;

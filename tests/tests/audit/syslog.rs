@@ -73,8 +73,8 @@ pub(super) fn syslog_call<S: AsRef<OsStr>>(
     done
 }
 
-/// One datagram as rootwrap sends it: `<PRI>Mmm dd hh:mm:ss
-/// rootwrap[PID]: MESSAGE`, no newline anywhere.
+/// One datagram as rootwrap sends it: `<PRI>rootwrap[PID]: MESSAGE`, no
+/// timestamp, no newline anywhere.
 #[derive(Debug)]
 pub(super) struct Datagram {
     pub(super) priority: u32,
@@ -91,9 +91,7 @@ pub(super) fn parse_datagram(bytes: &[u8]) -> Datagram {
     let text = std::str::from_utf8(bytes).unwrap();
     let rest = text.strip_prefix('<').expect("<PRI>");
     let (priority, rest) = rest.split_once('>').expect("<PRI>");
-    // "Nov 26 20:49:39 " then the tag.
-    assert_eq!(rest.as_bytes()[15], b' ', "timestamp in {text}");
-    let rest = rest[16..]
+    let rest = rest
         .strip_prefix("rootwrap[")
         .expect("the rootwrap[PID] tag");
     let (pid, message) = rest.split_once("]: ").expect("the rootwrap[PID] tag");
