@@ -155,6 +155,38 @@ pub fn reset_signals() {
     }
 }
 
+/// Signals held pending (every one that can be: all but SIGKILL and
+/// SIGSTOP) until this is dropped, when those that arrived take effect.
+/// An action holds them over its steps and their record: sudo relays the
+/// caller's SIGTERM, SIGINT, SIGHUP and others, which would otherwise end
+/// rootwrap after root's steps and before their record.
+#[derive(Debug)]
+pub struct HeldSignals(());
+
+pub fn hold_signals() -> HeldSignals {
+    // SAFETY: fills a set built here and blocks it; no handler runs. A
+    // child forked meanwhile unblocks everything before its exec
+    // (`execve` above).
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::sigprocmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
+    }
+    HeldSignals(())
+}
+
+impl Drop for HeldSignals {
+    fn drop(&mut self) {
+        // SAFETY: empties the mask with a set built here; a signal that
+        // arrived meanwhile is delivered now, at its default disposition.
+        unsafe {
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+        }
+    }
+}
+
 const UNLIMITED: u64 = libc::RLIM_INFINITY;
 
 /// The resource limits rootwrap and its command run with, (name, resource,

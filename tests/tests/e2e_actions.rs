@@ -90,6 +90,10 @@ action two (d: <path-entry {scope}/*>):
     write d/"f" from stdin max 8 create
   undo:
     rmdir d
+allow nap: sleep 1
+action slow (d: <path-entry {scope}/*>):
+    mkdir d
+    run sleep 1
 "#
     )
 }
@@ -520,4 +524,47 @@ fn a_full_file_system_leaves_the_old_content_and_no_half_written_file() {
     refused(&ran, 95, "No space left on device");
     assert_eq!(after.unwrap(), "old content\n");
     assert_eq!(listed.len(), 2, "left behind: {listed:?}");
+}
+
+/// sudo relays the caller's SIGTERM (and SIGINT, SIGHUP, ...) to rootwrap.
+/// An action's record tells its steps' results, so it is written after
+/// them: a signal in between killed rootwrap with the directory made as
+/// root and no record of it. Signals are now held over the sequence and
+/// its record, then take effect.
+#[test]
+fn a_signal_relayed_by_sudo_mid_sequence_does_not_lose_the_record() {
+    require_root!();
+    let _one = exclusive();
+    let fx = fixture();
+    fx.reset();
+    let dir = fx.path("slow");
+    let before = fs::read_to_string(audit_log())
+        .unwrap_or_default()
+        .lines()
+        .count();
+    let script = r#"sudo -n "$1" "$2" @slow "$3" & s=$!
+i=0; while [ ! -d "$3" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+kill -TERM $s; wait $s; echo "status $?""#;
+    let ran = run(fx
+        .fixture
+        .as_caller()
+        .args(["sh", "-c", script, "sh"])
+        .arg(&fx.fixture.rootwrap)
+        .arg(&fx.fixture.ruleset)
+        .arg(&dir)
+        .stdin(Stdio::null()));
+    assert!(Path::new(&dir).is_dir(), "{}", ran.stderr);
+    // The signal still ends the call, once the record is written.
+    assert_eq!(ran.stdout_text(), "status 143\n", "{}", ran.stderr);
+    let log = fs::read_to_string(audit_log()).unwrap();
+    let records: Vec<&str> = log.lines().skip(before).collect();
+    assert_eq!(records.len(), 1, "{log}");
+    let record: serde_json::Value = serde_json::from_str(records[0]).unwrap();
+    assert_eq!(record["rule"]["name"], "slow", "{record}");
+    assert_eq!(record["decision"], "allowed", "{record}");
+    assert_eq!(
+        record["steps"].as_array().map(Vec::len),
+        Some(2),
+        "{record}"
+    );
 }

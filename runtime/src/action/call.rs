@@ -39,6 +39,8 @@ impl Call<'_> {
             }
         };
         let allowed = &**self.allowed.insert(allowed);
+        // Until the record is written: see `HeldSignals`.
+        let held = crate::sys::hold_signals();
         crate::exec::switch_user(&allowed.run_as).map_err(Refusal::ExecFailed)?;
         let bound = Bound::new(allowed);
         let decide = |argv: &[OsString]| ruleset.decide(argv, &OnThisHost);
@@ -80,6 +82,8 @@ impl Call<'_> {
         if let Some(message) = &failure {
             say(message);
         }
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        drop(held);
         Ok(ended.status())
     }
 }
