@@ -568,3 +568,25 @@ kill -TERM $s; wait $s; echo "status $?""#;
         "{record}"
     );
 }
+
+/// Input is read before signals are held: a caller whose standard input
+/// never ends can still stop its call, and nothing is written.
+#[test]
+fn a_call_waiting_for_input_still_stops_on_a_signal() {
+    require_root!();
+    let _one = exclusive();
+    let fx = fixture();
+    fx.reset();
+    let script = r#"sleep 5 </dev/null 2>/dev/null | sudo -n "$1" "$2" @put "$3" & s=$!
+sleep 0.5; kill -TERM $s; wait $s; echo "status $?""#;
+    let ran = run(fx
+        .fixture
+        .as_caller()
+        .args(["sh", "-c", script, "sh"])
+        .arg(&fx.fixture.rootwrap)
+        .arg(&fx.fixture.ruleset)
+        .arg(fx.path("f"))
+        .stdin(Stdio::null()));
+    assert_eq!(ran.stdout_text(), "status 143\n", "{}", ran.stderr);
+    assert_eq!(fs::read_to_string(fx.path("f")).unwrap(), "caller\n");
+}

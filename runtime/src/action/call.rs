@@ -5,6 +5,7 @@
 
 use std::ffi::OsString;
 use std::fs::File;
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 
 use super::{denial_message, Call, Details, Refusal};
@@ -39,12 +40,15 @@ impl Call<'_> {
             }
         };
         let allowed = &**self.allowed.insert(allowed);
+        // Read while signals still work: a caller that never closes its
+        // input can stop the call, which it could not once they are held.
+        let mut stdin = Prefetched::from_stdin(action.stdin_wanted());
         // Until the record is written: see `HeldSignals`.
         let held = crate::sys::hold_signals();
         crate::exec::switch_user(&allowed.run_as).map_err(Refusal::ExecFailed)?;
         let bound = Bound::new(allowed);
         let decide = |argv: &[OsString]| ruleset.decide(argv, &OnThisHost);
-        let (mut stdin, mut stdout) = (std::io::stdin().lock(), std::io::stdout().lock());
+        let mut stdout = std::io::stdout().lock();
         let mut runner = Runner {
             exec_dirs: &ruleset.options().exec_dirs,
             run_as: &allowed.run_as,
@@ -85,5 +89,37 @@ impl Call<'_> {
         let _ = std::io::Write::flush(&mut std::io::stdout());
         drop(held);
         Ok(ended.status())
+    }
+}
+
+/// Standard input as far as the steps can want it, read up front: the
+/// steps then read it from here as they would have from the stream, and a
+/// read error reaches the step that meets it.
+struct Prefetched {
+    data: std::io::Cursor<Vec<u8>>,
+    error: Option<std::io::Error>,
+}
+
+impl Prefetched {
+    fn from_stdin(wanted: u64) -> Prefetched {
+        let mut data = Vec::new();
+        let error = std::io::stdin()
+            .lock()
+            .take(wanted)
+            .read_to_end(&mut data)
+            .err();
+        Prefetched {
+            data: std::io::Cursor::new(data),
+            error,
+        }
+    }
+}
+
+impl Read for Prefetched {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.data.read(buf)? {
+            0 if !buf.is_empty() => self.error.take().map_or(Ok(0), Err),
+            n => Ok(n),
+        }
     }
 }

@@ -130,6 +130,26 @@ pub enum Op {
     },
 }
 
+impl Action {
+    /// The most standard input its steps can read: the one `write ... from
+    /// stdin` (the compiler allows one) takes up to its `max` and one byte
+    /// more (to tell a longer input).
+    pub fn stdin_wanted(&self) -> u64 {
+        self.steps
+            .iter()
+            .chain(&self.undo)
+            .filter_map(|step| match &step.op {
+                Op::Write {
+                    content: Content::Stdin,
+                    max,
+                    ..
+                } => Some(max.saturating_add(1)),
+                _ => None,
+            })
+            .fold(0, u64::saturating_add)
+    }
+}
+
 impl Op {
     /// The step's keyword in a filter file.
     pub fn kind(&self) -> &'static str {
