@@ -11,8 +11,9 @@ use crate::types::{Dfa, PidPattern, Regex, Source};
 
 use super::*;
 
-/// Paths are canonical by lexical normalization, each component costs
-/// one lookup; process 42 runs `/usr/bin/target`; only the listed
+/// Paths are canonical by lexical normalization, except that a component
+/// named `escape` is a symbolic link to `/etc`; each component costs one
+/// lookup; process 42 runs `/usr/bin/target`; only the listed
 /// executables exist; paths under `/srv/refused` cannot be pinned.
 struct Fake {
     executables: Vec<&'static str>,
@@ -27,6 +28,7 @@ impl Host for Fake {
                 std::path::Component::ParentDir => {
                     out.pop();
                 }
+                std::path::Component::Normal(name) if name == "escape" => out = "/etc".into(),
                 std::path::Component::Normal(name) => out.push(name),
                 _ => {}
             }
@@ -164,6 +166,34 @@ fn paths_are_checked_and_passed_in_canonical_form() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// One argument may be checked as an entry (a link there is the entry
+/// itself) and as a path (the link is followed) in one call: the cache
+/// of canonical forms must tell the two apart.
+#[test]
+fn an_argument_checked_as_entry_and_as_path_is_resolved_for_each() {
+    let entry = Arg::Path {
+        scopes: vec![PathScope {
+            base: "/srv".into(),
+            depth: PathDepth::Descendant,
+        }],
+        pin: Pin::Entry,
+    };
+    let rules = [rule(0, "cat", vec![entry, path("/srv")], Rest::Exact)];
+    let host = all_present();
+    assert!(matches!(
+        decide_with(&rules, &host, &["cat", "/srv/escape", "/srv/escape"]),
+        Ok(Decision::Deny { .. })
+    ));
+    assert_eq!(
+        allowed_argv(decide_with(
+            &rules,
+            &host,
+            &["cat", "/srv/escape", "/srv/b"]
+        )),
+        ["/bin/cat", "/srv/escape", "/srv/b"]
+    );
 }
 
 #[test]
