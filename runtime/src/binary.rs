@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::canonical::canonicalize_trusted;
 use crate::format::{hex, Sha256Digest};
+use crate::owner::Exposure;
 use crate::sys::{self, Resolution};
 
 /// An executable as opened and checked.
@@ -231,15 +232,11 @@ fn check_owner(path: &Path, meta: &std::fs::Metadata, dir: bool) -> Result<(), W
         Some("is not a regular file".to_string())
     } else if !dir && meta.mode() & 0o111 == 0 {
         Some("is not executable".to_string())
-    } else if meta.uid() != 0 {
-        Some(format!("is owned by uid {}, not root", meta.uid()))
-    } else if meta.mode() & 0o022 != 0 {
-        Some(format!(
-            "is writable by group or others (mode {:04o})",
-            meta.mode() & 0o7777
-        ))
     } else {
-        None
+        crate::owner::exposure(meta, None).map(|exposure| match exposure {
+            Exposure::Owner(_) => format!("{exposure}, not root"),
+            Exposure::Writable(_) => exposure.to_string(),
+        })
     };
     match why {
         Some(why) => Err(Why::Untrusted {

@@ -62,7 +62,7 @@ fn resolve(path: &Path, trusted_links_only: bool, budget: &Cell<usize>) -> io::R
             Ok(meta) if meta.file_type().is_symlink() => {
                 if trusted_links_only {
                     let parent = std::fs::metadata(&resolved)?;
-                    if meta.uid() != 0 || parent.uid() != 0 || parent.mode() & 0o022 != 0 {
+                    if meta.uid() != 0 || crate::owner::exposure(&parent, None).is_some() {
                         return Err(io::Error::other("a symlink that is not root's alone"));
                     }
                 }

@@ -32,6 +32,8 @@ pub mod process; // `<pid>`: what a running process executes
 
 pub mod binary; // the executable, opened and checked on its descriptor
 
+pub(crate) mod owner; // who but root can change a file: one rule for every check
+
 pub mod exec; // becoming the target user, then `execve`
 
 pub mod audit; // one record per decision, to a JSON-lines file and syslog

@@ -238,15 +238,8 @@ pub fn unpinned_is_safe(checked: &Path, owner: u32) -> Result<(), PathRefusal> {
         };
         let why = if !meta.is_dir() {
             Some("is not a directory".to_string())
-        } else if meta.uid() != 0 && meta.uid() != owner {
-            Some(format!("is owned by uid {}", meta.uid()))
-        } else if meta.mode() & 0o022 != 0 {
-            Some(format!(
-                "is writable by group or others (mode {:04o})",
-                meta.mode() & 0o7777
-            ))
         } else {
-            None
+            crate::owner::exposure(&meta, Some(owner)).map(|e| e.to_string())
         };
         if let Some(why) = why {
             return Err(PathRefusal::Unsafe {

@@ -238,7 +238,7 @@ fn deleted_target(
     if !named {
         return None;
     }
-    if exe.uid() == 0 && exe.mode() & 0o022 == 0 {
+    if crate::owner::exposure(exe, None).is_none() {
         Some(Ok(()))
     } else {
         Some(Err(shown.display().to_string()))

@@ -7,13 +7,14 @@ use std::convert::Infallible;
 use std::ffi::OsString;
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::audit::{record_fallback, say, AuditLog, Caller, Event, LogError, Outcome};
 use crate::exec::ExecError;
 use crate::format::{Ruleset, RulesetError, MAX_RULESET_BYTES};
 use crate::matcher::{Allowed, Decision, Fault, Invocation, Mismatch};
+use crate::owner::Exposure;
 use crate::types::Rule;
 
 // Actions (`@NAME`) take this pipeline up to the decision.
@@ -56,11 +57,11 @@ pub fn check_trust(meta: &std::fs::Metadata) -> Vec<RulesetError> {
     if !meta.is_file() {
         violations.push(RulesetError::NotRegularFile);
     }
-    if meta.uid() != 0 {
-        violations.push(RulesetError::NotOwnedByRoot { uid: meta.uid() });
+    if let Some(Exposure::Owner(uid)) = crate::owner::foreign_owner(meta, None) {
+        violations.push(RulesetError::NotOwnedByRoot { uid });
     }
-    if meta.mode() & 0o022 != 0 {
-        violations.push(RulesetError::WritableByOthers { mode: meta.mode() });
+    if let Some(Exposure::Writable(mode)) = crate::owner::writable_by_others(meta) {
+        violations.push(RulesetError::WritableByOthers { mode });
     }
     if meta.is_file() && meta.len() > MAX_RULESET_BYTES {
         violations.push(RulesetError::TooLarge { size: meta.len() });

@@ -21,9 +21,10 @@ use time::rfc3339;
 
 use std::fs::File;
 use std::io::{self, Write as _};
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::owner::Exposure;
 use crate::sys;
 use crate::syslog::{self, Syslog};
 use crate::types::{LogOptions, OnLogFailure, SyslogTarget};
@@ -264,12 +265,10 @@ fn open_json(path: &str) -> Result<File, LogError> {
     if !meta.is_file() {
         return Err(LogError::NotRegular(path.to_string()));
     }
-    if meta.uid() != 0 {
-        return Err(LogError::NotRootOwned(path.to_string(), meta.uid()));
-    }
     // Whoever may write it may forge or erase records.
-    if meta.mode() & 0o022 != 0 {
-        return Err(LogError::WritableByOthers(path.to_string(), meta.mode()));
+    match crate::owner::exposure(&meta, None) {
+        Some(Exposure::Owner(uid)) => Err(LogError::NotRootOwned(path.to_string(), uid)),
+        Some(Exposure::Writable(mode)) => Err(LogError::WritableByOthers(path.to_string(), mode)),
+        None => Ok(file),
     }
-    Ok(file)
 }
