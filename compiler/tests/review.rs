@@ -172,6 +172,33 @@ fn list_json_is_the_documented_schema() {
     );
 }
 
+/// `explain --json` and `list --json` share one style: a versioned
+/// `schema`, and the same ruleset and rule objects.
+#[test]
+fn explain_and_list_share_one_schema_style() {
+    let dir = work_dir();
+    let (_, listed, _) = run(dir, &["list", "--json", "old.rwc"]);
+    let (code, explained, stderr) = run(
+        dir,
+        &["explain", "--json", "old.rwc", "--", "kill", "-HUP", "1"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let explained: serde_json::Value = serde_json::from_str(&explained).unwrap();
+    assert_eq!(explained["schema"], "rootwrap-explain/1");
+    assert_eq!(listed["ruleset"], explained["ruleset"]);
+    let rule = &explained["rule"];
+    let same = listed["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == rule["name"])
+        .unwrap();
+    for (key, value) in rule.as_object().unwrap() {
+        assert_eq!(&same[key], value, "{key}");
+    }
+}
+
 /// Every field's path: `rules[].name`.
 fn collect_fields(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
     match value {
@@ -233,14 +260,14 @@ fn the_report_is_one_self_contained_page() {
         ],
     );
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stderr, "rootwrap-compile: wrote report.html (11 rules)\n");
+    assert_eq!(stderr, "rootwrap-compile: wrote report.html (12 rules)\n");
     let page = fs::read_to_string(dir.join("report.html")).unwrap();
     // Nothing loaded from elsewhere: no URL, no linked file.
     for outside in ["http:", "https:", "src=", "<link", "url(", "@import"] {
         assert!(!page.contains(outside), "the page holds {outside}");
     }
-    assert!(page.contains("<span id=\"rule-count\">11</span>"));
-    assert_eq!(page.matches("<article class=\"rule\"").count(), 11);
+    assert!(page.contains("<span id=\"rule-count\">12</span>"));
+    assert_eq!(page.matches("<article class=\"rule\"").count(), 12);
     // Lint findings, risk, tests and the diff are there.
     assert!(
         page.contains("warning[code-runner]") || page.contains("warning["),

@@ -734,6 +734,59 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn rests_users_and_pins() {
+        let lit = |s: &str| Item::One(Arg::Literal(s.into()));
+        let mut old = rule("ls", "ls");
+        old.args = vec![lit("-l"), lit("/srv")];
+        // `...` in place of the last argument: wider; with the first
+        // argument changed too: cannot tell.
+        let mut new = old.clone();
+        new.args = vec![lit("-l")];
+        new.rest = Rest::Any;
+        assert_eq!(compare(&old, &new).0, Rel::Wider);
+        assert_eq!(compare(&new, &old).0, Rel::Narrower);
+        new.args = vec![lit("-a")];
+        assert_eq!(compare(&old, &new).0, Rel::Unknown);
+        // `...` added after the same arguments: wider; `then allowed`
+        // against `...`: narrower.
+        let mut new = old.clone();
+        new.rest = Rest::Any;
+        assert_eq!(compare(&old, &new).0, Rel::Wider);
+        let mut chain = old.clone();
+        chain.rest = Rest::Chain;
+        assert_eq!(compare(&new, &chain).0, Rel::Narrower);
+        // An optional item inserted: wider; a required one: cannot tell.
+        let mut new = old.clone();
+        new.args.insert(1, Item::Optional(Box::new(lit("-a"))));
+        assert_eq!(compare(&old, &new).0, Rel::Wider);
+        new.args[1] = lit("-a");
+        assert_eq!(compare(&old, &new).0, Rel::Unknown);
+        // The target user.
+        let mut user = old.clone();
+        user.run_as = RunAs::User("nova".into());
+        assert_eq!(compare(&user, &old).0, Rel::Wider);
+        assert_eq!(compare(&old, &user).0, Rel::Narrower);
+        let mut other = old.clone();
+        other.run_as = RunAs::User("glance".into());
+        assert_eq!(compare(&user, &other).0, Rel::Unknown);
+        // A digest pin removed, added, changed.
+        let mut pinned = old.clone();
+        pinned.sha256 = Some([1; 32]);
+        assert_eq!(compare(&pinned, &old).0, Rel::Wider);
+        assert_eq!(compare(&old, &pinned).0, Rel::Narrower);
+        let mut repinned = old.clone();
+        repinned.sha256 = Some([2; 32]);
+        assert_eq!(compare(&pinned, &repinned).0, Rel::Unknown);
+        // Another command: cannot tell; the same rule under another name
+        // and line: the same.
+        assert_eq!(compare(&old, &rule("ls", "/usr/bin/ls")).0, Rel::Unknown);
+        let mut moved = old.clone();
+        moved.name = "list".into();
+        moved.source.line = 9;
+        assert_eq!(compare(&old, &moved), (Rel::Same, Vec::new()));
+    }
+
+    #[test]
     fn alternatives_and_literals() {
         let lit = |s: &str| Arg::Literal(s.into());
         let ab = Arg::OneOf(vec![lit("a"), lit("b")]);
