@@ -235,6 +235,14 @@ fn diff_reports_growth_in_words_and_in_its_exit_code() {
     case("diff-narrower", &["diff", "old.rwf", "narrower.rwf"], 0);
     // A compiled ruleset against its own source: nothing changed.
     case("diff-same", &["diff", "old.rwc", "old.rwf"], 0);
+    // Options: where commands are found and who may reach the daemon grow
+    // privileges; the name, logging and limits do not.
+    case("diff-options", &["diff", "old.rwf", "options.rwf"], 1);
+    case(
+        "diff-options-quiet",
+        &["diff", "old.rwf", "options-quiet.rwf"],
+        0,
+    );
     case("diff-bad-input", &["diff", "old.rwf", "vectors.rwt"], 2);
 }
 

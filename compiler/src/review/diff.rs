@@ -619,6 +619,12 @@ fn diff_options(old: &Loaded, new: &Loaded, changes: &mut Vec<Change>) {
             format!("was: {}", shown(was)),
             format!("now: {}", shown(now)),
         ];
+        if key == "on-log-failure" && b.log.on_failure == rootwrap::types::OnLogFailure::Continue {
+            details.push(
+                "the audit log fails open now: a call runs even when its record cannot be written"
+                    .into(),
+            );
+        }
         if key == "exec-dirs" {
             details.push(format!(
                 "{}: bare command names may find other programs",

@@ -74,19 +74,27 @@ pub fn reach(user: &str, ruleset: &Path, options: &Options) -> Result<Reach, Str
         .to_string();
     let mut reach = parse_sudo_list(&String::from_utf8_lossy(&output.stdout), &absolute);
     let groups = groups_of(user)?;
+    reach.grants.extend(daemon_grant(user, &groups, options));
+    Ok(reach)
+}
+
+/// The daemon's own grant: `daemon users=` naming the user, or `groups=`
+/// naming one of its groups, let it connect to a socket-activated daemon.
+fn daemon_grant(user: &str, groups: &[String], options: &Options) -> Option<Grant> {
     let daemon = &options.daemon;
     if daemon.users.iter().any(|u| u == user) {
-        reach.grants.push(Grant {
+        Some(Grant {
             entry: format!("daemon users={}", daemon.users.join(",")),
             scope: Scope::All,
-        });
+        })
     } else if daemon.groups.iter().any(|g| groups.contains(g)) {
-        reach.grants.push(Grant {
+        Some(Grant {
             entry: format!("daemon groups={}", daemon.groups.join(",")),
             scope: Scope::All,
-        });
+        })
+    } else {
+        None
     }
-    Ok(reach)
 }
 
 /// The user's groups' names, from the user database (`id -Gn`).
@@ -323,6 +331,22 @@ User svc may run the following commands on host:
             ruleset,
         );
         assert_eq!(all.grants[0].scope, Scope::All);
+    }
+
+    #[test]
+    fn the_daemon_grants_its_users_and_groups() {
+        let mut options = Options::default();
+        options.daemon.users = vec!["nova".into()];
+        options.daemon.groups = vec!["ops".into()];
+        let groups = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let grant = |user, member_of: &[&str]| daemon_grant(user, &groups(member_of), &options);
+        assert_eq!(grant("nova", &[]).unwrap().entry, "daemon users=nova");
+        assert_eq!(
+            grant("alice", &["wheel", "ops"]).unwrap().entry,
+            "daemon groups=ops"
+        );
+        assert_eq!(grant("alice", &["wheel"]), None);
+        assert_eq!(grant("novas", &["op"]), None);
     }
 
     #[test]
