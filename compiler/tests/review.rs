@@ -172,6 +172,16 @@ fn list_json_is_the_documented_schema() {
     );
 }
 
+/// The `<article>` of one rule in a report.
+fn article<'a>(page: &'a str, rule: &str) -> &'a str {
+    let at = page
+        .find(&format!("id=\"rule-{rule}\""))
+        .unwrap_or_else(|| panic!("no rule {rule} in the page"));
+    let start = page[..at].rfind("<article").unwrap();
+    let end = at + page[at..].find("</article>").unwrap();
+    &page[start..end]
+}
+
 /// `explain --json` and `list --json` share one style: a versioned
 /// `schema`, and the same ruleset and rule objects.
 #[test]
@@ -276,17 +286,35 @@ fn the_report_is_one_self_contained_page() {
     }
     assert!(page.contains("<span id=\"rule-count\">12</span>"));
     assert_eq!(page.matches("<article class=\"rule\"").count(), 12);
-    // Lint findings, risk, tests and the diff are there.
+    // Each rule with its findings and risk.
+    let list_dir = article(&page, "list-dir");
+    assert!(list_dir.contains("data-risk=\"high\""), "{list_dir}");
     assert!(
-        page.contains("warning[code-runner]") || page.contains("warning["),
-        "{page}"
+        list_dir.contains("warning[any-args]: rule `list-dir` allows any arguments"),
+        "{list_dir}"
     );
-    assert!(page.contains("data-risk=\"high\""));
+    let usage = article(&page, "usage");
+    assert!(
+        usage.contains("data-risk=\"low\"") && !usage.contains("warning["),
+        "{usage}"
+    );
+    assert!(article(&page, "restart").contains("data-risk=\"medium\""));
     assert!(page.contains("<span id=\"test-count\">1</span>"));
     assert!(page.contains("id=\"diff-verdict\" class=\"grows\""));
     assert!(page.contains("new rule `kill-dnsmasq`"));
     // Text from the ruleset is escaped.
     assert!(page.contains("&lt;path /var/lib/**&gt;"));
+    // `because` silences a finding in filter files; a compiled ruleset
+    // does not record it, so there the finding shows.
+    let (code, _, stderr) = run(dir, &["-o", "actions.rwc", "actions.rwf"]);
+    assert_eq!(code, 0, "{stderr}");
+    for (input, silenced) in [("actions.rwf", true), ("actions.rwc", false)] {
+        let (code, _, stderr) = run(dir, &["report", input, "-o", "actions.html"]);
+        assert_eq!(code, 0, "{stderr}");
+        let page = fs::read_to_string(dir.join("actions.html")).unwrap();
+        let rule = article(&page, "qemu-img-create");
+        assert_eq!(!rule.contains("warning["), silenced, "{input}: {rule}");
+    }
     // It never overwrites an input.
     let (code, _, stderr) = run(dir, &["report", "new.rwf", "-o", "new.rwf"]);
     assert_eq!(code, 2);
