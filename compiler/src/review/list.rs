@@ -137,8 +137,8 @@ pub fn listing(loaded: &Loaded, user: Option<(&str, &Reach)>) -> Listing {
     }
 }
 
-/// The ruleset's path as sudo sees it in a call (sudoers names absolute
-/// paths).
+/// The ruleset's path as sudo sees it in a call: sudoers names absolute
+/// paths, and sudo compares them as text (symbolic links unresolved).
 pub fn absolute(path: &str) -> String {
     std::path::absolute(Path::new(path))
         .map_or_else(|_| path.to_string(), |p| p.display().to_string())

@@ -68,10 +68,7 @@ pub fn reach(user: &str, ruleset: &Path, options: &Options) -> Result<Reach, Str
             String::from_utf8_lossy(&output.stderr).trim()
         ));
     }
-    let absolute = std::path::absolute(ruleset)
-        .map_err(|e| format!("{}: {e}", ruleset.display()))?
-        .display()
-        .to_string();
+    let absolute = super::list::absolute(&ruleset.display().to_string());
     let mut reach = parse_sudo_list(&String::from_utf8_lossy(&output.stdout), &absolute);
     let groups = groups_of(user)?;
     reach.grants.extend(daemon_grant(user, &groups, options));
