@@ -217,12 +217,16 @@ fn items_rel(old: &[Item], new: &[Item]) -> Rel {
     rel
 }
 
+/// `...` takes anything; `then allowed` needs a command after the items
+/// (so it and nothing exclude each other); `<ip-args...>` checks all the
+/// arguments, the items' too (so it may refuse what an exact rule allowed).
 fn rest_rel(old: Rest, new: Rest) -> Rel {
     use Rest::*;
     match (old, new) {
         _ if old == new => Rel::Same,
-        (Exact, _) | (Chain | IpArgs, Any) => Rel::Wider,
-        (_, Exact) | (Any, Chain | IpArgs) => Rel::Narrower,
+        (Exact | Chain | IpArgs, Any) => Rel::Wider,
+        (Any, Exact | Chain | IpArgs) => Rel::Narrower,
+        (Exact, Chain) | (Chain, Exact) => Rel::Mixed,
         _ => Rel::Unknown,
     }
 }
@@ -761,6 +765,14 @@ pub(crate) mod tests {
         let mut chain = old.clone();
         chain.rest = Rest::Chain;
         assert_eq!(compare(&new, &chain).0, Rel::Narrower);
+        // Nothing against `then allowed`, which needs a command: each
+        // allows what the other does not; `<ip-args...>` may refuse what
+        // an exact rule allowed.
+        assert_eq!(compare(&old, &chain).0, Rel::Mixed);
+        let mut ip = old.clone();
+        ip.rest = Rest::IpArgs;
+        assert_eq!(compare(&old, &ip).0, Rel::Unknown);
+        assert_eq!(compare(&ip, &new).0, Rel::Wider);
         // An optional item inserted: wider; a required one: cannot tell.
         let mut new = old.clone();
         new.args.insert(1, Item::Optional(Box::new(lit("-a"))));
