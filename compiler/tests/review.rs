@@ -245,6 +245,10 @@ fn diff_reports_growth_in_words_and_in_its_exit_code() {
     case("diff-narrower", &["diff", "old.rwf", "narrower.rwf"], 0);
     // A compiled ruleset against its own source: nothing changed.
     case("diff-same", &["diff", "old.rwc", "old.rwf"], 0);
+    // A rule removed, whose calls a rule for the same command as root may
+    // now take (narrower.rwf narrows a root rule before one as photos: no
+    // growth).
+    case("diff-handover", &["diff", "old.rwf", "handover.rwf"], 1);
     // Options: where commands are found and who may reach the daemon grow
     // privileges; the name, logging and limits do not.
     case("diff-options", &["diff", "old.rwf", "options.rwf"], 1);

@@ -540,7 +540,48 @@ pub fn diff(old: &Loaded, new: &Loaded) -> Diff {
         });
     }
     diff_order(old, new, &mut changes);
+    hand_over(old, new, &mut changes);
     Diff { changes }
+}
+
+/// First match wins: the calls a removed or narrowed rule no longer takes
+/// fall to the next rule for the command that matches them, which may run
+/// them as a more privileged user (root, or another user: cannot tell).
+/// Whether the next rule does match is not worked out: any other rule for
+/// the same command with such a user counts.
+fn hand_over(old: &Loaded, new: &Loaded, changes: &mut [Change]) {
+    for change in changes.iter_mut() {
+        let gave_up = change.kind == "removed" || change.kind == Rel::Narrower.word();
+        let Some(name) = change.rule.as_deref().filter(|_| gave_up) else {
+            continue;
+        };
+        let Some(rule) = old.rules.iter().find(|r| r.name == name) else {
+            continue;
+        };
+        let more_privileged = |other: &&Rule| match (&rule.run_as, &other.run_as) {
+            (a, b) if a == b => false,
+            (RunAs::Root, RunAs::User(_)) => false,
+            _ => true,
+        };
+        let takers = new.rules.iter().filter(|other| {
+            other.name != rule.name
+                && other
+                    .command
+                    .selectors()
+                    .iter()
+                    .any(|s| rule.command.is_spelled(s.as_bytes()))
+        });
+        for taker in takers.filter(more_privileged) {
+            change.grows = true;
+            change.details.push(format!(
+                "{}: calls it matched may now go to rule `{}` ({}), which runs as {}: the first rule that matches decides",
+                Rel::Unknown.word(),
+                taker.name,
+                site(taker),
+                taker.run_as.user_name()
+            ));
+        }
+    }
 }
 
 fn loaded_is_action(loaded: &Loaded, rule: &Rule) -> bool {
@@ -661,8 +702,8 @@ pub fn render(old: &Loaded, new: &Loaded, diff: &Diff) -> String {
     for change in &diff.changes {
         let mark = match change.kind.as_str() {
             "added" => '+',
-            "removed" => '-',
             _ if change.grows => '!',
+            "removed" => '-',
             _ => '~',
         };
         let _ = writeln!(out, "\n{mark} {}", change.summary);
