@@ -30,8 +30,13 @@ pub enum ExplainDecision {
     ExecFailed,
 }
 
+/// The `schema` of `explain --json` (see the book's "JSON schemas").
+pub const SCHEMA: &str = "rootwrap-explain/1";
+
 #[derive(Debug, Serialize)]
 pub struct Explanation {
+    /// `rootwrap-explain/1`: which document this is, and its version.
+    pub schema: &'static str,
     pub decision: ExplainDecision,
     /// The exit code the runtime would give before running anything (0 when
     /// allowed: the command's own status follows).
@@ -134,7 +139,8 @@ pub struct Candidate {
     pub reason: String,
 }
 
-fn rule_info(rule: &Rule) -> RuleInfo {
+/// A rule as the JSON documents show it (`explain`, `list`).
+pub fn rule_info(rule: &Rule) -> RuleInfo {
     RuleInfo {
         name: rule.name.clone(),
         file: rule.source.file.clone(),
@@ -178,6 +184,7 @@ fn trust_warnings(path: &Path) -> Vec<String> {
 
 pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
     let mut explanation = Explanation {
+        schema: SCHEMA,
         decision: ExplainDecision::BadRuleset,
         exit_code: ExitCode::BadRuleset,
         argv: lossy(argv),

@@ -19,6 +19,8 @@ pub mod explain; // the runtime's decision for a command line, and why
 
 pub mod oslo; // oslo.rootwrap filters to .rwf files
 
+pub mod review; // list, info, diff, test and report: a ruleset for its reviewers
+
 // Shared by the steps above.
 pub mod diag; // diagnostics and the sources they point into
 pub mod env; // what rules may let callers set in the environment

@@ -10,6 +10,7 @@ use rootwrap_compile::compile::{compile_paths_with, write_atomically, Settings};
 use rootwrap_compile::diag::Sources;
 use rootwrap_compile::explain;
 use rootwrap_compile::oslo::{self, ImportOptions};
+use rootwrap_compile::review::{self, write_stdout};
 
 #[derive(Parser)]
 #[command(
@@ -87,6 +88,51 @@ enum Sub {
         #[arg(value_name = "INPUT", required = true)]
         inputs: Vec<PathBuf>,
     },
+    /// List a ruleset's rules and actions, as `sudo -l` lists commands.
+    /// Exit 0 listed, 2 unreadable ruleset (or sudo cannot be asked).
+    List {
+        /// Only the rules USER can reach through sudo (as root: reads `sudo -l -U USER`).
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+        /// Print one JSON object (schema `rootwrap-list/1`) instead of text.
+        #[arg(long)]
+        json: bool,
+        /// A compiled ruleset, or filter files (a .rwf file or a directory).
+        ruleset: PathBuf,
+    },
+    /// Summarize a ruleset: name, digest, format, counts. Exit 0, 2 unreadable ruleset.
+    Info {
+        /// A compiled ruleset, or filter files.
+        ruleset: PathBuf,
+    },
+    /// Compare the privileges of two rulesets, rule by rule.
+    /// Exit 0 same or narrower, 1 privileges grew, 2 unreadable input.
+    Diff {
+        /// The ruleset before (compiled, or filter files).
+        old: PathBuf,
+        /// The ruleset after.
+        new: PathBuf,
+    },
+    /// Check allow/deny vectors (`test` lines) against a ruleset.
+    /// Exit 0 all passed, 1 some failed, 2 unreadable input.
+    Test {
+        /// A compiled ruleset, or filter files.
+        ruleset: PathBuf,
+        /// A file of `test allow [RULE]: ...` and `test deny: ...` lines.
+        vectors: PathBuf,
+    },
+    /// Write one self-contained HTML page for a security review.
+    /// Exit 0 written, 2 unreadable input or unwritable output.
+    Report {
+        /// Include the changes against this older ruleset.
+        #[arg(long, value_name = "OLD")]
+        against: Option<PathBuf>,
+        /// Where to write the page.
+        #[arg(short = 'o', long = "output", value_name = "REPORT.html")]
+        output: PathBuf,
+        /// A compiled ruleset, or filter files.
+        ruleset: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -121,6 +167,25 @@ fn main() -> ExitCode {
             ImportOptions {
                 privsep_helper: !no_privsep_helper,
             },
+        )),
+        Some(Sub::List {
+            user,
+            json,
+            ruleset,
+        }) => ExitCode::from(review::list_command(&ruleset, user.as_deref(), json)),
+        Some(Sub::Info { ruleset }) => ExitCode::from(review::info_command(&ruleset)),
+        Some(Sub::Diff { old, new }) => ExitCode::from(review::diff_command(&old, &new)),
+        Some(Sub::Test { ruleset, vectors }) => {
+            ExitCode::from(review::test_command(&ruleset, &vectors))
+        }
+        Some(Sub::Report {
+            against,
+            output,
+            ruleset,
+        }) => ExitCode::from(review::report_command(
+            &ruleset,
+            against.as_deref(),
+            &output,
         )),
         None => compile(&cli.inputs, cli.output.as_deref(), cli.check.settings()),
     }
@@ -223,11 +288,4 @@ fn compile(inputs: &[PathBuf], output: Option<&Path>, settings: Settings) -> Exi
             }
         }
     }
-}
-
-/// Writes to stdout, ignoring a closed pipe (`explain ... | head`): print!
-/// would panic there.
-pub fn write_stdout(text: &str) {
-    use std::io::Write as _;
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

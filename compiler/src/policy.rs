@@ -37,8 +37,9 @@ pub struct LoweredRule {
     pub site: RuleSite,
 }
 
-/// Where a rule is declared, and its `because`, if any.
-#[derive(Debug, Clone)]
+/// Where a rule is declared, and its `because`, if any. The default (every
+/// span empty) stands for a rule read back from a compiled ruleset.
+#[derive(Debug, Clone, Default)]
 pub struct RuleSite {
     /// The rule's name.
     pub span: Span,

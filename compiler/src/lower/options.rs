@@ -31,7 +31,8 @@ pub const SYSLOG_FACILITIES: &[(&str, i32)] = &[
     ("user", libc::LOG_USER),
     ("uucp", libc::LOG_UUCP),
 ];
-const LEVELS: &[(&str, i32)] = &[
+/// The syslog levels `allowed-level=` and `denied-level=` take, by name.
+pub const LEVELS: &[(&str, i32)] = &[
     ("emerg", libc::LOG_EMERG),
     ("alert", libc::LOG_ALERT),
     ("crit", libc::LOG_CRIT),

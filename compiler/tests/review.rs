@@ -1,0 +1,329 @@
+//! The review commands (`list`, `info`, `diff`, `test`, `report`), tested
+//! on whole outputs: each case runs `rootwrap-compile` in a copy of
+//! `review/` (the filter files, the vectors, and the files compiled from
+//! them) and what it prints and exits with must equal `review/NAME.out`.
+//!
+//! `UPDATE_EXPECT=1 cargo test -p rootwrap-compile --test review` writes
+//! the expected files from the current output instead (review the diff
+//! before committing it).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/review")
+}
+
+/// A copy of `review/` with `old.rwc` and `new.rwc` compiled in it (by
+/// relative names, so that outputs name no directory of this machine).
+fn work_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("rootwrap-review-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        for entry in fs::read_dir(cases_dir()).unwrap() {
+            let path = entry.unwrap().path();
+            fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+        for name in ["old", "new"] {
+            let (code, _, stderr) = run(
+                &dir,
+                &["-o", &format!("{name}.rwc"), &format!("{name}.rwf")],
+            );
+            assert_eq!(code, 0, "{stderr}");
+        }
+        dir
+    })
+}
+
+fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_rootwrap-compile"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// Runs `args` in the work directory and compares everything it printed,
+/// and its exit code, with `review/NAME.out`.
+fn case(name: &str, args: &[&str], code: i32) -> String {
+    let dir = work_dir();
+    let (got, stdout, stderr) = run(dir, args);
+    let text = format!(
+        "$ rootwrap-compile {}\nexit {got}\n--- stdout\n{stdout}--- stderr\n{stderr}",
+        args.join(" ")
+    )
+    .replace(&dir.display().to_string(), "$DIR");
+    let expected_path = cases_dir().join(format!("{name}.out"));
+    if std::env::var_os("UPDATE_EXPECT").is_some_and(|v| v == "1") {
+        fs::write(&expected_path, &text).unwrap();
+    } else {
+        let expected = fs::read_to_string(&expected_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
+        assert!(
+            text == expected,
+            "{name}: the output differs from {}:\n{text}",
+            expected_path.display()
+        );
+    }
+    assert_eq!(got, code, "{name}: {text}");
+    stdout
+}
+
+#[test]
+fn list_shows_every_rule_as_it_reads_back() {
+    case("list-source", &["list", "new.rwf"], 0);
+    case("list-compiled", &["list", "old.rwc"], 0);
+    case("list-actions", &["list", "actions.rwf"], 0);
+}
+
+#[test]
+fn list_declarations_compile_back_to_the_same_rules() {
+    let dir = work_dir();
+    for input in ["new.rwf", "actions.rwf"] {
+        let (code, stdout, stderr) = run(dir, &["list", "--json", input]);
+        assert_eq!(code, 0, "{stderr}");
+        let listing: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let mut text = String::new();
+        for line in listing["options"].as_array().unwrap() {
+            text.push_str(line.as_str().unwrap());
+            text.push('\n');
+        }
+        for rule in listing["rules"].as_array().unwrap() {
+            for line in rule["declaration"].as_array().unwrap() {
+                text.push_str(line.as_str().unwrap());
+                text.push('\n');
+            }
+        }
+        let again = dir.join(format!("again-{input}"));
+        fs::write(&again, &text).unwrap();
+        let (code, second, stderr) = run(dir, &["list", "--json", again.to_str().unwrap()]);
+        assert_eq!(code, 0, "{input}: {stderr}\n{text}");
+        let second: serde_json::Value = serde_json::from_str(&second).unwrap();
+        let patterns = |v: &serde_json::Value| -> Vec<(String, String, Vec<serde_json::Value>)> {
+            v["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["pattern"].as_str().unwrap().to_string(),
+                        r["run_as"].as_str().unwrap().to_string(),
+                        r["declaration"].as_array().unwrap().clone(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(patterns(&listing), patterns(&second), "{input}");
+        assert_eq!(listing["options"], second["options"], "{input}");
+    }
+}
+
+#[test]
+fn list_json_is_the_documented_schema() {
+    let stdout = case("list-json", &["list", "--json", "new.rwf"], 0);
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(value["schema"], "rootwrap-list/1");
+    let mut fields = Vec::new();
+    collect_fields(&value, "", &mut fields);
+    fields.sort();
+    fields.dedup();
+    // `user` and its fields with --user (tests/tests/review_list_user.rs).
+    fields.extend([
+        "user.name".into(),
+        "user.grants".into(),
+        "log.syslog.facility".into(),
+        "log.syslog.allowed_level".into(),
+        "log.syslog.denied_level".into(),
+    ]);
+    fields.sort();
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src/reviewing.md");
+    let book = fs::read_to_string(&book).unwrap();
+    let section = book
+        .split("<!-- list-json-schema -->")
+        .nth(1)
+        .expect("the book's list --json table, between <!-- list-json-schema --> markers");
+    let mut documented: Vec<String> = section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|line| line.split('`').next())
+        .map(String::from)
+        .collect();
+    documented.sort();
+    assert_eq!(
+        fields, documented,
+        "book/src/reviewing.md's table and the JSON differ"
+    );
+}
+
+/// The `<article>` of one rule in a report.
+fn article<'a>(page: &'a str, rule: &str) -> &'a str {
+    let at = page
+        .find(&format!("id=\"rule-{rule}\""))
+        .unwrap_or_else(|| panic!("no rule {rule} in the page"));
+    let start = page[..at].rfind("<article").unwrap();
+    let end = at + page[at..].find("</article>").unwrap();
+    &page[start..end]
+}
+
+/// `explain --json` and `list --json` share one style: a versioned
+/// `schema`, and the same ruleset and rule objects.
+#[test]
+fn explain_and_list_share_one_schema_style() {
+    let dir = work_dir();
+    let (_, listed, _) = run(dir, &["list", "--json", "old.rwc"]);
+    let (code, explained, stderr) = run(
+        dir,
+        &["explain", "--json", "old.rwc", "--", "kill", "-HUP", "1"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let explained: serde_json::Value = serde_json::from_str(&explained).unwrap();
+    assert_eq!(explained["schema"], "rootwrap-explain/1");
+    assert_eq!(listed["ruleset"], explained["ruleset"]);
+    let rule = &explained["rule"];
+    let same = listed["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == rule["name"])
+        .unwrap();
+    for (key, value) in rule.as_object().unwrap() {
+        assert_eq!(&same[key], value, "{key}");
+    }
+}
+
+/// Every field's path: `rules[].name`.
+fn collect_fields(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                let path = if at.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{at}.{key}")
+                };
+                out.push(path.clone());
+                collect_fields(value, &path, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                collect_fields(item, &format!("{at}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn info_summarizes_and_says_what_a_compiled_ruleset_does_not_record() {
+    case("info-source", &["info", "new.rwf"], 0);
+    case("info-compiled", &["info", "new.rwc"], 0);
+    case("info-missing", &["info", "missing.rwc"], 2);
+}
+
+#[test]
+fn diff_reports_growth_in_words_and_in_its_exit_code() {
+    case("diff-grew", &["diff", "old.rwf", "new.rwf"], 1);
+    case("diff-narrower", &["diff", "old.rwf", "narrower.rwf"], 0);
+    // A compiled ruleset against its own source: nothing changed.
+    case("diff-same", &["diff", "old.rwc", "old.rwf"], 0);
+    // A rule removed, whose calls a rule for the same command as root may
+    // now take (narrower.rwf narrows a root rule before one as photos: no
+    // growth).
+    case("diff-handover", &["diff", "old.rwf", "handover.rwf"], 1);
+    // Options: where commands are found and who may reach the daemon grow
+    // privileges; the name, logging and limits do not.
+    case("diff-options", &["diff", "old.rwf", "options.rwf"], 1);
+    case(
+        "diff-options-quiet",
+        &["diff", "old.rwf", "options-quiet.rwf"],
+        0,
+    );
+    case("diff-bad-input", &["diff", "old.rwf", "vectors.rwt"], 2);
+}
+
+#[test]
+fn vectors_are_checked_against_a_ruleset() {
+    case("test-pass", &["test", "old.rwc", "vectors.rwt"], 0);
+    case("test-fail", &["test", "new.rwf", "vectors-failing.rwt"], 1);
+    case("test-bad", &["test", "old.rwc", "vectors-bad.rwt"], 2);
+}
+
+#[test]
+fn the_report_is_one_self_contained_page() {
+    let dir = work_dir();
+    let (code, _, stderr) = run(
+        dir,
+        &[
+            "report",
+            "new.rwf",
+            "--against",
+            "old.rwc",
+            "-o",
+            "report.html",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stderr, "rootwrap-compile: wrote report.html (12 rules)\n");
+    let page = fs::read_to_string(dir.join("report.html")).unwrap();
+    // Nothing loaded from elsewhere: no URL, no linked file.
+    for outside in ["http:", "https:", "src=", "<link", "url(", "@import"] {
+        assert!(!page.contains(outside), "the page holds {outside}");
+    }
+    assert!(page.contains("<span id=\"rule-count\">12</span>"));
+    assert_eq!(page.matches("<article class=\"rule\"").count(), 12);
+    // Each rule with its findings and risk.
+    let list_dir = article(&page, "list-dir");
+    assert!(list_dir.contains("data-risk=\"high\""), "{list_dir}");
+    assert!(
+        list_dir.contains("warning[any-args]: rule `list-dir` allows any arguments"),
+        "{list_dir}"
+    );
+    let usage = article(&page, "usage");
+    assert!(
+        usage.contains("data-risk=\"low\"") && !usage.contains("warning["),
+        "{usage}"
+    );
+    assert!(article(&page, "restart").contains("data-risk=\"medium\""));
+    assert!(page.contains("<span id=\"test-count\">1</span>"));
+    assert!(page.contains("id=\"diff-verdict\" class=\"grows\""));
+    assert!(page.contains("new rule `kill-dnsmasq`"));
+    // Text from the ruleset is escaped.
+    assert!(page.contains("&lt;path /var/lib/**&gt;"));
+    // `because` silences a finding in filter files; a compiled ruleset
+    // does not record it, so there the finding shows.
+    let (code, _, stderr) = run(dir, &["-o", "actions.rwc", "actions.rwf"]);
+    assert_eq!(code, 0, "{stderr}");
+    for (input, silenced) in [("actions.rwf", true), ("actions.rwc", false)] {
+        let (code, _, stderr) = run(dir, &["report", input, "-o", "actions.html"]);
+        assert_eq!(code, 0, "{stderr}");
+        let page = fs::read_to_string(dir.join("actions.html")).unwrap();
+        let rule = article(&page, "qemu-img-create");
+        assert_eq!(!rule.contains("warning["), silenced, "{input}: {rule}");
+    }
+    // It never overwrites an input.
+    let (code, _, stderr) = run(dir, &["report", "new.rwf", "-o", "new.rwf"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("new.rwf is one of the inputs"), "{stderr}");
+    assert!(fs::read_to_string(dir.join("new.rwf"))
+        .unwrap()
+        .starts_with("# The photos"));
+}
