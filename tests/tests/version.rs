@@ -45,6 +45,10 @@ fn version_with_anything_else_stays_verbatim_argv() {
     for spelling in ["-V", "--Version", "version", "--version="] {
         let ran = run(Command::new(rootwrap).arg(spelling));
         assert_ne!(ran.code, 0, "{spelling}: {}", ran.stdout_text());
-        assert!(ran.stdout_text().is_empty(), "{spelling}: {}", ran.stdout_text());
+        assert!(
+            ran.stdout_text().is_empty(),
+            "{spelling}: {}",
+            ran.stdout_text()
+        );
     }
 }
