@@ -483,3 +483,180 @@ fn rulesets_are_reproducible_across_build_directories() {
         "two build directories gave different rulesets"
     );
 }
+
+/// examples/packaging: a service's filter files and a plug-in's fragment,
+/// recompiled into one ruleset by `rootwrap-update-ruleset`.
+struct ServiceHost {
+    scratch: Scratch,
+    /// Holds `rootwrap/` and, with plug-ins, `rootwrap.d/`.
+    source_root: PathBuf,
+    output: PathBuf,
+}
+
+impl ServiceHost {
+    fn new() -> ServiceHost {
+        let scratch = Scratch::new("rootwrap-service");
+        let source_root = scratch.join("usr/share/svc");
+        fs::create_dir_all(source_root.join("rootwrap")).unwrap();
+        fs::copy(
+            example("service/usr/share/svc/rootwrap/10-svc.rwf"),
+            source_root.join("rootwrap/10-svc.rwf"),
+        )
+        .unwrap();
+        fs::create_dir_all(scratch.join("etc/svc")).unwrap();
+        let output = scratch.join("etc/svc/rootwrap.rwc");
+        ServiceHost {
+            scratch,
+            source_root,
+            output,
+        }
+    }
+
+    fn add_fragment(&self, name: &str, text: &str) {
+        fs::create_dir_all(self.source_root.join("rootwrap.d")).unwrap();
+        fs::write(self.source_root.join("rootwrap.d").join(name), text).unwrap();
+    }
+
+    fn update(&self) -> Ran {
+        run(Command::new(example("rootwrap-update-ruleset"))
+            .arg(&self.source_root)
+            .arg(&self.output)
+            .env("ROOTWRAP_COMPILE", &binaries().compile))
+    }
+
+    /// What the output directory holds besides the ruleset: nothing.
+    fn leftovers(&self) -> Vec<PathBuf> {
+        tree(&self.scratch.join("etc/svc"))
+            .into_iter()
+            .filter(|p| p != Path::new("rootwrap.rwc"))
+            .collect()
+    }
+
+    fn explain(&self, argv: &[&str]) -> Ran {
+        run(Command::new(&binaries().compile)
+            .arg("explain")
+            .arg(&self.output)
+            .arg("--")
+            .args(argv))
+    }
+}
+
+fn example(path: &str) -> PathBuf {
+    repository().join("examples/packaging").join(path)
+}
+
+#[test]
+fn the_update_script_installs_the_combined_ruleset_root_owned_and_reproducible() {
+    require_root!();
+    let host = ServiceHost::new();
+    let updated = host.update();
+    assert_eq!(updated.code, 0, "{}", updated.stderr);
+    let meta = fs::metadata(&host.output).unwrap();
+    assert_eq!(
+        (meta.mode() & 0o7777, meta.uid(), meta.gid()),
+        (0o644, 0, 0)
+    );
+    // Without plug-ins: the same bytes as the service package's prebuilt
+    // ruleset, compiled at package build time in its own tree.
+    let build = Scratch::new("rootwrap-service-build");
+    fs::create_dir_all(build.join("rootwrap")).unwrap();
+    fs::copy(
+        example("service/usr/share/svc/rootwrap/10-svc.rwf"),
+        build.join("rootwrap/10-svc.rwf"),
+    )
+    .unwrap();
+    let prebuilt = run(Command::new(&binaries().compile)
+        .current_dir(build.path())
+        .args(["--deny-warnings", "-o", "rootwrap.rwc", "rootwrap"]));
+    assert_eq!(prebuilt.code, 0, "{}", prebuilt.stderr);
+    assert!(fs::read(build.join("rootwrap.rwc")).unwrap() == fs::read(&host.output).unwrap());
+    assert_eq!(host.explain(&["ip", "link", "set", "tap0", "up"]).code, 99);
+
+    // A plug-in package drops its fragment in; the trigger recompiles.
+    host.add_fragment(
+        "50-svc-netplug.rwf",
+        &fs::read_to_string(example(
+            "plugin/usr/share/svc/rootwrap.d/50-svc-netplug.rwf",
+        ))
+        .unwrap(),
+    );
+    let updated = host.update();
+    assert_eq!(updated.code, 0, "{}", updated.stderr);
+    assert_eq!(host.explain(&["ip", "link", "set", "tap0", "up"]).code, 0);
+    // The service's own rules are still there (denied here only because
+    // /var/lib/svc does not exist), named by their path below the source root.
+    let service_rule = host.explain(&["chown", "svc:svc", "/var/lib/svc/x"]);
+    assert!(
+        service_rule
+            .stderr
+            .contains("rule `chown-data` (rootwrap/10-svc.rwf:5)"),
+        "{}",
+        service_rule.stderr
+    );
+    let meta = fs::metadata(&host.output).unwrap();
+    assert_eq!(
+        (meta.mode() & 0o7777, meta.uid(), meta.gid()),
+        (0o644, 0, 0)
+    );
+    assert_eq!(host.leftovers(), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn a_failed_update_keeps_the_old_ruleset_and_says_why() {
+    require_root!();
+    let host = ServiceHost::new();
+    assert_eq!(host.update().code, 0);
+    let before = fs::read(&host.output).unwrap();
+    let inode = fs::metadata(&host.output).unwrap().ino();
+
+    // A fragment whose own policy test fails.
+    host.add_fragment(
+        "60-broken.rwf",
+        "ruleset svc\nexec-dirs /usr/sbin /usr/bin /sbin /bin\n\
+         allow kill-any: kill <int 1..>\ntest deny: kill 1\n",
+    );
+    let failed = host.update();
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(failed.stderr.contains("60-broken.rwf"), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("kept the installed ruleset"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        fs::read(&host.output).unwrap() == before,
+        "the ruleset changed"
+    );
+    assert_eq!(fs::metadata(&host.output).unwrap().ino(), inode);
+    assert_eq!(host.leftovers(), Vec::<PathBuf>::new());
+
+    // A warning is an error here: a fragment that only warns fails too.
+    fs::remove_file(host.source_root.join("rootwrap.d/60-broken.rwf")).unwrap();
+    host.add_fragment(
+        "60-warns.rwf",
+        "ruleset svc\nexec-dirs /usr/sbin /usr/bin /sbin /bin\nallow sh-any: sh ...\n",
+    );
+    let warned = host.update();
+    assert_eq!(warned.code, 1, "{}", warned.stderr);
+    assert!(
+        fs::read(&host.output).unwrap() == before,
+        "the ruleset changed"
+    );
+    assert_eq!(host.leftovers(), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn a_failed_first_update_installs_nothing() {
+    require_root!();
+    let host = ServiceHost::new();
+    host.add_fragment("60-broken.rwf", "ruleset other\n");
+    let failed = host.update();
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("no ruleset installed"),
+        "{}",
+        failed.stderr
+    );
+    assert!(!host.output.exists());
+    assert_eq!(host.leftovers(), Vec::<PathBuf>::new());
+}
