@@ -67,6 +67,8 @@ install_all() {
     put 0644 "$SHARE/$file" "$PREFIX/share/${file#./}"
   done
   put_edited 0644 "$root/dist/sudoers/rootwrap.example" "$docdir/examples/sudoers"
+  put 0644 "$root/dist/logrotate/rootwrap" "$docdir/examples/logrotate"
+  put 0644 "$root/dist/rsyslog/30-rootwrap.conf" "$docdir/examples/rsyslog.conf"
   for unit in "$root"/dist/systemd/*.service "$root"/dist/systemd/*.socket; do
     put_edited 0644 "$unit" "$PREFIX/lib/systemd/system/$(basename "$unit")"
   done

@@ -38,6 +38,8 @@ const INSTALLED: &[&str] = &[
     "share/bash-completion/completions/rootwrap-compile",
     "share/bash-completion/completions/rootwrap-daemon",
     "share/doc/rootwrap/LICENSE",
+    "share/doc/rootwrap/examples/logrotate",
+    "share/doc/rootwrap/examples/rsyslog.conf",
     "share/doc/rootwrap/examples/sudoers",
     "share/doc/rootwrap/install-manifest",
     "share/fish/vendor_completions.d/rootwrap-compile.fish",
@@ -659,4 +661,33 @@ fn a_failed_first_update_installs_nothing() {
     );
     assert!(!host.output.exists());
     assert_eq!(host.leftovers(), Vec::<PathBuf>::new());
+}
+
+/// dist/logrotate/rootwrap is a configuration logrotate accepts.
+#[test]
+fn the_logrotate_example_parses() {
+    let Some(logrotate) = ["/usr/sbin/logrotate", "/sbin/logrotate"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+    else {
+        return missing("logrotate is not installed (.ci/run installs it)");
+    };
+    let scratch = Scratch::new("rootwrap-logrotate");
+    let config = scratch.join("rootwrap");
+    fs::copy(repository().join("dist/logrotate/rootwrap"), &config).unwrap();
+    rootwrap_tests::set_mode(&config, 0o644);
+    let checked = run(Command::new(logrotate)
+        .arg("--debug")
+        .arg("--state")
+        .arg(scratch.join("state"))
+        .arg(&config));
+    assert_eq!(
+        checked.code,
+        0,
+        "{}{}",
+        checked.stdout_text(),
+        checked.stderr
+    );
+    assert!(!checked.stderr.contains("error"), "{}", checked.stderr);
 }
