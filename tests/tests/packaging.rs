@@ -691,3 +691,42 @@ fn the_logrotate_example_parses() {
     );
     assert!(!checked.stderr.contains("error"), "{}", checked.stderr);
 }
+
+/// A service switched to rootwrap whose configuration still names its oslo
+/// `rootwrap.conf` gets told what to do with it.
+#[test]
+fn an_oslo_rootwrap_conf_as_the_ruleset_says_how_to_compile_it() {
+    require_root!();
+    let scratch = Scratch::new("rootwrap-oslo-conf");
+    let conf = scratch.join("rootwrap.conf");
+    fs::write(
+        &conf,
+        "# Configuration for nova-rootwrap\n\
+         # This file should be owned by (and only-writeable by) the root user\n\n\
+         [DEFAULT]\nfilters_path=/etc/nova/rootwrap.d,/usr/share/nova/rootwrap\n\
+         exec_dirs=/sbin,/usr/sbin,/bin,/usr/bin\nuse_syslog=False\n",
+    )
+    .unwrap();
+    rootwrap_tests::set_mode(&conf, 0o644);
+    let ran = run(Command::new(&binaries().rootwrap)
+        .arg(&conf)
+        .args(["id", "-u"]));
+    assert_eq!(ran.code, 97, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("not a rootwrap ruleset but a text file")
+            && ran.stderr.contains("rootwrap-compile import-oslo"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stdout.is_empty());
+    // Binary garbage is still just not a ruleset.
+    let mut garbage = vec![0u8; 128];
+    garbage[0] = 0xff;
+    fs::write(&conf, &garbage).unwrap();
+    let ran = run(Command::new(&binaries().rootwrap)
+        .arg(&conf)
+        .args(["id", "-u"]));
+    assert_eq!(ran.code, 97, "{}", ran.stderr);
+    assert!(ran.stderr.contains("(bad magic bytes)"), "{}", ran.stderr);
+}
