@@ -730,3 +730,27 @@ fn an_oslo_rootwrap_conf_as_the_ruleset_says_how_to_compile_it() {
     assert_eq!(ran.code, 97, "{}", ran.stderr);
     assert!(ran.stderr.contains("(bad magic bytes)"), "{}", ran.stderr);
 }
+
+/// Services that run `sudo nova-rootwrap CONFIG CMD...` themselves switch
+/// over through a link named `nova-rootwrap`: rootwrap ignores argv[0].
+#[test]
+fn a_link_named_as_the_services_old_helper_works() {
+    require_root!();
+    let scratch = Scratch::new("rootwrap-link");
+    let ruleset = rootwrap_tests::compile_ruleset(
+        scratch.path(),
+        "nova",
+        "ruleset nova\nexec-dirs /usr/bin /bin\nallow id-u: id -u\n",
+    );
+    let link = scratch.join("nova-rootwrap");
+    std::os::unix::fs::symlink(&binaries().rootwrap, &link).unwrap();
+    let ran = run(Command::new(&link).arg(&ruleset).args(["id", "-u"]));
+    assert_eq!(
+        (ran.code, ran.stdout_text().as_str()),
+        (0, "0\n"),
+        "{}",
+        ran.stderr
+    );
+    let denied = run(Command::new(&link).arg(&ruleset).args(["id", "-g"]));
+    assert_eq!(denied.code, 99, "{}", denied.stderr);
+}
