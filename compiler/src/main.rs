@@ -20,7 +20,9 @@ use rootwrap_compile::review::{self, write_stdout};
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]
-struct Cli {
+// pub(crate): xtask/ includes this file to render the man pages and shell
+// completions from these definitions.
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Option<Sub>,
     /// Where to write the ruleset (written atomically, never partially).

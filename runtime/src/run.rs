@@ -175,6 +175,9 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
     let _program = args.next();
     let ruleset_path = args.next();
     let argv: Vec<OsString> = args.collect();
+    if argv.is_empty() && ruleset_path.as_deref() == Some(std::ffi::OsStr::new("--version")) {
+        return print_version();
+    }
     let mut call = Call {
         argv: &argv,
         ruleset_path: Path::new(ruleset_path.as_deref().unwrap_or_default()),
@@ -189,6 +192,22 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
         Err(refusal) => refusal,
     };
     call.refuse(refusal)
+}
+
+/// `rootwrap --version`, as the only argument: no ruleset is read, nothing
+/// is recorded. Packagers and operators check which format a ruleset must
+/// have for this binary. Exit 0, or 1 when stdout cannot be written.
+fn print_version() -> i32 {
+    use std::io::Write as _;
+    let line = format!(
+        "rootwrap {} (reads ruleset format {})\n",
+        env!("CARGO_PKG_VERSION"),
+        crate::format::FORMAT_VERSION
+    );
+    match std::io::stdout().lock().write_all(line.as_bytes()) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
 }
 
 /// Before anything else: sudo passes on the caller's resource limits and

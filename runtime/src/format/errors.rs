@@ -27,6 +27,9 @@ pub enum RulesetError {
         actual: u64,
     },
     BadMagic,
+    /// Not a ruleset but text: most likely the oslo.rootwrap `rootwrap.conf`
+    /// a service's configuration still names, or an uncompiled `.rwf`.
+    Text,
     UnknownVersion(u32),
     UnknownDfaFormat(u32),
     BadHeader(&'static str),
@@ -63,6 +66,12 @@ impl fmt::Display for RulesetError {
                 "the ruleset is truncated or has trailing data: its header says {expected} bytes, the file has {actual}"
             ),
             BadMagic => write!(f, "not a rootwrap ruleset (bad magic bytes)"),
+            Text => write!(
+                f,
+                "not a rootwrap ruleset but a text file: an oslo.rootwrap rootwrap.conf? \
+                 compile it with `rootwrap-compile import-oslo` (the book's migration chapter); \
+                 a filter file (.rwf) with `rootwrap-compile -o RULESET.rwc`"
+            ),
             UnknownVersion(v) => write!(
                 f,
                 "the ruleset has format version {v}; this rootwrap reads version {FORMAT_VERSION}: recompile it"

@@ -70,7 +70,16 @@ impl Header {
     /// and the digest are the reader's to check against the file.
     pub fn parse(bytes: &[u8; HEADER_LEN]) -> Result<Header, RulesetError> {
         if bytes[0..8] != MAGIC {
-            return Err(RulesetError::BadMagic);
+            // Printable text and line breaks only: a configuration or a
+            // source file where the ruleset was expected.
+            let text = bytes
+                .iter()
+                .all(|b| b.is_ascii_graphic() || matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+            return Err(if text {
+                RulesetError::Text
+            } else {
+                RulesetError::BadMagic
+            });
         }
         #[expect(
             clippy::indexing_slicing,
