@@ -55,7 +55,16 @@ const INSTALLED: &[&str] = &[
     "share/zsh/site-functions/_rootwrap-daemon",
 ];
 
-const SUBCOMMANDS: &[&str] = &["check", "explain", "import-oslo"];
+const SUBCOMMANDS: &[&str] = &[
+    "check",
+    "explain",
+    "import-oslo",
+    "list",
+    "info",
+    "diff",
+    "test",
+    "report",
+];
 
 fn packaging_tests_enabled() -> bool {
     if in_ci() || std::env::var_os("ROOTWRAP_TEST_PACKAGING").is_some_and(|v| v == "1") {
