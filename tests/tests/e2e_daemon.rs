@@ -1033,6 +1033,8 @@ fn actions_run_through_the_daemon_as_through_the_cli() {
          action put-target (f: <path-entry {s}/t/*>) as {TARGET}:\n    write f from stdin max 64 create\n\
          action whoami-target () as {TARGET}:\n    run id -un\n\
          action say-root ():\n    run echo from-root\n\
+         action nap () as {TARGET}:\n    run sleep 30\n\
+         allow sleep-target as {TARGET}: sleep 30\n\
          allow id-target as {TARGET}: id -un\n"
     );
     let fixture =
@@ -1147,6 +1149,30 @@ fn actions_run_through_the_daemon_as_through_the_cli() {
         "original\n"
     );
 
+    // The request's timeout kills the action's child and its command;
+    // the record says so.
+    let script = format!(
+        "from rootwrap_client.client import connect_and_run\n\
+         e, out, err = connect_and_run({:?}, ['@nap'], b'', 300)\n\
+         print(e.status, e.raw, e.timed_out)\n",
+        daemon.socket.display().to_string()
+    );
+    let napped = run(python(&fixture, &install).arg("-c").arg(&script));
+    assert_eq!(napped.stdout_text(), "137 -9 True\n", "{}", napped.stderr);
+    let nap = records("daemon-actions", "@nap");
+    assert_eq!(nap.len(), 1, "{nap:?}");
+    assert_eq!(nap[0]["decision"], "step-failed");
+    assert!(
+        nap[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("timed out")),
+        "{nap:?}"
+    );
+
     // No child left behind, no descriptor kept.
     assert_eq!(zombies_of(daemon.pid), 0);
+    assert!(
+        !processes().iter().any(|&(_, ppid, _)| ppid == daemon.pid),
+        "a child of the daemon outlived its action"
+    );
 }
