@@ -10,8 +10,9 @@
 # ../shared/bench/oslo-baseline next to the repository: its setup.sh
 # installs oslo.rootwrap from PyPI into a venv; skipped when absent).
 #
-# Method: release binaries; one ruleset (`allow true: true`, a JSON audit
-# log), root-owned under a fresh /var/lib directory. The daemon is started
+# Method: release binaries; one ruleset (`allow true: true`, the action
+# `@chown-action FILE` with one chown step, a JSON audit log), root-owned
+# under a fresh /var/lib directory. The daemon is started
 # directly by root (root is then its invoking user); the Rust client is
 # bench/src/bin/daemon-latency.rs, the Python client clients/python through
 # bench/daemon_client.py with the system python3; `sudo rootwrap` runs under
@@ -34,11 +35,15 @@ cargo build --release -p rootwrap
 work=$(mktemp -d /var/lib/rootwrap-bench-daemon.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 chmod 0755 "$work"
+mkdir -m 0755 "$work/files"
+: >"$work/files/target"
 cat >"$work/bench.rwf" <<RWF
 ruleset bench
 exec-dirs /bin /usr/bin
 log json $work/audit.jsonl
 allow true: true
+action chown-action (f: <path $work/files/*>):
+    chown f root:root
 RWF
 target/release/rootwrap-compile -o "$work/bench.rwc" "$work/bench.rwf" >/dev/null
 chmod 0644 "$work/bench.rwc"
@@ -50,7 +55,8 @@ echo "== machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| measure | n | median ms | p99 ms | mean ms |"
 echo "|---|---:|---:|---:|---:|"
-target/release/daemon-latency "$work/rootwrap-daemon" "$work/bench.rwc" "$N" "$STARTS" | tail -n +3
+DAEMON_LATENCY_ACTION="$work/files/target" \
+  target/release/daemon-latency "$work/rootwrap-daemon" "$work/bench.rwc" "$N" "$STARTS" | tail -n +3
 python3 bench/daemon_client.py "$work/rootwrap-daemon" "$work/bench.rwc" "$N"
 hyperfine -N --warmup 50 --runs "$N" --export-json "$work/sudo.json" \
   "sudo -n $work/rootwrap $work/bench.rwc true" >/dev/null 2>&1

@@ -762,6 +762,50 @@ fn names_are_unique_across_files_and_privsep_helper_comes_last() {
     assert_eq!(late.privsep_file, "zzzz-privsep-helper.rwf");
 }
 
+/// oslo's `daemon_timeout` (seconds without a request before its daemon
+/// exits) is the daemon's `idle-timeout`, within the ruleset's bounds.
+#[test]
+fn daemon_timeout_becomes_the_daemons_idle_timeout() {
+    for (written, option) in [
+        ("600", "daemon idle-timeout=600\n"),
+        (" +1_0 ", "daemon idle-timeout=10\n"),
+        // oslo's daemon exited at its first check, about a second after.
+        ("0", "daemon idle-timeout=1\n"),
+        ("-5", "daemon idle-timeout=1\n"),
+        ("99999999999999999999999", "daemon idle-timeout=31536000\n"),
+    ] {
+        let conf = format!("[DEFAULT]\nfilters_path=/etc/svc/rootwrap.d\ndaemon_timeout={written}\nrlimit_nofile=512\n");
+        let i = import_conf_text(
+            "/etc/svc/rootwrap.conf",
+            &conf,
+            vec![(
+                "a.filters".into(),
+                "[Filters]\nls: CommandFilter, ls, root\n".into(),
+            )],
+            ImportOptions::default(),
+        )
+        .unwrap();
+        let head = i.ruleset_file();
+        assert!(head.contains(option), "{written:?}: {head}");
+        assert!(!head.contains("#   daemon_timeout"), "{head}");
+        // What has no equivalent stays a comment.
+        assert!(head.contains("#   rlimit_nofile = 512"), "{head}");
+        compile(&i);
+    }
+    // Not set: nothing written (oslo's default, 600, is rootwrap's).
+    let i = import_conf_text(
+        "/etc/svc/rootwrap.conf",
+        "[DEFAULT]\nfilters_path=/etc/svc/rootwrap.d\n",
+        vec![(
+            "a.filters".into(),
+            "[Filters]\nls: CommandFilter, ls, root\n".into(),
+        )],
+        ImportOptions::default(),
+    )
+    .unwrap();
+    assert!(!i.ruleset_file().contains("idle-timeout"));
+}
+
 #[test]
 fn rootwrap_conf() {
     let conf = "[DEFAULT]\n\
@@ -790,7 +834,7 @@ fn rootwrap_conf() {
     assert!(head.contains("exec-dirs /sbin /usr/sbin /usr/bin\n"));
     assert!(head.contains("log syslog facility=local0 allowed-level=info denied-level=err\n"));
     assert!(head.contains("on-log-failure continue\n"));
-    assert!(head.contains("#   daemon_timeout = 600"));
+    assert!(head.contains("# oslo: daemon_timeout = 600\ndaemon idle-timeout=600\n"));
     compile(&i);
 
     for (bad, why) in [

@@ -19,7 +19,7 @@ use crate::types::Rule;
 
 // Actions (`@NAME`) take this pipeline up to the decision.
 #[path = "action/call.rs"]
-mod action_call;
+pub(crate) mod action_call;
 
 /// Refuses a ruleset path that is not absolute and canonical, before it is
 /// opened. A sudoers line `rootwrap /etc/svc/R.rwc *` lets the caller pass

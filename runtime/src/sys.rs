@@ -902,6 +902,88 @@ pub fn fork_and_wait(child: impl FnOnce() -> i32) -> io::Result<i32> {
     }
 }
 
+/// Forks a child of the daemon, which is multi-threaded: the child leads
+/// its own process group, takes `stdio` as descriptors 0-2, every signal
+/// at its default and none blocked, runs `child` and exits with the status
+/// it returns. The child is a copy, not the shared memory of [`spawn`]:
+/// glibc's `fork` leaves its allocator, stdio and user database usable in
+/// the child, and the caller's `child` must take no lock of the daemon's
+/// own (another thread may hold it, for ever in the copy).
+pub fn fork_child(
+    stdio: [std::os::fd::BorrowedFd<'_>; 3],
+    keep: &[std::os::fd::BorrowedFd<'_>],
+    child: impl FnOnce() -> i32,
+) -> io::Result<u32> {
+    use std::os::fd::AsRawFd;
+    let stdio = stdio.map(|fd| fd.as_raw_fd());
+    // Every descriptor from 3 up but `keep` is closed in the child (other
+    // requests' pipes and clients' sockets, the listener): the gaps between
+    // the kept ones, worked out here.
+    let mut kept: Vec<u32> = keep
+        .iter()
+        .filter_map(|fd| u32::try_from(fd.as_raw_fd()).ok())
+        .filter(|&fd| fd >= 3)
+        .collect();
+    kept.sort_unstable();
+    kept.push(u32::MAX);
+    // SAFETY: the child runs only `child` (whose contract is above) and
+    // system calls on integers, then `_exit`.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: plain system calls on integers; `_exit` skips the
+        // parent's exit handlers and buffers.
+        unsafe {
+            libc::setpgid(0, 0);
+            for (target, &source) in stdio.iter().enumerate() {
+                if libc::dup2(source, target as i32) < 0 {
+                    libc::_exit(127);
+                }
+            }
+            let mut first = 3u32;
+            for &next in &kept {
+                if next > first && libc::syscall(libc::SYS_close_range, first, next - 1, 0u32) != 0
+                {
+                    libc::_exit(127);
+                }
+                first = next.saturating_add(1);
+            }
+        }
+        reset_signals();
+        let status = child();
+        // SAFETY: as above.
+        unsafe { libc::_exit(status) };
+    }
+    Ok(pid as u32)
+}
+
+/// Takes `identity` for good (in a child [`fork_child`] started: the calls
+/// change this process, which then has one thread): groups, gid, uid,
+/// checked, and for a non-root uid no way back.
+pub fn become_identity(identity: &Identity) -> io::Result<()> {
+    let Identity::Become { uid, gid, groups } = identity else {
+        return Ok(());
+    };
+    let (uid, gid) = (*uid, *gid);
+    // SAFETY: plain syscalls; the group list is a valid array of its length.
+    unsafe {
+        if libc::setgroups(groups.len(), groups.as_ptr()) != 0
+            || libc::setresgid(gid, gid, gid) != 0
+            || libc::setresuid(uid, uid, uid) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    check_ids(uid, gid)?;
+    // SAFETY: a plain syscall; success here would be the failure we test for.
+    if uid != 0 && unsafe { libc::setuid(0) } == 0 {
+        return Err(io::Error::other("root privileges could be regained"));
+    }
+    Ok(())
+}
+
 /// A wait status as an exit code: the code, or 128 + the signal.
 pub fn exit_code_of(status: i32) -> i32 {
     if libc::WIFEXITED(status) {

@@ -998,3 +998,181 @@ fn socket_activated(daemon: &Path, ruleset: &Path, socket: &Path) -> std::proces
     }
     activator
 }
+
+/// A scope of files for the action tests: `scope/` (root's, 0755) with
+/// `t/` (the target user's), and `outside/victim` (root's, 0600).
+fn action_scope() -> (PathBuf, PathBuf) {
+    let base = fixture_dir().join("daemon-actions-tree");
+    let _ = fs::remove_dir_all(&base);
+    let (scope, outside) = (base.join("scope"), base.join("outside"));
+    fs::create_dir_all(scope.join("t")).unwrap();
+    fs::create_dir_all(&outside).unwrap();
+    for dir in [&base, &scope, &scope.join("t")] {
+        rootwrap_tests::set_mode(dir, 0o755);
+    }
+    rootwrap_tests::set_mode(&outside, 0o700);
+    let owned = run(Command::new(tool("chown"))
+        .arg(format!("{TARGET}:{TARGET}"))
+        .arg(scope.join("t")));
+    assert_eq!(owned.code, 0, "{}", owned.stderr);
+    fs::write(outside.join("victim"), "original\n").unwrap();
+    rootwrap_tests::set_mode(&outside.join("victim"), 0o600);
+    (scope, outside)
+}
+
+#[test]
+fn actions_run_through_the_daemon_as_through_the_cli() {
+    require_root!();
+    let (scope, outside) = action_scope();
+    let s = scope.display();
+    let actions = format!(
+        "action own (f: <path {s}/**>):\n    chown f {CALLER}\n\
+         action show (f: <path {s}/**>):\n    read f max 1KiB\n\
+         action put (f: <path-entry {s}/**>):\n    write f from stdin max 64 replace\n\
+         action two (d: <path-entry {s}/*>):\n    mkdir d\n    write d/\"f\" from stdin max 8 create\n  undo:\n    rmdir d\n\
+         action put-target (f: <path-entry {s}/t/*>) as {TARGET}:\n    write f from stdin max 64 create\n\
+         action whoami-target () as {TARGET}:\n    run id -un\n\
+         action say-root ():\n    run echo from-root\n\
+         action nap () as {TARGET}:\n    run sleep 30\n\
+         allow sleep-target as {TARGET}: sleep 30\n\
+         allow id-target as {TARGET}: id -un\n"
+    );
+    let fixture =
+        SudoFixture::set_up_named("daemon-actions", &source("daemon-actions", &actions), &[]);
+    let install = fixture.install_daemon();
+    let daemon = Daemon::start(&fixture, &install);
+    let path = |name: &str| scope.join(name).display().to_string();
+
+    // Allowed: the step runs (root's file becomes the caller's), with the
+    // CLI's status, and its output comes back.
+    let marker = unique("own");
+    fs::write(scope.join(&marker), "mine\n").unwrap();
+    let owned = daemon.client(&["@own", &path(&marker)]);
+    assert_eq!((owned.code, owned.stderr.as_str()), (0, ""));
+    let meta = fs::metadata(scope.join(&marker)).unwrap();
+    assert_eq!(u64::from(meta.uid()), uid_of(CALLER));
+    let read = daemon.client(&["@show", &path(&marker)]);
+    assert_eq!((read.code, read.stdout_text().as_str()), (0, "mine\n"));
+    let own_records: Vec<_> = records("daemon-actions", &path(&marker))
+        .into_iter()
+        .filter(|r| r["argv"][0] == "@own")
+        .collect();
+    assert_eq!(own_records.len(), 1, "{own_records:?}");
+    let record = &own_records[0];
+    assert_eq!(record["decision"], "allowed");
+    assert_eq!(
+        record["steps"],
+        serde_json::json!([{"step": format!("1 chown {CALLER} {}", path(&marker)), "result": "ok"}])
+    );
+    assert_eq!(record["peer_uid"].as_u64(), Some(uid_of(CALLER)));
+    assert_eq!(record["pid"].as_u64(), Some(u64::from(daemon.pid)));
+    assert!(record["peer_pid"].as_u64().is_some_and(|pid| pid > 0));
+
+    // Denied arguments: the CLI's status and line; nothing changed.
+    let denied = daemon.client(&["@own", "/etc/passwd"]);
+    let cli = run(&mut fixture.sudo(&["@own", "/etc/passwd"]));
+    assert_eq!(denied.code, 99);
+    assert_eq!((denied.code, &denied.stderr), (cli.code, &cli.stderr));
+    assert_eq!(fs::metadata("/etc/passwd").unwrap().uid(), 0);
+
+    // A failing step: the undo steps run, status 95, one record with all.
+    let dir = unique("two");
+    let failed = daemon.client_as(CALLER, &["@two", &path(&dir)], b"too long!");
+    assert_eq!(failed.code, 95, "{}", failed.stderr);
+    assert!(failed.stderr.contains("step 2"), "{}", failed.stderr);
+    assert!(!scope.join(&dir).exists(), "the undo step did not run");
+    let two = records("daemon-actions", &path(&dir));
+    assert_eq!(two.len(), 1, "{two:?}");
+    assert_eq!(two[0]["decision"], "step-failed");
+    assert_eq!(
+        two[0]["steps"][2],
+        serde_json::json!({"step": format!("undo 1 rmdir {}", path(&dir)), "result": "ok"})
+    );
+
+    // As another user: the file is created by that user, as by the CLI.
+    let made = unique("target");
+    let created = daemon.client_as(
+        CALLER,
+        &["@put-target", &path(&format!("t/{made}"))],
+        b"hi\n",
+    );
+    assert_eq!((created.code, created.stderr.as_str()), (0, ""));
+    let meta = fs::metadata(scope.join("t").join(&made)).unwrap();
+    assert_eq!(u64::from(meta.uid()), uid_of(TARGET));
+    assert_eq!(
+        fs::read_to_string(scope.join("t").join(&made)).unwrap(),
+        "hi\n"
+    );
+    let whoami = daemon.client(&["@whoami-target"]);
+    assert_eq!(
+        (whoami.code, whoami.stdout_text().as_str()),
+        (0, format!("{TARGET}\n").as_str()),
+        "{}",
+        whoami.stderr
+    );
+    // A `run` step's output is the client's, as root too.
+    let said = daemon.client(&["@say-root"]);
+    assert_eq!(
+        (said.code, said.stdout_text().as_str()),
+        (0, "from-root\n"),
+        "{}",
+        said.stderr
+    );
+    // Not as root: a file the user may not write is refused.
+    let root_only = unique("rootonly");
+    fs::write(scope.join("t").join(&root_only), "").unwrap();
+    rootwrap_tests::set_mode(&scope.join("t").join(&root_only), 0o644);
+    let refused = daemon.client_as(
+        CALLER,
+        &["@put-target", &path(&format!("t/{root_only}"))],
+        b"x\n",
+    );
+    assert_eq!(refused.code, 95, "{}", refused.stderr);
+
+    // Hostile: a link out of the scope is denied (`<path>` resolves it)
+    // or, as the entry itself, never followed.
+    let link = unique("link");
+    std::os::unix::fs::symlink("../outside/victim", scope.join(&link)).unwrap();
+    let through = daemon.client(&["@own", &path(&link)]);
+    assert_eq!(through.code, 99, "{}", through.stderr);
+    let replaced = daemon.client_as(CALLER, &["@put", &path(&link)], b"pwned\n");
+    assert_eq!(replaced.code, 95, "{}", replaced.stderr);
+    assert!(
+        replaced.stderr.contains("symbolic link"),
+        "{}",
+        replaced.stderr
+    );
+    let victim = fs::metadata(outside.join("victim")).unwrap();
+    assert_eq!((victim.uid(), victim.mode() & 0o7777), (0, 0o600));
+    assert_eq!(
+        fs::read_to_string(outside.join("victim")).unwrap(),
+        "original\n"
+    );
+
+    // The request's timeout kills the action's child and its command;
+    // the record says so.
+    let script = format!(
+        "from rootwrap_client.client import connect_and_run\n\
+         e, out, err = connect_and_run({:?}, ['@nap'], b'', 300)\n\
+         print(e.status, e.raw, e.timed_out)\n",
+        daemon.socket.display().to_string()
+    );
+    let napped = run(python(&fixture, &install).arg("-c").arg(&script));
+    assert_eq!(napped.stdout_text(), "137 -9 True\n", "{}", napped.stderr);
+    let nap = records("daemon-actions", "@nap");
+    assert_eq!(nap.len(), 1, "{nap:?}");
+    assert_eq!(nap[0]["decision"], "step-failed");
+    assert!(
+        nap[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("timed out")),
+        "{nap:?}"
+    );
+
+    // No child left behind, no descriptor kept.
+    assert_eq!(zombies_of(daemon.pid), 0);
+    assert!(
+        !processes().iter().any(|&(_, ppid, _)| ppid == daemon.pid),
+        "a child of the daemon outlived its action"
+    );
+}

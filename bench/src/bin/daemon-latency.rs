@@ -1,8 +1,10 @@
 //! `daemon-latency DAEMON RULESET N [STARTS]`: per-call latency of `true`
 //! (and of a denied `ls`) through `rootwrap-daemon` with the Rust client,
-//! the daemon's start-up time and its peak RSS. Run as root: the daemon is
-//! started directly (not through sudo), so root is its invoking user.
-//! Used by bench/daemon.sh.
+//! the daemon's start-up time (none when STARTS is 0) and its peak RSS.
+//! With `DAEMON_LATENCY_ACTION=FILE`, also the action `@chown-action FILE`
+//! (the ruleset must define it). Run as root: the daemon is started
+//! directly (not through sudo), so root is its invoking user. Used by
+//! bench/daemon.sh and bench/privsep.sh.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
@@ -102,20 +104,28 @@ fn run() -> Result<(), String> {
     }
     println!("| measure | n | median ms | p99 ms | mean ms |");
     println!("|---|---:|---:|---:|---:|");
-    for (label, samples) in [
+    let startups = [
         ("start-up: socket printed", &to_socket),
         ("start-up: first `true` done", &to_result),
-    ] {
+    ];
+    for (label, samples) in startups.into_iter().filter(|_| starts > 0) {
         let (median, p99, mean) = stats(samples.clone());
         println!(
             "| {label} | {} | {median:.3} | {p99:.3} | {mean:.3} |",
             samples.len()
         );
     }
-    for (label, argv, want) in [
-        ("`true` (allowed)", &allowed[..], 0),
-        ("`ls denied` (denied)", &denied[..], 99),
-    ] {
+    let mut measured = vec![
+        ("`true` (allowed)", allowed.to_vec(), 0),
+        ("`ls denied` (denied)", denied.to_vec(), 99),
+    ];
+    if let Some(file) = std::env::var_os("DAEMON_LATENCY_ACTION") {
+        let action = vec![OsString::from("@chown-action"), file];
+        call(&mut client, &action, 0)?;
+        measured.push(("`@chown-action FILE` (one chown step)", action, 0));
+    }
+    for (label, argv, want) in &measured {
+        let (argv, want) = (&argv[..], *want);
         let mut samples = Vec::with_capacity(n);
         for _ in 0..n {
             let t0 = Instant::now();

@@ -20,7 +20,7 @@ use crate::env::{self, Restriction};
 use crate::policy::{LoweredRule, Policy, PolicyTest, RuleSite};
 use crate::syntax::{Expect, ItemAst, OptionAst, Pattern, RestAst, RuleAst, Statement, TestAst};
 
-pub use options::{LEVELS as SYSLOG_LEVELS, SYSLOG_FACILITIES};
+pub use options::{LEVELS as SYSLOG_LEVELS, MAX_IDLE_TIMEOUT, SYSLOG_FACILITIES};
 pub use regex::{compile_regex, RegexError, MAX_DFA_BYTES};
 
 /// The most items an any-order group `{ ... }` may hold.

@@ -9,6 +9,9 @@ use crate::policy::LoweredRule;
 use crate::syntax::OptionAst;
 
 const OPTIONS: &[&str] = &["ruleset", "exec-dirs", "log", "on-log-failure", "daemon"];
+
+/// The largest `daemon idle-timeout=` (a year, in seconds).
+pub const MAX_IDLE_TIMEOUT: u32 = 31_536_000;
 /// The syslog facilities `log syslog facility=NAME` takes, by name.
 pub const SYSLOG_FACILITIES: &[(&str, i32)] = &[
     ("auth", libc::LOG_AUTH),
@@ -304,7 +307,7 @@ impl Lowering<'_> {
                     .filter(|_| value.bytes().all(|b| b.is_ascii_digit()))
             };
             let (bounds, slot) = match key {
-                "idle-timeout" => ((0, 31_536_000), &mut daemon.idle_timeout_secs),
+                "idle-timeout" => ((0, MAX_IDLE_TIMEOUT), &mut daemon.idle_timeout_secs),
                 "max-running" => ((1, 1024), &mut daemon.max_running),
                 "max-waiting" => ((0, 4096), &mut daemon.max_waiting),
                 "users" | "groups" => {

@@ -48,6 +48,8 @@ pub(super) struct Settings {
     /// `None`: not set, oslo uses $PATH (sudo's secure_path).
     pub(super) exec_dirs: Option<Vec<String>>,
     pub(super) logging: Logging,
+    /// `daemon_timeout` as written and its value.
+    pub(super) daemon_timeout: Option<(String, i128)>,
     pub(super) other: Vec<(String, String)>,
 }
 
@@ -124,15 +126,26 @@ pub(super) fn read_conf(
         logging.level = Some(value);
     }
     let mut other = Vec::new();
+    let mut daemon_timeout = None;
     for name in ["daemon_timeout", "rlimit_nofile"] {
         if let Some(value) = get(name) {
-            let digits = py_strip(&value)
-                .trim_start_matches(['+', '-'])
-                .replace('_', "");
+            let stripped = py_strip(&value);
+            let digits = stripped.trim_start_matches(['+', '-']).replace('_', "");
             if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
                 return Err(bad(name, &value, "not an integer"));
             }
-            other.push((name.to_string(), value));
+            if name == "daemon_timeout" {
+                // Python's int(): past i128 is past any limit anyway.
+                let magnitude = digits.parse::<i128>().unwrap_or(i128::MAX);
+                let number = if stripped.starts_with('-') {
+                    -magnitude
+                } else {
+                    magnitude
+                };
+                daemon_timeout = Some((value, number));
+            } else {
+                other.push((name.to_string(), value));
+            }
         }
     }
     // The ruleset is named after the service's configuration directory
@@ -170,6 +183,7 @@ pub(super) fn read_conf(
         filters_path,
         exec_dirs,
         logging,
+        daemon_timeout,
         other,
     })
 }

@@ -156,6 +156,9 @@ pub struct Import {
     pub exec_dirs_origin: String,
     pub conf: Option<String>,
     pub logging: Logging,
+    /// oslo's `daemon_timeout` (as written, and its value): the daemon's
+    /// `idle-timeout`.
+    pub daemon_timeout: Option<(String, i128)>,
     /// Other rootwrap.conf options, written as comments.
     pub other_options: Vec<(String, String)>,
     pub files: Vec<ImportedFile>,
@@ -456,6 +459,7 @@ fn import_inputs(
         exec_dirs_origin,
         conf: settings.conf,
         logging: settings.logging,
+        daemon_timeout: settings.daemon_timeout,
         other_options: settings.other,
         files,
         privsep_helper,

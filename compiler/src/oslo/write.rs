@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::summary::short_name;
 use super::*;
+use crate::lower::MAX_IDLE_TIMEOUT;
 
 /// Comment lines as written (the original filter lines).
 fn comment_lines(out: &mut String, prefix: &str, text: &str) {
@@ -55,8 +56,11 @@ impl Import {
         }
         out.push('\n');
         out.push_str(&self.logging_options());
+        out.push_str(&self.daemon_option());
         if !self.other_options.is_empty() {
-            out.push_str("\n# oslo options with no equivalent (the runtime needs no daemon and closes descriptors itself):\n");
+            out.push_str(
+                "\n# oslo options with no equivalent (the runtime closes descriptors itself):\n",
+            );
             for (name, value) in &self.other_options {
                 let _ = writeln!(out, "#   {name} = {value}");
             }
@@ -72,6 +76,36 @@ impl Import {
                 ),
             );
         }
+        out
+    }
+
+    /// oslo's `daemon_timeout` as the daemon's `idle-timeout`: both are
+    /// the seconds without a request after which the daemon exits.
+    fn daemon_option(&self) -> String {
+        let Some((written, seconds)) = &self.daemon_timeout else {
+            return String::new();
+        };
+        let mut out = format!("\n# oslo: daemon_timeout = {written}\n");
+        let seconds = if *seconds < 1 {
+            // oslo's timer found the daemon idle at its first check, about
+            // a second after the last request; 0 here would mean never.
+            comment_wrapped(
+                &mut out,
+                "#",
+                "oslo's daemon exited about a second after its last request with a timeout of 0 or less; `idle-timeout=0` would mean never, so it is 1.",
+            );
+            1
+        } else if *seconds > i128::from(MAX_IDLE_TIMEOUT) {
+            comment_wrapped(
+                &mut out,
+                "#",
+                &format!("more than rootwrap's largest idle timeout: {MAX_IDLE_TIMEOUT} seconds (a year)."),
+            );
+            i128::from(MAX_IDLE_TIMEOUT)
+        } else {
+            *seconds
+        };
+        let _ = writeln!(out, "daemon idle-timeout={seconds}");
         out
     }
 

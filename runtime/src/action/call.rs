@@ -1,6 +1,8 @@
 //! An action call on the privileged path (`run.rs` up to the decision):
 //! the action's rule decides on the arguments, the process becomes the
 //! action's user, the steps run, and one record tells the whole sequence.
+//! The daemon shares the decision and the record (`decide_action`,
+//! `record_action`).
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
@@ -9,36 +11,16 @@ use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 
 use super::{denial_message, Call, Details, Refusal};
-use crate::action::{run_sequence, ActionHost, Bound, Runner};
-use crate::audit::{say, Outcome};
-use crate::format::Ruleset;
-use crate::matcher::{Decision, Fault, OnThisHost};
+use crate::action::{run_sequence, Action, ActionHost, Bound, Ended, Runner};
+use crate::audit::{say, AuditLog, Caller, LogError, Outcome};
+use crate::format::{ReadAt, Ruleset};
+use crate::matcher::{Allowed, Decision, Fault, OnThisHost};
 
 impl Call<'_> {
     /// Returns the status the call ends with, once the sequence is
     /// recorded; a refusal when it did not start.
     pub(super) fn action(&mut self, ruleset: &Ruleset<File>) -> Result<i32, Refusal> {
-        let Some(spelling) = self.argv.first().map(|name| name.as_bytes()) else {
-            return Err(Refusal::NoCommand);
-        };
-        let decision = match ruleset.decide(self.argv, &ActionHost) {
-            Ok(decision) => decision,
-            Err(Fault::TooComplex) => Decision::Deny { tried: Vec::new() },
-            Err(Fault::Ruleset(e)) => return Err(Refusal::Ruleset(e)),
-        };
-        let action = ruleset.action(spelling).map_err(Refusal::Ruleset)?;
-        let (allowed, action) = match (decision, action) {
-            (Decision::Allow(allowed), Some(action)) => (allowed, action),
-            (Decision::Deny { tried }, _) => {
-                ruleset.verify_all().map_err(Refusal::Ruleset)?;
-                return Err(Refusal::Denied(denial_message(self.argv, &tried)));
-            }
-            // A rule for `@NAME` without its steps: nothing to run.
-            _ => {
-                ruleset.verify_all().map_err(Refusal::Ruleset)?;
-                return Err(Refusal::Denied(denial_message(self.argv, &[])));
-            }
-        };
+        let (allowed, action) = decide_action(ruleset, self.argv)?;
         let allowed = &**self.allowed.insert(allowed);
         // Read while signals still work: a caller that never closes its
         // input can stop the call, which it could not once they are held.
@@ -57,31 +39,18 @@ impl Call<'_> {
             stdout: &mut stdout,
         };
         let ended = run_sequence(&action, &bound, &mut runner);
-        let failure = ended.failed.as_ref().map(|(number, line, failure)| {
-            let step = ended
-                .entries
-                .get(number - 1)
-                .map_or("", |(step, _)| step.as_str());
-            let step = step.split_once(' ').map_or(step, |(_, rest)| rest);
-            format!(
-                "action `{}`: step {number} (line {line}) `{step}` failed: {}",
-                allowed.rule.name, failure.message
-            )
-        });
-        let details = Details::of(Some(allowed));
-        let outcome = match failure {
-            Some(_) => Outcome::StepFailed,
-            None => Outcome::Allowed,
-        };
-        let mut event = details.event(outcome, self.argv, Some(allowed));
-        event.executable = None;
-        event.exec_argv = &[];
-        event.steps = &ended.entries;
-        event.ruleset = self.identity.clone();
-        event.reason = failure.as_ref().map(|m| m.as_bytes().to_vec());
+        let failure = failure_message(allowed, &ended);
         if let Some(log) = &mut self.log {
-            log.record(&self.caller, &event)
-                .map_err(Refusal::NotRecorded)?;
+            record_action(
+                log,
+                &self.caller,
+                self.argv,
+                allowed,
+                &ended,
+                &failure,
+                self.identity.clone(),
+            )
+            .map_err(Refusal::NotRecorded)?;
         }
         if let Some(message) = &failure {
             say(message);
@@ -122,4 +91,73 @@ impl Read for Prefetched {
             n => Ok(n),
         }
     }
+}
+
+/// The decision on an action call: its allowed call and its steps, or the
+/// refusal (a denial, a damaged ruleset) as for a command.
+pub(crate) fn decide_action<R: ReadAt + ?Sized>(
+    ruleset: &Ruleset<R>,
+    argv: &[OsString],
+) -> Result<(Box<Allowed>, Action), Refusal> {
+    let Some(spelling) = argv.first().map(|name| name.as_bytes()) else {
+        return Err(Refusal::NoCommand);
+    };
+    let decision = match ruleset.decide(argv, &ActionHost) {
+        Ok(decision) => decision,
+        Err(Fault::TooComplex) => Decision::Deny { tried: Vec::new() },
+        Err(Fault::Ruleset(e)) => return Err(Refusal::Ruleset(e)),
+    };
+    let action = ruleset.action(spelling).map_err(Refusal::Ruleset)?;
+    match (decision, action) {
+        (Decision::Allow(allowed), Some(action)) => Ok((allowed, action)),
+        (Decision::Deny { tried }, _) => {
+            ruleset.verify_all().map_err(Refusal::Ruleset)?;
+            Err(Refusal::Denied(denial_message(argv, &tried)))
+        }
+        // A rule for `@NAME` without its steps: nothing to run.
+        _ => {
+            ruleset.verify_all().map_err(Refusal::Ruleset)?;
+            Err(Refusal::Denied(denial_message(argv, &[])))
+        }
+    }
+}
+
+/// The line said (and recorded as the reason) when a step failed.
+pub(crate) fn failure_message(allowed: &Allowed, ended: &Ended) -> Option<String> {
+    ended.failed.as_ref().map(|(number, line, failure)| {
+        let step = ended
+            .entries
+            .get(number - 1)
+            .map_or("", |(step, _)| step.as_str());
+        let step = step.split_once(' ').map_or(step, |(_, rest)| rest);
+        format!(
+            "action `{}`: step {number} (line {line}) `{step}` failed: {}",
+            allowed.rule.name, failure.message
+        )
+    })
+}
+
+/// The one record of an action call: its steps and their results, the
+/// failure (if any) as its reason.
+pub(crate) fn record_action(
+    log: &mut AuditLog,
+    caller: &Caller,
+    argv: &[OsString],
+    allowed: &Allowed,
+    ended: &Ended,
+    failure: &Option<String>,
+    identity: Option<(String, String)>,
+) -> Result<(), LogError> {
+    let details = Details::of(Some(allowed));
+    let outcome = match failure {
+        Some(_) => Outcome::StepFailed,
+        None => Outcome::Allowed,
+    };
+    let mut event = details.event(outcome, argv, Some(allowed));
+    event.executable = None;
+    event.exec_argv = &[];
+    event.steps = &ended.entries;
+    event.ruleset = identity;
+    event.reason = failure.as_ref().map(|m| m.as_bytes().to_vec());
+    log.record(caller, &event)
 }

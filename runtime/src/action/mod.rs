@@ -199,7 +199,7 @@ pub struct Runner<'a> {
 }
 
 /// How a step failed: the status the call ends with, and why.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Failure {
     pub status: i32,
     pub message: String,
@@ -223,7 +223,8 @@ fn refused(message: impl Into<String>) -> Failure {
 
 /// How a sequence ended: one entry per step run (undo steps included),
 /// and the first failure.
-#[derive(Debug, Default)]
+// Serialized: the daemon's child for an action reports it to the daemon.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Ended {
     /// `(step, result)`: `3 mkdir /var/lib/x/d`, `ok` or `failed: WHY`.
     pub entries: Vec<(String, String)>,

@@ -82,7 +82,7 @@ pub fn run(
 
 /// Waits for the child, retrying until it is reaped: a child is never
 /// left a zombie.
-fn reap(pid: u32) -> Ended {
+pub(super) fn reap(pid: u32) -> Ended {
     loop {
         match sys::wait_child(pid) {
             Ok(ended) => return ended,
@@ -123,7 +123,7 @@ fn child_failed(mut report: io::PipeReader, allowed: &Allowed) -> Option<ExecErr
 /// Feeds stdin and streams stdout and stderr until both end, or until the
 /// timeout, when the command's process group is killed. Returns whether
 /// it timed out, and whether the client stopped taking output.
-fn pump(
+pub(super) fn pump(
     pid: u32,
     stdin_pipe: io::PipeWriter,
     mut stdout_pipe: io::PipeReader,

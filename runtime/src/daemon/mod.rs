@@ -4,6 +4,7 @@
 //! See the book's "Daemon mode" chapter.
 #![forbid(unsafe_code)]
 
+mod action;
 pub mod client;
 mod command;
 pub mod protocol;

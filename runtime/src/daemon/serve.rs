@@ -131,7 +131,7 @@ impl Loaded {
         })
     }
 
-    fn log(&self) -> MutexGuard<'_, AuditLog> {
+    pub(super) fn log(&self) -> MutexGuard<'_, AuditLog> {
         self.log.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -499,7 +499,7 @@ fn end(shared: &Shared) {
 }
 
 /// One request: decided, recorded and run exactly as `rootwrap` would;
-/// the reply streamed to `stream`.
+/// the reply streamed to `stream`. An action (`@NAME`): `action.rs`.
 fn handle(
     loaded: &Loaded,
     caller: &Caller,
@@ -511,6 +511,9 @@ fn handle(
         .iter()
         .map(|arg| OsString::from_vec(arg.to_vec()))
         .collect();
+    if crate::action::is_action(&argv) {
+        return super::action::handle(loaded, caller, &argv, request, stream);
+    }
     let timeout = request.timeout_ms.map(Duration::from_millis);
     let allowed = match run::decide(&loaded.ruleset, &argv) {
         Ok(allowed) => allowed,
@@ -568,7 +571,7 @@ fn refusal_text(loaded: &Loaded, refusal: &Refusal) -> Vec<u8> {
 
 /// Records a refusal as the CLI does and replies with its exit code and
 /// message.
-fn refused(
+pub(super) fn refused(
     loaded: &Loaded,
     caller: &Caller,
     argv: &[OsString],
@@ -588,7 +591,7 @@ fn refused(
     reply_exit(stream, refusal.outcome().exit().code().into(), &message)
 }
 
-fn reply_exit(stream: &mut UnixStream, code: u32, message: &[u8]) -> io::Result<()> {
+pub(super) fn reply_exit(stream: &mut UnixStream, code: u32, message: &[u8]) -> io::Result<()> {
     let exit = protocol::Exit {
         status: code,
         raw: code as i32,

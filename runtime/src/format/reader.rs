@@ -167,6 +167,12 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
             .unwrap_or_default())
     }
 
+    /// What the ruleset is read from (the daemon's action child keeps its
+    /// descriptor open).
+    pub fn source(&self) -> &R {
+        &self.source
+    }
+
     /// The steps of the action a caller's `@NAME` selects, if any.
     pub fn action(&self, spelling: &[u8]) -> Result<Option<Action>, RulesetError> {
         Ok(self

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# bench/privsep.sh: a native file action through rootwrap-daemon against
+# the same chown done by oslo.privsep, in one run. Rows: oslo.privsep's
+# chown and no-op (its daemon started with Method.FORK as root,
+# bench/privsep_bench.py and bench/privsep_entry.py), our `@chown-action
+# FILE` (one `chown` step) and `true` through our daemon with the Rust
+# client (bench/src/bin/daemon-latency.rs). Median, p99 and mean in ms.
+#
+#   bench/privsep.sh            (as root)
+#
+# Environment: N calls per measurement (2000), PRIVSEP_VENV (the venv
+# oslo.privsep is installed into from PyPI, default
+# ${TMPDIR:-/tmp}/privsep-venv), PRIVSEP_VERSION (default 3.12.0;
+# "latest" = unpinned).
+#
+# Our call also matches the ruleset and writes its JSON audit record (one
+# line with the step); privsep's does neither. Both chown a root-owned file
+# to root:root (privsep by number, our step by name: a user lookup).
+set -euo pipefail
+N=${N:-2000}
+PRIVSEP_VENV=${PRIVSEP_VENV:-${TMPDIR:-/tmp}/privsep-venv}
+PRIVSEP_VERSION=${PRIVSEP_VERSION:-3.12.0}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+die() { echo "privsep.sh: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "run as root"
+
+echo "== oslo.privsep into $PRIVSEP_VENV"
+[ -x "$PRIVSEP_VENV/bin/python" ] || python3 -m venv "$PRIVSEP_VENV"
+if [ "$PRIVSEP_VERSION" = latest ]; then spec=oslo.privsep; else spec="oslo.privsep==$PRIVSEP_VERSION"; fi
+"$PRIVSEP_VENV/bin/python" - "$PRIVSEP_VERSION" <<'PY' 2>/dev/null ||
+import sys, importlib.metadata as m
+sys.exit(0 if sys.argv[1] in ("latest", m.version("oslo.privsep")) else 1)
+PY
+  "$PRIVSEP_VENV/bin/pip" install -q --disable-pip-version-check "$spec"
+installed=$("$PRIVSEP_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("oslo.privsep"))')
+
+echo "== building release binaries"
+cargo build --release -p rootwrap -p rootwrap-compile -p rootwrap-bench
+
+work=$(mktemp -d /var/lib/rootwrap-bench-privsep.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+chmod 0755 "$work"
+mkdir -m 0755 "$work/files"
+: >"$work/files/target"
+cat >"$work/bench.rwf" <<RWF
+ruleset bench
+exec-dirs /bin /usr/bin
+log json $work/audit.jsonl
+allow true: true
+action chown-action (f: <path $work/files/*>):
+    chown f root:root
+RWF
+target/release/rootwrap-compile -o "$work/bench.rwc" "$work/bench.rwf" >/dev/null
+chmod 0644 "$work/bench.rwc"
+install -m 0755 target/release/rootwrap-daemon "$work/rootwrap-daemon"
+
+echo "== machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); oslo.privsep $installed"
+echo
+echo "| measure | n | median ms | p99 ms | mean ms |"
+echo "|---|---:|---:|---:|---:|"
+(cd bench && "$PRIVSEP_VENV/bin/python" privsep_bench.py "$work/files/target" "$N")
+DAEMON_LATENCY_ACTION="$work/files/target" \
+  target/release/daemon-latency "$work/rootwrap-daemon" "$work/bench.rwc" "$N" 0 |
+  grep -E '`true`|chown-action'
+records=$(grep -c '"@chown-action"' "$work/audit.jsonl")
+echo
+echo "(audit records of @chown-action written: $records)"
