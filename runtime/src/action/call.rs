@@ -14,7 +14,7 @@ use super::{denial_message, Call, Details, Refusal};
 use crate::action::{run_sequence, Action, ActionHost, Bound, Ended, Runner};
 use crate::audit::{say, AuditLog, Caller, LogError, Outcome};
 use crate::format::{ReadAt, Ruleset};
-use crate::matcher::{Allowed, Decision, Fault, OnThisHost};
+use crate::matcher::{Allowed, Context, Decision, Fault, OnThisHost};
 
 impl Call<'_> {
     /// Returns the status the call ends with, once the sequence is
@@ -102,12 +102,23 @@ pub(crate) fn decide_action<R: ReadAt + ?Sized>(
     let Some(spelling) = argv.first().map(|name| name.as_bytes()) else {
         return Err(Refusal::NoCommand);
     };
-    let decision = match ruleset.decide(argv, &ActionHost) {
+    // One read of the section for both: its rules decide, its action runs.
+    let (rules, action) = ruleset
+        .rules_and_action(spelling)
+        .map_err(Refusal::Ruleset)?;
+    let lookup = |command: &[u8]| {
+        if command == spelling {
+            Ok(rules.clone())
+        } else {
+            ruleset.rules_for(command)
+        }
+    };
+    let context = Context::new(&ruleset.options().exec_dirs, &lookup, &ActionHost);
+    let decision = match crate::matcher::decide(argv, &context) {
         Ok(decision) => decision,
         Err(Fault::TooComplex) => Decision::Deny { tried: Vec::new() },
         Err(Fault::Ruleset(e)) => return Err(Refusal::Ruleset(e)),
     };
-    let action = ruleset.action(spelling).map_err(Refusal::Ruleset)?;
     match (decision, action) {
         (Decision::Allow(allowed), Some(action)) => Ok((allowed, action)),
         (Decision::Deny { tried }, _) => {

@@ -180,6 +180,18 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
             .and_then(|section| section.action))
     }
 
+    /// The rules and the action of one spelling (`@NAME`), from one read
+    /// of its section.
+    pub(crate) fn rules_and_action(
+        &self,
+        spelling: &[u8],
+    ) -> Result<(Vec<Rule>, Option<Action>), RulesetError> {
+        Ok(self
+            .section_for(spelling)?
+            .map(|section| (section.rules, section.action))
+            .unwrap_or_default())
+    }
+
     /// The section of one command spelling, verified, if the ruleset has it.
     fn section_for(&self, spelling: &[u8]) -> Result<Option<Section>, RulesetError> {
         let which = bucket_of(spelling, self.index.buckets.len());
