@@ -1180,3 +1180,83 @@ fn actions_run_through_the_daemon_as_through_the_cli() {
         "a child of the daemon outlived its action"
     );
 }
+
+/// A socket-activated daemon serves several users, and idle connections
+/// cost nothing to hold: one user holding every connection locked the
+/// others out. One uid may hold three quarters of them.
+#[test]
+fn one_user_cannot_take_every_connection_of_a_shared_daemon() {
+    require_root!();
+    let name = "daemon-sd-share";
+    let fixture = SudoFixture::set_up_named(
+        name,
+        &source(name, &format!("daemon users={CALLER},{TARGET}\n")),
+        &[],
+    );
+    let install = fixture.install_daemon();
+    let scratch = Scratch::new("rwd-share");
+    let socket = scratch.join("rootwrap.sock");
+    let mut activator = socket_activated(&install.daemon, &fixture.ruleset, &socket);
+    fs::set_permissions(&socket, fs::Permissions::from_mode(0o666)).unwrap();
+    // 256 connections at once (the daemon's limit): the first 192 are
+    // held, the rest refused with a `Busy` frame as they connect.
+    let holder_script = r#"
+import select, socket, sys, time
+held = []
+for _ in range(256):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    held.append(s)
+time.sleep(1)
+ready, _, _ = select.select(held, [], [], 0)
+print(len(held) - len(ready), len(ready), flush=True)
+sys.stdin.read()
+"#;
+    let mut holder = Command::new(tool("runuser"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .args(["-u", CALLER, "--", "python3", "-c", holder_script])
+        .arg(&socket)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "192 64\n");
+    let daemon = Daemon {
+        sudo: Command::new("true").spawn().unwrap(),
+        socket: socket.clone(),
+        pid: activator.id(),
+        client: install.client.clone(),
+        _stdout: BufReader::new(
+            Command::new("true")
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+                .stdout
+                .take()
+                .unwrap(),
+        ),
+    };
+    let marker = unique("share");
+    let other = daemon.client_as(TARGET, &["echo", &marker], b"");
+    assert_eq!(
+        (other.code, other.stdout_text()),
+        (0, format!("{marker}\n")),
+        "{}",
+        other.stderr
+    );
+    let more = daemon.client_as(CALLER, &["echo", &marker], b"");
+    assert!(
+        more.stderr.contains("too many connections from uid"),
+        "{}",
+        more.stderr
+    );
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+    daemon.signal("TERM");
+    assert_eq!(activator.wait().unwrap().code(), Some(0));
+}

@@ -194,8 +194,8 @@ struct Shared {
     slots: Slots,
     /// Requests in progress, and when the last one started or ended.
     activity: Mutex<(usize, Instant)>,
-    /// Open connections (clones, to shut them down on exit).
-    connections: Mutex<BTreeMap<u64, UnixStream>>,
+    /// Open connections, by peer uid (clones, to shut them down on exit).
+    connections: Mutex<BTreeMap<u64, (u32, UnixStream)>>,
     stopping: AtomicBool,
     /// The daemon as a caller: for records about the daemon itself.
     daemon: Caller,
@@ -213,7 +213,7 @@ impl Shared {
         self.activity.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn connections(&self) -> MutexGuard<'_, BTreeMap<u64, UnixStream>> {
+    fn connections(&self) -> MutexGuard<'_, BTreeMap<u64, (u32, UnixStream)>> {
         self.connections.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -323,7 +323,7 @@ pub fn serve(
     // request in progress (if any) has been answered.
     drop(listener);
     shared.stopping.store(true, Ordering::SeqCst);
-    for stream in shared.connections().values() {
+    for (_, stream) in shared.connections().values() {
         let _ = stream.shutdown(Shutdown::Read);
     }
     for thread in threads {
@@ -401,13 +401,25 @@ fn accept(
         refuse(stream, Refused::Busy, "daemon: too many connections");
         return None;
     }
+    // A socket-activated daemon serves several users: none of them may
+    // take every connection and lock the others out.
+    let held = connections
+        .values()
+        .filter(|(uid, _)| *uid == peer.uid)
+        .count();
+    if held >= per_user_limit(config.max_connections) {
+        drop(connections);
+        let reason = format!("daemon: too many connections from uid {}", peer.uid);
+        refuse(stream, Refused::Busy, &reason);
+        return None;
+    }
     let _ = stream.set_nonblocking(false);
     // A client that stops reading its output for this long is gone: the
     // command runs on, its output dropped (and a stopping daemon does not
     // wait for it for ever).
     let _ = stream.set_write_timeout(Some(CLIENT_WRITE_TIMEOUT));
     let clone = stream.try_clone().ok()?;
-    connections.insert(id, clone);
+    connections.insert(id, (peer.uid, clone));
     drop(connections);
     let shared = Arc::clone(shared);
     let spawned = std::thread::Builder::new()
@@ -417,6 +429,12 @@ fn accept(
             shared.connections().remove(&id);
         });
     spawned.ok()
+}
+
+/// The connections one uid may hold: three quarters of them, so that
+/// other users always find a quarter free.
+fn per_user_limit(max_connections: usize) -> usize {
+    (max_connections - max_connections / 4).max(1)
 }
 
 /// How long a write to a client may wait for it to read.
