@@ -74,6 +74,9 @@ pub struct RuleAst {
     /// `...` or `then allowed`, if written.
     pub rest: Option<Spanned<RestAst>>,
     pub because: Option<Spanned<String>>,
+    /// `because LINT, ... "WHY"`: the lints the reason is about (none
+    /// written: every risk lint).
+    pub because_lints: Vec<Spanned<String>>,
     pub span: Span,
 }
 
@@ -386,6 +389,7 @@ fn describe(expected: &Rule) -> &'static str {
         Rule::string => "a quoted string",
         Rule::rest => "`...`",
         Rule::because => "`because \"reason\"`",
+        Rule::because_lints | Rule::lint_name => "a lint's code such as `any-args`",
         Rule::test_allow | Rule::test_deny => "`allow` or `deny`",
         Rule::raw_word => "a command-line word",
         Rule::option_name => "an option name",
@@ -500,6 +504,7 @@ fn rule_ast(
         args: Vec::new(),
         rest: None,
         because: None,
+        because_lints: Vec::new(),
         span,
     };
     for part in pair.into_inner() {
@@ -540,8 +545,14 @@ fn rule_ast(
                 rule.rest = Some(Spanned { value: kind, span });
             }
             Rule::because => {
-                if let Some(reason) = part.into_inner().find(|p| p.as_rule() == Rule::string) {
-                    rule.because = Some(word_value(file, base, reason)?);
+                for inner in part.into_inner() {
+                    match inner.as_rule() {
+                        Rule::string => rule.because = Some(word_value(file, base, inner)?),
+                        Rule::because_lints => rule
+                            .because_lints
+                            .extend(inner.into_inner().map(|name| spanned(file, base, &name))),
+                        _ => {}
+                    }
                 }
             }
             _ => {}
