@@ -141,11 +141,22 @@ pub fn compile_sources_with(
     let deny_warnings = settings.deny_warnings;
     let mut diagnostics = Vec::new();
     let mut parsed = Vec::new();
+    let mut oslo_files = false;
     for (name, text) in texts {
         let id = sources.add(name, text);
+        if let Some(oslo) = syntax::oslo_file(id, sources.text(id)) {
+            diagnostics.push(oslo);
+            oslo_files = true;
+            continue;
+        }
         let (statements, errors) = syntax::parse_file(id, sources.text(id));
         diagnostics.extend(errors);
         parsed.push(statements);
+    }
+    // Lowering errors (no `ruleset`, ...) would be noise next to an oslo
+    // file: it is not a filter file at all.
+    if oslo_files {
+        return Err(Failed { diagnostics });
     }
     let (mut policy, lowering) = lower(sources, &parsed);
     diagnostics.extend(lowering);

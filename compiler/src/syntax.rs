@@ -7,6 +7,9 @@ use pest::Parser as _;
 
 use crate::diag::{Diagnostic, Span, Spanned};
 
+mod hints;
+pub use hints::oslo_file;
+
 #[derive(pest_derive::Parser)]
 #[grammar = "../../grammar/rwf.pest"]
 struct RwfParser;
@@ -262,8 +265,12 @@ pub fn parse_file(file: usize, text: &str) -> (Vec<Statement>, Vec<Diagnostic>) 
             }
             Err(error) => {
                 let at = pos + error_offset(&error);
-                diagnostics.push(syntax_error(file, at, &error, rest));
-                pos = next_statement_start(text, at);
+                let end = next_statement_start(text, at);
+                let hint = (!step_line)
+                    .then(|| hints::explain(file, pos, &text[pos..end]))
+                    .flatten();
+                diagnostics.push(hint.unwrap_or_else(|| syntax_error(file, at, &error, rest)));
+                pos = end;
             }
         }
     }
@@ -431,6 +438,11 @@ fn syntax_error(
         start: at,
         end: at + 1,
     };
+    if found == "`(`" && expected.contains(&"a command") {
+        return Diagnostic::error("a rule has one command; `(` cannot start it")
+            .at(span, "alternatives of commands")
+            .help("write one rule per command: `allow a-ls: ls ARGS...` and `allow a-dir: dir ARGS...`");
+    }
     let diagnostic = Diagnostic::error(message).at(span, "here");
     match found.as_str() {
         "`(`" | "`)`" | "`|`" | "`<`" | "`>`" | "`[`" | "`]`" | "`{`" | "`}`" => diagnostic.help(
