@@ -27,12 +27,42 @@ pub enum RulesetError {
         actual: u64,
     },
     BadMagic,
+    /// Text where the ruleset should be: which kind, by its first bytes.
+    NotCompiled(TextKind),
     UnknownVersion(u32),
     UnknownDfaFormat(u32),
     BadHeader(&'static str),
     DigestMismatch(String),
     Corrupt(String),
     Read(io::Error),
+}
+
+/// Text given where a compiled ruleset belongs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    /// An INI file: oslo.rootwrap's rootwrap.conf or a `.filters` file.
+    Oslo,
+    /// A filter file (`.rwf`) not yet compiled.
+    Filter,
+}
+
+impl TextKind {
+    /// What the first bytes of a file that is not a ruleset look like: the
+    /// first line that is not blank or a comment. A cheap look at bytes
+    /// already read, never a parse.
+    pub fn of(prefix: &[u8]) -> Option<TextKind> {
+        let line = prefix
+            .split(|&b| b == b'\n')
+            .map(|line| line.trim_ascii())
+            .find(|line| !line.is_empty() && !line.starts_with(b"#") && !line.starts_with(b";"))?;
+        if line.starts_with(b"[") {
+            return Some(TextKind::Oslo);
+        }
+        let word = line.split(|b| b.is_ascii_whitespace()).next().unwrap_or(b"");
+        [&b"ruleset"[..], b"exec-dirs", b"allow", b"log", b"action", b"test"]
+            .contains(&word)
+            .then_some(TextKind::Filter)
+    }
 }
 
 impl fmt::Display for RulesetError {
@@ -63,6 +93,14 @@ impl fmt::Display for RulesetError {
                 "the ruleset is truncated or has trailing data: its header says {expected} bytes, the file has {actual}"
             ),
             BadMagic => write!(f, "not a rootwrap ruleset (bad magic bytes)"),
+            NotCompiled(TextKind::Oslo) => write!(
+                f,
+                "not a rootwrap ruleset: this is an oslo.rootwrap file (rootwrap.conf or .filters): use `rootwrap-compile import-oslo`, then compile the result"
+            ),
+            NotCompiled(TextKind::Filter) => write!(
+                f,
+                "not a rootwrap ruleset: this is a filter file (.rwf): compile it with `rootwrap-compile -o RULESET.rwc FILE`"
+            ),
             UnknownVersion(v) => write!(
                 f,
                 "the ruleset has format version {v}; this rootwrap reads version {FORMAT_VERSION}: recompile it"
