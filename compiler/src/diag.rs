@@ -101,6 +101,11 @@ impl Reporter {
         Reported(())
     }
 
+    /// Records a warning (a lint's, found while lowering).
+    pub fn warning(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
     pub fn into_diagnostics(self) -> Vec<Diagnostic> {
         self.diagnostics
     }

@@ -28,10 +28,11 @@ pub enum Lint {
     Shadowed,
     AsTypo,
     GluedItems,
+    LogPath,
 }
 
 impl Lint {
-    pub const ALL: [Lint; 13] = [
+    pub const ALL: [Lint; 14] = [
         Lint::CodeRunner,
         Lint::AnyArgs,
         Lint::AnyArg,
@@ -45,6 +46,7 @@ impl Lint {
         Lint::Shadowed,
         Lint::AsTypo,
         Lint::GluedItems,
+        Lint::LogPath,
     ];
 
     /// The lint with this code.
@@ -57,7 +59,10 @@ impl Lint {
     /// do what they say (dead, or likely typos): only naming them in
     /// `because LINT "WHY"` silences those.
     pub fn is_risk(self) -> bool {
-        !matches!(self, Lint::Shadowed | Lint::AsTypo | Lint::GluedItems)
+        !matches!(
+            self,
+            Lint::Shadowed | Lint::AsTypo | Lint::GluedItems | Lint::LogPath
+        )
     }
 
     /// The code shown as `warning[CODE]`.
@@ -76,6 +81,7 @@ impl Lint {
             Lint::Shadowed => "shadowed",
             Lint::AsTypo => "as-typo",
             Lint::GluedItems => "glued-items",
+            Lint::LogPath => "log-path",
         }
     }
 }
@@ -611,6 +617,20 @@ fn lint_pins(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
                 .help("use `<path ...>` or `<path-entry ...>`, or make the directories root's (or the rule's target user's) alone"),
         );
     }
+}
+
+/// On the host this runs on: the nearest directory above `path` (an
+/// absolute path) that others may write to (mode `o+w`, sticky or not:
+/// in `/tmp` anyone may create the name first, or a link in its place).
+pub fn world_writable_above(path: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::path::Path::new(path)
+        .ancestors()
+        .skip(1)
+        .find(|dir| {
+            std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o002 != 0)
+        })
+        .map(|dir| dir.display().to_string())
 }
 
 /// On the host this runs on: the `<path-unpinned>` scopes of `rule` below a

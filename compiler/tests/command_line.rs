@@ -250,3 +250,73 @@ fn colour_on_a_terminal_unless_no_colour() {
     // Not a terminal: plain.
     assert!(!stderr(&run(&dir, &["check", "t.rwf"])).contains('\x1b'));
 }
+
+/// `explain` says when the runtime would refuse every call because an
+/// audit log target cannot be opened, and with `on-log-failure continue`
+/// that it would go on without it.
+#[test]
+fn explain_warns_when_the_audit_log_cannot_be_opened() {
+    let dir = scratch("explain-log");
+    let explain = |log: &str| {
+        let source = format!("ruleset t\nexec-dirs /usr/bin /bin\n{log}\nallow ls: ls -l\n");
+        fs::write(dir.join("t.rwf"), source).unwrap();
+        let out = run(&dir, &["-o", "t.rwc", "t.rwf"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let out = run(&dir, &["explain", "--json", "t.rwc", "--", "ls", "-l"]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let missing = dir.join("missing/audit.jsonl");
+    let warnings = explain(&format!("log json {}", missing.display()));
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(&format!("cannot open the audit log {}", missing.display()))
+            && warnings[0]
+                .ends_with("the runtime would refuse every call (exit 97, on-log-failure refuse)"),
+        "{warnings:?}"
+    );
+    let warnings = explain(&format!(
+        "log json {}\non-log-failure continue",
+        missing.display()
+    ));
+    assert!(
+        warnings[0]
+            .ends_with("the runtime would go on without this log target (on-log-failure continue)"),
+        "{warnings:?}"
+    );
+    // A file the runtime would refuse: not root's (made so when root).
+    let file = dir.join("audit.jsonl");
+    fs::write(&file, "").unwrap();
+    if rootwrap_is_root() {
+        std::os::unix::fs::chown(&file, Some(65534), None).unwrap();
+    }
+    let warnings = explain(&format!("log json {}", file.display()));
+    assert!(warnings[0].contains("is owned by uid"), "{warnings:?}");
+    // A file yet to be created in an existing directory: no warning.
+    let fresh = dir.join("fresh.jsonl");
+    assert_eq!(
+        explain(&format!("log json {}", fresh.display())),
+        Vec::<String>::new()
+    );
+    // Syslog: warned exactly when /dev/log takes no connection here.
+    let reachable = std::os::unix::net::UnixDatagram::unbound()
+        .and_then(|socket| socket.connect("/dev/log"))
+        .is_ok();
+    let warnings = explain("log syslog");
+    assert_eq!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("cannot reach syslog at /dev/log")),
+        !reachable,
+        "{warnings:?}"
+    );
+}
+
+fn rootwrap_is_root() -> bool {
+    fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+}

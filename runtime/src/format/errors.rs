@@ -58,10 +58,20 @@ impl TextKind {
         if line.starts_with(b"[") {
             return Some(TextKind::Oslo);
         }
-        let word = line.split(|b| b.is_ascii_whitespace()).next().unwrap_or(b"");
-        [&b"ruleset"[..], b"exec-dirs", b"allow", b"log", b"action", b"test"]
-            .contains(&word)
-            .then_some(TextKind::Filter)
+        let word = line
+            .split(|b| b.is_ascii_whitespace())
+            .next()
+            .unwrap_or(b"");
+        [
+            &b"ruleset"[..],
+            b"exec-dirs",
+            b"allow",
+            b"log",
+            b"action",
+            b"test",
+        ]
+        .contains(&word)
+        .then_some(TextKind::Filter)
     }
 }
 

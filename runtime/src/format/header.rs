@@ -71,7 +71,9 @@ impl Header {
     /// and the digest are the reader's to check against the file.
     pub fn parse(bytes: &[u8; HEADER_LEN]) -> Result<Header, RulesetError> {
         if bytes[0..8] != MAGIC {
-            return Err(TextKind::of(bytes).map_or(RulesetError::BadMagic, RulesetError::NotCompiled));
+            return Err(
+                TextKind::of(bytes).map_or(RulesetError::BadMagic, RulesetError::NotCompiled)
+            );
         }
         #[expect(
             clippy::indexing_slicing,

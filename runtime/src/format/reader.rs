@@ -95,7 +95,9 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
                 source
                     .read_exact_at(&mut text, 0)
                     .map_err(RulesetError::Read)?;
-                return Err(TextKind::of(&text).map_or(RulesetError::BadMagic, RulesetError::NotCompiled));
+                return Err(
+                    TextKind::of(&text).map_or(RulesetError::BadMagic, RulesetError::NotCompiled)
+                );
             }
             return Err(RulesetError::Truncated {
                 expected: HEADER_LEN as u64,
