@@ -85,9 +85,33 @@ fn missing_colon(
 fn test_head(text: &str, pos: usize, at: impl Fn(usize, usize) -> Span) -> Option<Diagnostic> {
     let pos = skip_blanks(text, pos);
     let rest = &text[pos..];
-    let deny = rest.starts_with("deny")
-        && !rest[4..].starts_with(|c: char| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if !deny {
+    let keyword = |word: &str| {
+        rest.starts_with(word)
+            && !rest[word.len()..]
+                .starts_with(|c: char| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    if keyword("allow") {
+        // `test allow [NAME]:`
+        let mut colon = skip_blanks(text, pos + "allow".len());
+        let name_end = colon
+            + text[colon..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+                .unwrap_or(text.len() - colon);
+        let mut after = "`test allow`".to_string();
+        if name_end > colon {
+            after = format!("`test allow {}`", &text[colon..name_end]);
+            colon = skip_blanks(text, name_end);
+        }
+        if text[colon..].starts_with(':') {
+            return None;
+        }
+        return Some(
+            Diagnostic::error(format!("expected `:` after {after}"))
+                .at(at(colon, 1), "`:` missing here")
+                .help("an allow test is `test allow [RULE]: COMMAND ARGS...`"),
+        );
+    }
+    if !keyword("deny") {
         return None;
     }
     let name_start = skip_blanks(text, pos + 4);
