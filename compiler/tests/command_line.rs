@@ -320,3 +320,34 @@ fn explain_warns_when_the_audit_log_cannot_be_opened() {
 fn rootwrap_is_root() -> bool {
     fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
 }
+
+/// `--deny-warnings` fails on a warning, and a lint silenced by
+/// `because LINT "WHY"` stays silent under it.
+#[test]
+fn deny_warnings_and_because_lint() {
+    let dir = scratch("deny");
+    let head = "ruleset t\nexec-dirs /usr/bin /bin\nallow ls-any: ls ... because \"read-only\"\n";
+    fs::write(dir.join("warned.rwf"), format!("{head}allow ls-l: ls -l\n")).unwrap();
+    fs::write(
+        dir.join("silenced.rwf"),
+        format!("{head}allow ls-l: ls -l because shadowed \"kept for the old agent\"\n"),
+    )
+    .unwrap();
+    let out = run(&dir, &["check", "--deny-warnings", "warned.rwf"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning[shadowed]"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&dir, &["check", "--deny-warnings", "silenced.rwf"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Quoted, `because` is an argument like any other.
+    fs::write(
+        dir.join("quoted.rwf"),
+        "ruleset t\nexec-dirs /usr/bin /bin\nallow echo: echo \"because\" x \"y\"\ntest allow echo: echo because x y\n",
+    )
+    .unwrap();
+    let out = run(&dir, &["check", "quoted.rwf"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
