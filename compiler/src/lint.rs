@@ -199,6 +199,7 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
     // Rules by the argv[0] spellings that select them, so a rule is
     // compared only with earlier rules for the same command.
     let mut by_spelling: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut shadowing = shadowed::Shadowing::new(&policy.rules);
     for (index, LoweredRule { rule, site }) in policy.rules.iter().enumerate() {
         let spelled = spellings(&rule.command);
         let mut earlier: Vec<usize> = spelled
@@ -219,7 +220,8 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
         }
         lint_chain_env(rule, site, &policy.rules, &mut found);
         lint_other_user(rule, site, &earlier, &policy.rules, &mut found);
-        shadowed::lint_shadowed(rule, site, &earlier, &policy.rules, &mut found);
+        shadowing.lint(index, &mut found);
+        shadowing.add(index);
         warnings.extend(
             found
                 .into_iter()

@@ -8,6 +8,8 @@
 //! is never wrong, but some shadowed rules go unreported (the book lists
 //! which).
 
+use std::collections::HashMap;
+
 use rootwrap::types::{Arg, Item, Pin, Rest, Rule};
 
 use super::{matches_without_lookups, path_patterns};
@@ -19,22 +21,181 @@ use crate::policy::{LoweredRule, RuleSite};
 /// beyond that it is not compared (a miss, never a false warning).
 const MAX_SPELLED_OUT: usize = 256;
 
-/// Warns when a rule among `earlier` (indexes of earlier rules for the same
-/// command, ascending) covers `rule`.
-pub(super) fn lint_shadowed(
-    rule: &Rule,
-    site: &RuleSite,
-    earlier: &[usize],
-    rules: &[LoweredRule],
-    warnings: &mut Vec<Diagnostic>,
-) {
-    let Some(first) = earlier
+/// The most earlier rules one rule is compared with (the first ones that
+/// could cover it, in declaration order): bounds the time on rulesets
+/// with thousands of rules for one command.
+const MAX_COMPARED: usize = 1024;
+
+/// How many leading literal arguments index the earlier rules.
+const KEY_LEN: usize = 2;
+
+/// The most keys one way through an earlier rule is indexed under.
+const MAX_KEYS: usize = 64;
+
+/// The earlier rules, indexed so that a rule is compared only with those
+/// that could cover it: an earlier rule's way through its items that
+/// starts with literal arguments can only cover a call that starts with
+/// the same ones.
+pub(super) struct Shadowing<'a> {
+    rules: &'a [LoweredRule],
+    /// By command and the literal arguments a way through starts with (up
+    /// to [`KEY_LEN`]): the earlier rules with such a way, ascending.
+    index: HashMap<(&'a str, Vec<&'a str>), Vec<usize>>,
+    /// By command: the earlier rules whose items are not spelled out
+    /// (compared for equality only).
+    unspelled: HashMap<&'a str, Vec<usize>>,
+    /// Each earlier rule's exact spelling, once, by its index.
+    exact: Vec<Option<Vec<Vec<&'a Arg>>>>,
+}
+
+impl<'a> Shadowing<'a> {
+    pub(super) fn new(rules: &'a [LoweredRule]) -> Self {
+        Shadowing {
+            rules,
+            index: HashMap::new(),
+            unspelled: HashMap::new(),
+            exact: Vec::new(),
+        }
+    }
+
+    /// Makes rule `index` an earlier rule for the rules after it.
+    pub(super) fn add(&mut self, index: usize) {
+        let Some(lowered) = self.rules.get(index) else {
+            return;
+        };
+        let rule = &lowered.rule;
+        // The runtime passes over a match whose `<path-unpinned>` value
+        // lies below a directory others can change: such a rule covers
+        // nothing.
+        if path_patterns(rule)
+            .iter()
+            .any(|(_, pin)| *pin == Pin::Unpinned)
+        {
+            return;
+        }
+        let command = rule.command.as_str();
+        match spell_out(&rule.args, Spelling::Exact) {
+            Some(sequences) => {
+                let mut keys: Vec<Vec<&str>> = sequences.iter().flat_map(|s| keys(s)).collect();
+                keys.sort();
+                keys.dedup();
+                for key in keys {
+                    self.index.entry((command, key)).or_default().push(index);
+                }
+                if self.exact.len() <= index {
+                    self.exact.resize(index + 1, None);
+                }
+                self.exact[index] = Some(sequences);
+            }
+            None => self.unspelled.entry(command).or_default().push(index),
+        }
+    }
+
+    /// Warns when an earlier rule covers rule `index`.
+    pub(super) fn lint(&self, index: usize, warnings: &mut Vec<Diagnostic>) {
+        let Some(LoweredRule { rule, site }) = self.rules.get(index) else {
+            return;
+        };
+        let command = rule.command.as_str();
+        let later = spell_out(&rule.args, Spelling::Over);
+        // Each list is ascending: its first entries are the earliest.
+        let first_ones =
+            |found: &Vec<usize>| found.iter().take(MAX_COMPARED).copied().collect::<Vec<_>>();
+        let mut candidates: Vec<usize> = self
+            .unspelled
+            .get(command)
+            .map(first_ones)
+            .unwrap_or_default();
+        match later.as_ref().and_then(|sequences| sequences.first()) {
+            // Whatever covers the rule covers its first way through.
+            Some(first) => {
+                let key = key(first);
+                for len in 0..=key.len() {
+                    if let Some(found) = self.index.get(&(command, key[..len].to_vec())) {
+                        candidates.extend(first_ones(found));
+                    }
+                }
+            }
+            // Not spelled out: compared for equality with every earlier rule.
+            None => candidates.extend(
+                self.index
+                    .iter()
+                    .filter(|((c, _), _)| *c == command)
+                    .flat_map(|(_, found)| first_ones(found)),
+            ),
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let first = candidates
+            .into_iter()
+            .take(MAX_COMPARED)
+            .filter_map(|i| Some((i, self.rules.get(i)?)))
+            .find(|(i, other)| {
+                covers(
+                    &other.rule,
+                    rule,
+                    self.exact.get(*i).and_then(Option::as_deref),
+                    later.as_deref(),
+                )
+            });
+        if let Some((_, first)) = first {
+            warn(rule, site, first, warnings);
+        }
+    }
+}
+
+/// The literals an argument pattern accepts, when it accepts nothing else.
+fn literals(arg: &Arg) -> Option<Vec<&str>> {
+    match arg {
+        Arg::Literal(text) => Some(vec![text.as_str()]),
+        Arg::OneOf(alternatives) => alternatives
+            .iter()
+            .map(|a| match a {
+                Arg::Literal(text) => Some(text.as_str()),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
+/// A later rule's key: the first literal of each leading argument that
+/// accepts literals only, up to [`KEY_LEN`] (whatever covers the rule
+/// covers that literal).
+fn key<'a>(sequence: &[&'a Arg]) -> Vec<&'a str> {
+    sequence
         .iter()
-        .map(|&index| &rules[index])
-        .find(|other| covers(&other.rule, rule))
-    else {
-        return;
-    };
+        .take(KEY_LEN)
+        .map_while(|arg| literals(arg)?.first().copied())
+        .collect()
+}
+
+/// An earlier rule's keys for one way through: every combination of the
+/// literals its leading literal-only arguments accept, up to [`KEY_LEN`]
+/// (a later rule's key is one of them when the way can cover it).
+fn keys<'a>(sequence: &[&'a Arg]) -> Vec<Vec<&'a str>> {
+    let mut keys = vec![Vec::new()];
+    for arg in sequence.iter().take(KEY_LEN) {
+        // Many alternatives: the shorter keys do (a later rule looks up
+        // every prefix of its own key).
+        let Some(texts) = literals(arg).filter(|t| keys.len() * t.len() <= MAX_KEYS) else {
+            break;
+        };
+        keys = keys
+            .iter()
+            .flat_map(|key| {
+                texts.iter().map(move |text| {
+                    let mut longer = key.clone();
+                    longer.push(*text);
+                    longer
+                })
+            })
+            .collect();
+    }
+    keys
+}
+
+fn warn(rule: &Rule, site: &RuleSite, first: &LoweredRule, warnings: &mut Vec<Diagnostic>) {
     let same =
         first.rule.env == rule.env && first.rule.args == rule.args && first.rule.rest == rule.rest;
     let message = if same {
@@ -63,22 +224,21 @@ pub(super) fn lint_shadowed(
 }
 
 /// Whether every call that `later` matches also matches `earlier`, and
-/// `earlier` then decides it. `false` when in doubt.
-fn covers(earlier: &Rule, later: &Rule) -> bool {
+/// `earlier` (which has no `<path-unpinned>`: see [`Shadowing::add`])
+/// then decides it. `false` when in doubt. `earlier_spelled`,
+/// `later_spelled`: their items spelled out, exactly and over.
+fn covers(
+    earlier: &Rule,
+    later: &Rule,
+    earlier_spelled: Option<&[Vec<&Arg>]>,
+    later_spelled: Option<&[Vec<&Arg>]>,
+) -> bool {
     // The same spelling selects both, and the same executable serves both:
     // if `earlier`'s is missing, so is `later`'s. The same target user,
     // because a chain's inner rule is looked up by it.
     if earlier.command != later.command
         || earlier.sha256 != later.sha256
         || earlier.run_as != later.run_as
-    {
-        return false;
-    }
-    // The runtime passes over a match whose `<path-unpinned>` value lies
-    // below a directory others can change.
-    if path_patterns(earlier)
-        .iter()
-        .any(|(_, pin)| *pin == Pin::Unpinned)
     {
         return false;
     }
@@ -102,10 +262,7 @@ fn covers(earlier: &Rule, later: &Rule) -> bool {
     // for the earlier one it must not: the runtime's walk tries every way
     // through `( | )` and `[ ]`, so their spellings are exact, but an
     // any-order group is not spelled out there.
-    let (Some(earlier_spelled), Some(later_spelled)) = (
-        spell_out(&earlier.args, Spelling::Exact),
-        spell_out(&later.args, Spelling::Over),
-    ) else {
+    let (Some(earlier_spelled), Some(later_spelled)) = (earlier_spelled, later_spelled) else {
         return false;
     };
     later_spelled.iter().all(|sequence| {
@@ -225,6 +382,8 @@ fn arg_covers(a: &Arg, b: &Arg) -> bool {
         }
     }
     match (a, b) {
+        // Equal literals were found above.
+        (Arg::Literal(_), _) => false,
         (_, Arg::Literal(value)) => offline(a) && matches_without_lookups(a, value),
         (
             Arg::Int { min, max },
