@@ -83,7 +83,8 @@ enum Sub {
         argv: Vec<OsString>,
     },
     /// Import an oslo.rootwrap deployment (a rootwrap.conf, or .filters files) as .rwf files.
-    /// Exit 0 all imported, 2 some filters refused (output still written), 1 unreadable input.
+    /// Exit 0 all imported, 2 some filters refused (output still written), 1 unreadable input
+    /// or an output directory it may not write.
     ImportOslo {
         /// Leave out oslo's implicit rule allowing `privsep-helper` with any arguments.
         #[arg(long = "no-privsep-helper")]
@@ -174,7 +175,8 @@ fn unknown_subcommand() -> Option<String> {
 
 /// `rootwrap-compile import-oslo`: imports, writes the combined `.rwf` to
 /// stdout or the files into `output`, prints the summary on stderr, and
-/// returns the exit code (0 all imported, 2 some refused, 1 unusable input).
+/// returns the exit code (0 all imported, 2 some refused, 1 unusable input
+/// or an output directory it may not write).
 fn import_oslo(
     inputs: &[PathBuf],
     output: Option<&Path>,
