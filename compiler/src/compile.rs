@@ -68,6 +68,51 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
     Ok(files)
 }
 
+/// `file`'s path below `root`, both made absolute without resolving
+/// symbolic links (the build tree may be a link farm).
+fn relative_to(file: &Path, root: &Path) -> Result<String, Diagnostic> {
+    let absolute = |path: &Path| {
+        std::path::absolute(path).map_err(|e| {
+            Diagnostic::error(format!("cannot make `{}` absolute: {e}", path.display()))
+        })
+    };
+    let (file_abs, root_abs) = (absolute(file)?, absolute(root)?);
+    // Lexically: `a/./b` and `a/b` are one path.
+    let normal = |path: &Path| -> PathBuf { path.components().collect() };
+    match normal(&file_abs).strip_prefix(normal(&root_abs)) {
+        Ok(relative) => Ok(relative.display().to_string()),
+        Err(_) => Err(Diagnostic::error(format!(
+            "input `{}` is not under the source root `{}`",
+            file.display(),
+            root.display()
+        ))
+        .help("--source-root names the directory the recorded file names are relative to: give one that holds every input")),
+    }
+}
+
+/// `-o OUTPUT` must not replace one of the inputs (`-o nova.rwf nova.rwf`
+/// would lose the source): compared by device and inode, so other
+/// spellings and links to an input count too.
+pub fn check_output(output: &Path, inputs: &[PathBuf]) -> Result<(), Diagnostic> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(out) = fs::metadata(output) else {
+        return Ok(());
+    };
+    let files = collect_inputs(inputs).unwrap_or_default();
+    let same = |input: &&PathBuf| {
+        fs::metadata(input).is_ok_and(|m| m.dev() == out.dev() && m.ino() == out.ino())
+    };
+    match files.iter().find(same) {
+        Some(input) => Err(Diagnostic::error(format!(
+            "`-o {}` would overwrite the input `{}`",
+            output.display(),
+            input.display()
+        ))
+        .help("write the ruleset to its own file, e.g. `-o nova.rwc`")),
+        None => Ok(()),
+    }
+}
+
 /// How to compile, beyond the inputs.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Settings {
@@ -99,13 +144,30 @@ pub fn compile_paths_with(
     settings: Settings,
     sources: &mut Sources,
 ) -> Result<Compiled, Failed> {
-    let files = collect_inputs(inputs).map_err(|d| Failed {
+    compile_paths_rooted(inputs, settings, None, sources)
+}
+
+/// [`compile_paths_with`], each file named relative to `source_root` when
+/// given (`--source-root`): in diagnostics, and in the rules' sources the
+/// ruleset records, so that where it was built does not change its bytes.
+pub fn compile_paths_rooted(
+    inputs: &[PathBuf],
+    settings: Settings,
+    source_root: Option<&Path>,
+    sources: &mut Sources,
+) -> Result<Compiled, Failed> {
+    let failed = |d: Diagnostic| Failed {
         diagnostics: vec![d],
-    })?;
+    };
+    let files = collect_inputs(inputs).map_err(failed)?;
     let mut texts = Vec::new();
     for file in &files {
+        let name = match source_root {
+            Some(root) => relative_to(file, root).map_err(failed)?,
+            None => file.display().to_string(),
+        };
         match fs::read_to_string(file) {
-            Ok(text) => texts.push((file.display().to_string(), text)),
+            Ok(text) => texts.push((name, text)),
             Err(e) => {
                 return Err(Failed {
                     diagnostics: vec![Diagnostic::error(format!(
@@ -141,11 +203,22 @@ pub fn compile_sources_with(
     let deny_warnings = settings.deny_warnings;
     let mut diagnostics = Vec::new();
     let mut parsed = Vec::new();
+    let mut oslo_files = false;
     for (name, text) in texts {
         let id = sources.add(name, text);
+        if let Some(oslo) = syntax::oslo_file(id, sources.text(id)) {
+            diagnostics.push(oslo);
+            oslo_files = true;
+            continue;
+        }
         let (statements, errors) = syntax::parse_file(id, sources.text(id));
         diagnostics.extend(errors);
         parsed.push(statements);
+    }
+    // Lowering errors (no `ruleset`, ...) would be noise next to an oslo
+    // file: it is not a filter file at all.
+    if oslo_files {
+        return Err(Failed { diagnostics });
     }
     let (mut policy, lowering) = lower(sources, &parsed);
     diagnostics.extend(lowering);

@@ -101,6 +101,11 @@ impl Reporter {
         Reported(())
     }
 
+    /// Records a warning (a lint's, found while lowering).
+    pub fn warning(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
     pub fn into_diagnostics(self) -> Vec<Diagnostic> {
         self.diagnostics
     }
@@ -258,6 +263,139 @@ impl Sources {
     }
 }
 
+/// How diagnostics are printed: `--message-format`, and colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// As text, plain.
+    #[default]
+    Human,
+    /// As text, coloured with ANSI escapes (stderr is a terminal and
+    /// `NO_COLOR` is not set).
+    Colour,
+    /// One JSON object per line, for CI annotations.
+    Json,
+}
+
+impl Format {
+    /// `--message-format json`, or text coloured when stderr is a terminal
+    /// and `NO_COLOR` is unset or empty (<https://no-color.org>).
+    pub fn choose(json: bool) -> Format {
+        use std::io::IsTerminal as _;
+        let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        if json {
+            Format::Json
+        } else if !no_colour && std::io::stderr().is_terminal() {
+            Format::Colour
+        } else {
+            Format::Human
+        }
+    }
+}
+
+impl Sources {
+    /// A diagnostic as `format` prints it (without a final line break for
+    /// JSON).
+    pub fn render_as(&self, d: &Diagnostic, format: Format) -> String {
+        match format {
+            Format::Human => self.render(d),
+            Format::Colour => paint(&self.render(d), d.severity),
+            Format::Json => self.to_json(d).to_string(),
+        }
+    }
+
+    /// A diagnostic as one JSON object: `severity`, `code` (a lint's, or
+    /// null), `message`, `file`, `line`, `column`, `end_line`,
+    /// `end_column` (null without a location), `label`, `notes` (each with
+    /// `message` and, if it has one, a location), `help` and `rendered`
+    /// (the text form).
+    pub fn to_json(&self, d: &Diagnostic) -> serde_json::Value {
+        use serde_json::json;
+        let location = |span: &Span| {
+            let (line, column) = self.line_col(span.file, span.start);
+            let (end_line, end_column) = self.line_col(span.file, span.end.max(span.start + 1));
+            json!({
+                "file": self.name(span.file),
+                "line": line,
+                "column": column,
+                "end_line": end_line,
+                "end_column": end_column,
+            })
+        };
+        let mut object = json!({
+            "severity": match d.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            },
+            "code": d.code.map(|c| c.code()),
+            "message": d.message,
+            "file": null,
+            "line": null,
+            "column": null,
+            "end_line": null,
+            "end_column": null,
+            "label": d.span.as_ref().map(|(_, label)| label),
+            "notes": d.notes.iter().map(|(span, text)| {
+                let mut note = span.as_ref().map_or_else(|| json!({}), location);
+                note["message"] = json!(text);
+                note
+            }).collect::<Vec<_>>(),
+            "help": d.help,
+            "rendered": self.render(d),
+        });
+        if let Some((span, _)) = &d.span {
+            let at = location(span);
+            for key in ["file", "line", "column", "end_line", "end_column"] {
+                object[key] = at[key].clone();
+            }
+        }
+        object
+    }
+}
+
+/// Text rendered by [`Sources::render`], with ANSI colours: the severity
+/// (red errors, yellow warnings) and the marks under the source in bold
+/// colour, locations and gutters in blue, notes and help in bold.
+fn paint(text: &str, severity: Severity) -> String {
+    const RESET: &str = "\x1b[0m";
+    const BOLD: &str = "\x1b[1m";
+    const BLUE: &str = "\x1b[1;34m";
+    let main = match severity {
+        Severity::Error => "\x1b[1;31m",
+        Severity::Warning => "\x1b[1;33m",
+    };
+    let mut out = String::with_capacity(text.len() * 2);
+    for line in text.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        if let Some(rest) = body.strip_prefix("note:") {
+            out.push_str(&format!("{BOLD}note:{RESET}{rest}{end}"));
+        } else if body.starts_with("error") || body.starts_with("warning") {
+            let (head, message) = body.split_once(": ").unwrap_or((body, ""));
+            out.push_str(&format!("{main}{head}:{RESET} {BOLD}{message}{RESET}{end}"));
+        } else if let Some((gutter, rest)) = body.split_once('|') {
+            if gutter.trim().is_empty() && rest.trim_start().starts_with(['^', '-']) {
+                // The marks line: `^^^ label` (or `--- ` under a note).
+                let colour = if rest.contains('^') { main } else { BLUE };
+                out.push_str(&format!("{BLUE}{gutter}|{RESET}{colour}{rest}{RESET}{end}"));
+            } else {
+                out.push_str(&format!("{BLUE}{gutter}|{RESET}{rest}{end}"));
+            }
+        } else if let Some((pad, rest)) = body.split_once("= ") {
+            let (kind, text) = rest.split_once(':').unwrap_or((rest, ""));
+            out.push_str(&format!(
+                "{pad}{BLUE}={RESET} {BOLD}{kind}:{RESET}{text}{end}"
+            ));
+        } else if let Some((pad, rest)) = body.split_once("--> ") {
+            out.push_str(&format!("{pad}{BLUE}-->{RESET} {rest}{end}"));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
@@ -295,6 +433,40 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Colour adds escapes and nothing else: without them, the text is
+    /// the plain rendering.
+    #[test]
+    fn colour_only_adds_escapes() {
+        let mut sources = Sources::default();
+        let file = sources.add("f.rwf".into(), "allow a: ls ...\n".into());
+        let span = Span {
+            file,
+            start: 12,
+            end: 15,
+        };
+        for d in [
+            Diagnostic::warning(Lint::AnyArgs, "any")
+                .at(span, "here")
+                .note(Some(span), "again")
+                .note(None, "why")
+                .help("do this"),
+            Diagnostic::error("bad").at(span, "here"),
+        ] {
+            let plain = sources.render_as(&d, Format::Human);
+            let coloured = sources.render_as(&d, Format::Colour);
+            assert!(coloured.contains("\x1b["), "{coloured:?}");
+            let mut stripped = String::new();
+            let mut rest = coloured.as_str();
+            while let Some(at) = rest.find('\x1b') {
+                stripped.push_str(&rest[..at]);
+                let end = rest[at..].find('m').map_or(rest.len(), |m| at + m + 1);
+                rest = &rest[end..];
+            }
+            stripped.push_str(rest);
+            assert_eq!(stripped, plain);
+        }
+    }
 
     /// The line index agrees with counting from the start of the file.
     #[test]

@@ -12,7 +12,7 @@ use rootwrap::audit::escape;
 use rootwrap::exit::ExitCode;
 use rootwrap::format::{Ruleset, RulesetError};
 use rootwrap::matcher::{selector, Decision, Invocation};
-use rootwrap::types::Rule;
+use rootwrap::types::{OnLogFailure, Rule};
 
 use crate::diag::did_you_mean;
 
@@ -217,6 +217,17 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
         rules: ruleset.rule_count(),
         exec_dirs: options.exec_dirs.clone(),
     });
+    for problem in rootwrap::audit::target_problems(&options.log) {
+        explanation.warnings.push(match options.log.on_failure {
+            OnLogFailure::Refuse => format!(
+                "{problem}: the runtime would refuse every call (exit {}, on-log-failure refuse)",
+                ExitCode::BadRuleset.code()
+            ),
+            OnLogFailure::Continue => format!(
+                "{problem}: the runtime would go on without this log target (on-log-failure continue)"
+            ),
+        });
+    }
     if argv.is_empty() {
         explanation.decision = ExplainDecision::Deny;
         explanation.exit_code = ExitCode::NoCommand;

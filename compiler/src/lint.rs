@@ -9,6 +9,9 @@ use rootwrap::types::{file_name, Arg, Command, Item, Pin, Rest, Rule, RunAs};
 use crate::diag::Diagnostic;
 use crate::policy::{LoweredRule, Policy, RuleSite};
 
+mod shadowed;
+mod typos;
+
 /// The lints, each with a stable code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lint {
@@ -22,10 +25,14 @@ pub enum Lint {
     PinDefeated,
     EntryFollows,
     UnpinnedWritable,
+    Shadowed,
+    AsTypo,
+    GluedItems,
+    LogPath,
 }
 
 impl Lint {
-    pub const ALL: [Lint; 10] = [
+    pub const ALL: [Lint; 14] = [
         Lint::CodeRunner,
         Lint::AnyArgs,
         Lint::AnyArg,
@@ -36,7 +43,27 @@ impl Lint {
         Lint::PinDefeated,
         Lint::EntryFollows,
         Lint::UnpinnedWritable,
+        Lint::Shadowed,
+        Lint::AsTypo,
+        Lint::GluedItems,
+        Lint::LogPath,
     ];
+
+    /// The lint with this code.
+    pub fn from_code(code: &str) -> Option<Lint> {
+        Lint::ALL.into_iter().find(|lint| lint.code() == code)
+    }
+
+    /// Whether the lint is about a risk a reviewer may accept, so a plain
+    /// `because "WHY"` silences it. The others are about rules that do not
+    /// do what they say (dead, or likely typos): only naming them in
+    /// `because LINT "WHY"` silences those.
+    pub fn is_risk(self) -> bool {
+        !matches!(
+            self,
+            Lint::Shadowed | Lint::AsTypo | Lint::GluedItems | Lint::LogPath
+        )
+    }
 
     /// The code shown as `warning[CODE]`.
     pub fn code(self) -> &'static str {
@@ -51,6 +78,10 @@ impl Lint {
             Lint::PinDefeated => "pin-defeated",
             Lint::EntryFollows => "entry-follows",
             Lint::UnpinnedWritable => "unpinned-writable",
+            Lint::Shadowed => "shadowed",
+            Lint::AsTypo => "as-typo",
+            Lint::GluedItems => "glued-items",
+            Lint::LogPath => "log-path",
         }
     }
 }
@@ -168,26 +199,34 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
     // Rules by the argv[0] spellings that select them, so a rule is
     // compared only with earlier rules for the same command.
     let mut by_spelling: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut shadowing = shadowed::Shadowing::new(&policy.rules);
     for (index, LoweredRule { rule, site }) in policy.rules.iter().enumerate() {
         let spelled = spellings(&rule.command);
-        if site.because.is_none() {
-            let mut earlier: Vec<usize> = spelled
-                .iter()
-                .filter_map(|s| by_spelling.get(s))
-                .flatten()
-                .copied()
-                .collect();
-            earlier.sort_unstable();
-            earlier.dedup();
-            lint_rule(rule, site, &mut warnings);
-            // An action's parameters reach no program: its steps act on
-            // descriptors themselves.
-            if !rule.command.as_str().starts_with('@') {
-                lint_pins(rule, site, &mut warnings);
-            }
-            lint_chain_env(rule, site, &policy.rules, &mut warnings);
-            lint_other_user(rule, site, &earlier, &policy.rules, &mut warnings);
+        let mut earlier: Vec<usize> = spelled
+            .iter()
+            .filter_map(|s| by_spelling.get(s))
+            .flatten()
+            .copied()
+            .collect();
+        earlier.sort_unstable();
+        earlier.dedup();
+        let mut found = Vec::new();
+        lint_rule(rule, site, &mut found);
+        // An action's parameters reach no program: its steps act on
+        // descriptors themselves.
+        if !rule.command.as_str().starts_with('@') {
+            lint_pins(rule, site, &mut found);
+            typos::lint_typos(rule, site, &mut found);
         }
+        lint_chain_env(rule, site, &policy.rules, &mut found);
+        lint_other_user(rule, site, &earlier, &policy.rules, &mut found);
+        shadowing.lint(index, &mut found);
+        shadowing.add(index);
+        warnings.extend(
+            found
+                .into_iter()
+                .filter(|d| !d.code.is_some_and(|code| site.silences(code))),
+        );
         for spelling in spelled {
             by_spelling.entry(spelling).or_default().push(index);
         }
@@ -580,6 +619,20 @@ fn lint_pins(rule: &Rule, site: &RuleSite, warnings: &mut Vec<Diagnostic>) {
                 .help("use `<path ...>` or `<path-entry ...>`, or make the directories root's (or the rule's target user's) alone"),
         );
     }
+}
+
+/// On the host this runs on: the nearest directory above `path` (an
+/// absolute path) that others may write to (mode `o+w`, sticky or not:
+/// in `/tmp` anyone may create the name first, or a link in its place).
+pub fn world_writable_above(path: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::path::Path::new(path)
+        .ancestors()
+        .skip(1)
+        .find(|dir| {
+            std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o002 != 0)
+        })
+        .map(|dir| dir.display().to_string())
 }
 
 /// On the host this runs on: the `<path-unpinned>` scopes of `rule` below a

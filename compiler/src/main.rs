@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use rootwrap_compile::compile::{compile_paths_with, write_atomically, Settings};
-use rootwrap_compile::diag::Sources;
+use rootwrap_compile::compile::{check_output, compile_paths_rooted, write_atomically, Settings};
+use rootwrap_compile::diag::{Format, Sources};
 use rootwrap_compile::explain;
 use rootwrap_compile::oslo::{self, ImportOptions};
 use rootwrap_compile::review::{self, write_stdout};
@@ -44,6 +44,15 @@ struct CheckFlags {
     /// the exec dirs (`COMMAND @sha256:HEX`); digests already written must match.
     #[arg(long = "pin-executables")]
     pin_executables: bool,
+    /// Record (and show) input files relative to this directory, so that
+    /// the ruleset does not depend on where it was built.
+    #[arg(long = "source-root", value_name = "DIR")]
+    source_root: Option<PathBuf>,
+    /// `human` (coloured on a terminal unless NO_COLOR is set), or `json`:
+    /// one object per diagnostic on stdout.
+    #[arg(long = "message-format", value_name = "FORMAT", default_value = "human",
+          value_parser = ["human", "json"])]
+    message_format: String,
 }
 
 impl CheckFlags {
@@ -77,7 +86,8 @@ enum Sub {
         argv: Vec<OsString>,
     },
     /// Import an oslo.rootwrap deployment (a rootwrap.conf, or .filters files) as .rwf files.
-    /// Exit 0 all imported, 2 some filters refused (output still written), 1 unreadable input.
+    /// Exit 0 all imported, 2 some filters refused (output still written), 1 unreadable input
+    /// or an output directory it may not write.
     ImportOslo {
         /// Leave out oslo's implicit rule allowing `privsep-helper` with any arguments.
         #[arg(long = "no-privsep-helper")]
@@ -86,6 +96,10 @@ enum Sub {
         /// (created if missing) instead of one combined .rwf on stdout.
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         output: Option<PathBuf>,
+        /// Write into a non-empty output directory: files of the same names
+        /// are replaced only if an import wrote them; nothing is deleted.
+        #[arg(long)]
+        force: bool,
         /// A rootwrap.conf, or oslo filter files.
         #[arg(value_name = "INPUT", required = true)]
         inputs: Vec<PathBuf>,
@@ -138,6 +152,10 @@ enum Sub {
 }
 
 fn main() -> ExitCode {
+    if let Some(message) = unknown_subcommand() {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     match cli.command {
         Some(Sub::Explain {
@@ -158,14 +176,16 @@ fn main() -> ExitCode {
             }
             ExitCode::from(explanation.exit_code.code())
         }
-        Some(Sub::Check { inputs, check }) => compile(&inputs, None, check.settings()),
+        Some(Sub::Check { inputs, check }) => compile(&inputs, None, &check),
         Some(Sub::ImportOslo {
             no_privsep_helper,
             output,
+            force,
             inputs,
         }) => ExitCode::from(import_oslo(
             &inputs,
             output.as_deref(),
+            force,
             ImportOptions {
                 privsep_helper: !no_privsep_helper,
             },
@@ -189,14 +209,47 @@ fn main() -> ExitCode {
             against.as_deref(),
             &output,
         )),
-        None => compile(&cli.inputs, cli.output.as_deref(), cli.check.settings()),
+        None => compile(&cli.inputs, cli.output.as_deref(), &cli.check),
     }
+}
+
+/// A first argument that is neither an option, a subcommand nor an
+/// existing file, and has no `/` or `.` of a path: a mistyped subcommand,
+/// which clap would take for an input and answer "--output required".
+fn unknown_subcommand() -> Option<String> {
+    use clap::CommandFactory as _;
+    let first = std::env::args_os().nth(1)?.into_string().ok()?;
+    if first.starts_with('-') || first.contains(['/', '.']) || Path::new(&first).exists() {
+        return None;
+    }
+    let command = Cli::command();
+    let names: Vec<&str> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name())
+        .filter(|name| *name != "help")
+        .collect();
+    if names.contains(&first.as_str()) || first == "help" {
+        return None;
+    }
+    Some(match rootwrap_compile::diag::did_you_mean(&first, &names) {
+        Some(close) => format!("unknown subcommand `{first}`: did you mean `{close}`?"),
+        None => format!(
+            "`{first}` is neither a subcommand ({}) nor a file: to compile, give `-o OUT.rwc INPUT...`",
+            names.join(", ")
+        ),
+    })
 }
 
 /// `rootwrap-compile import-oslo`: imports, writes the combined `.rwf` to
 /// stdout or the files into `output`, prints the summary on stderr, and
-/// returns the exit code (0 all imported, 2 some refused, 1 unusable input).
-fn import_oslo(inputs: &[PathBuf], output: Option<&Path>, options: ImportOptions) -> u8 {
+/// returns the exit code (0 all imported, 2 some refused, 1 unusable input
+/// or an output directory it may not write).
+fn import_oslo(
+    inputs: &[PathBuf],
+    output: Option<&Path>,
+    force: bool,
+    options: ImportOptions,
+) -> u8 {
     let import = match oslo::import_paths(inputs, options) {
         Ok(import) => import,
         Err(error) => {
@@ -215,6 +268,19 @@ fn import_oslo(inputs: &[PathBuf], output: Option<&Path>, options: ImportOptions
                 .write_all(import.combined().as_bytes());
         }
         Some(dir) => {
+            let others = match oslo::check_output_dir(dir, &import.outputs(), force) {
+                Ok(others) => others,
+                Err(why) => {
+                    eprintln!("rootwrap-compile: {why}");
+                    return 1;
+                }
+            };
+            if !others.is_empty() {
+                eprintln!(
+                    "import-oslo: left in place, not written by this import (they are compiled with the directory): {}",
+                    others.join(", ")
+                );
+            }
             if let Err(e) = std::fs::create_dir_all(dir) {
                 eprintln!("rootwrap-compile: cannot create {}: {e}", dir.display());
                 return 1;
@@ -240,10 +306,22 @@ fn import_oslo(inputs: &[PathBuf], output: Option<&Path>, options: ImportOptions
     import.exit_code()
 }
 
-fn compile(inputs: &[PathBuf], output: Option<&Path>, settings: Settings) -> ExitCode {
+fn compile(inputs: &[PathBuf], output: Option<&Path>, flags: &CheckFlags) -> ExitCode {
+    let settings = flags.settings();
     let deny_warnings = settings.deny_warnings;
+    let format = Format::choose(flags.message_format == "json");
+    // JSON goes to stdout, a line each, for CI annotations.
+    let show = |sources: &Sources, d: &rootwrap_compile::Diagnostic| match format {
+        Format::Json => write_stdout(&format!("{}\n", sources.render_as(d, format))),
+        _ => eprintln!("{}", sources.render_as(d, format)),
+    };
     let mut sources = Sources::default();
-    match compile_paths_with(inputs, settings, &mut sources) {
+    if let Some(Err(d)) = output.map(|out| check_output(out, inputs)) {
+        show(&sources, &d);
+        eprintln!("rootwrap-compile: 1 error(s); no ruleset written");
+        return ExitCode::from(1);
+    }
+    match compile_paths_rooted(inputs, settings, flags.source_root.as_deref(), &mut sources) {
         Err(failed) => {
             let errors = failed
                 .diagnostics
@@ -251,14 +329,14 @@ fn compile(inputs: &[PathBuf], output: Option<&Path>, settings: Settings) -> Exi
                 .filter(|d| d.is_error() || deny_warnings)
                 .count();
             for d in &failed.diagnostics {
-                eprintln!("{}", sources.render(d));
+                show(&sources, d);
             }
             eprintln!("rootwrap-compile: {errors} error(s); no ruleset written");
             ExitCode::from(1)
         }
         Ok(compiled) => {
             for d in &compiled.warnings {
-                eprintln!("{}", sources.render(d));
+                show(&sources, d);
             }
             let summary = format!(
                 "{} rules for {} command spellings, {} policy tests passed, {} warning(s)",

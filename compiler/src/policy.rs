@@ -6,6 +6,7 @@ use rootwrap::action::Action;
 use rootwrap::types::{Options, Rule};
 
 use crate::diag::{Span, Spanned};
+use crate::lint::Lint;
 
 /// A lowered policy: options, rules in declaration order, and the policy
 /// tests still to run.
@@ -44,6 +45,9 @@ pub struct RuleSite {
     /// The rule's name.
     pub span: Span,
     pub because: Option<String>,
+    /// `because LINT, ... "WHY"`: the lints the reason silences; empty with
+    /// a plain `because "WHY"`, which silences every risk lint.
+    pub because_lints: Vec<Lint>,
     /// Where the rule's rest (`...`, `then allowed`, `<ip-args...>`) is.
     pub rest: Option<Span>,
     pub command_span: Span,
@@ -51,6 +55,18 @@ pub struct RuleSite {
     pub arg_spans: Vec<Span>,
     /// Spans of the values of the rule's `env` variables, in order.
     pub env_spans: Vec<Span>,
+}
+
+impl RuleSite {
+    /// Whether this rule's `because` silences `lint`.
+    pub fn silences(&self, lint: Lint) -> bool {
+        self.because.is_some()
+            && if self.because_lints.is_empty() {
+                lint.is_risk()
+            } else {
+                self.because_lints.contains(&lint)
+            }
+    }
 }
 
 /// A `test allow ...` or `test deny ...` line.

@@ -9,6 +9,9 @@ use rootwrap::matcher::{Decision, Invocation};
 use crate::diag::Diagnostic;
 use crate::policy::PolicyTest;
 
+/// The most rules a failed allow test lists; it counts the others.
+const SHOWN_TRIED: usize = 8;
+
 pub fn run_tests(ruleset: &Ruleset<Vec<u8>>, tests: &[PolicyTest]) -> Vec<Diagnostic> {
     let mut failures = Vec::new();
     for test in tests {
@@ -69,12 +72,21 @@ pub fn run_tests(ruleset: &Ruleset<Vec<u8>>, tests: &[PolicyTest]) -> Vec<Diagno
                 if tried.is_empty() {
                     d = d.note(None, "no rule names this command");
                 }
-                for (rule, why) in tried.iter().take(5) {
+                for (rule, why) in tried.iter().take(SHOWN_TRIED) {
                     d = d.note(
                         None,
                         format!(
                             "rule `{}` ({}:{}): {why}",
                             rule.name, rule.source.file, rule.source.line
+                        ),
+                    );
+                }
+                if tried.len() > SHOWN_TRIED {
+                    d = d.note(
+                        None,
+                        format!(
+                            "and {} more rules for this command, none of which matches",
+                            tried.len() - SHOWN_TRIED
                         ),
                     );
                 }

@@ -7,6 +7,9 @@ use pest::Parser as _;
 
 use crate::diag::{Diagnostic, Span, Spanned};
 
+mod hints;
+pub use hints::oslo_file;
+
 #[derive(pest_derive::Parser)]
 #[grammar = "../../grammar/rwf.pest"]
 struct RwfParser;
@@ -74,6 +77,9 @@ pub struct RuleAst {
     /// `...` or `then allowed`, if written.
     pub rest: Option<Spanned<RestAst>>,
     pub because: Option<Spanned<String>>,
+    /// `because LINT, ... "WHY"`: the lints the reason is about (none
+    /// written: every risk lint).
+    pub because_lints: Vec<Spanned<String>>,
     pub span: Span,
 }
 
@@ -259,8 +265,12 @@ pub fn parse_file(file: usize, text: &str) -> (Vec<Statement>, Vec<Diagnostic>) 
             }
             Err(error) => {
                 let at = pos + error_offset(&error);
-                diagnostics.push(syntax_error(file, at, &error, rest));
-                pos = next_statement_start(text, at);
+                let end = next_statement_start(text, at);
+                let hint = (!step_line)
+                    .then(|| hints::explain(file, pos, &text[pos..end]))
+                    .flatten();
+                diagnostics.push(hint.unwrap_or_else(|| syntax_error(file, at, &error, rest)));
+                pos = end;
             }
         }
     }
@@ -386,6 +396,7 @@ fn describe(expected: &Rule) -> &'static str {
         Rule::string => "a quoted string",
         Rule::rest => "`...`",
         Rule::because => "`because \"reason\"`",
+        Rule::because_lints | Rule::lint_name => "a lint's code such as `any-args`",
         Rule::test_allow | Rule::test_deny => "`allow` or `deny`",
         Rule::raw_word => "a command-line word",
         Rule::option_name => "an option name",
@@ -427,6 +438,11 @@ fn syntax_error(
         start: at,
         end: at + 1,
     };
+    if found == "`(`" && expected.contains(&"a command") {
+        return Diagnostic::error("a rule has one command; `(` cannot start it")
+            .at(span, "alternatives of commands")
+            .help("write one rule per command: `allow a-ls: ls ARGS...` and `allow a-dir: dir ARGS...`");
+    }
     let diagnostic = Diagnostic::error(message).at(span, "here");
     match found.as_str() {
         "`(`" | "`)`" | "`|`" | "`<`" | "`>`" | "`[`" | "`]`" | "`{`" | "`}`" => diagnostic.help(
@@ -500,6 +516,7 @@ fn rule_ast(
         args: Vec::new(),
         rest: None,
         because: None,
+        because_lints: Vec::new(),
         span,
     };
     for part in pair.into_inner() {
@@ -540,8 +557,14 @@ fn rule_ast(
                 rule.rest = Some(Spanned { value: kind, span });
             }
             Rule::because => {
-                if let Some(reason) = part.into_inner().find(|p| p.as_rule() == Rule::string) {
-                    rule.because = Some(word_value(file, base, reason)?);
+                for inner in part.into_inner() {
+                    match inner.as_rule() {
+                        Rule::string => rule.because = Some(word_value(file, base, inner)?),
+                        Rule::because_lints => rule
+                            .because_lints
+                            .extend(inner.into_inner().map(|name| spanned(file, base, &name))),
+                        _ => {}
+                    }
                 }
             }
             _ => {}

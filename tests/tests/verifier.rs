@@ -416,6 +416,26 @@ fn garbage_bytes() {
     refused(Damage::Bytes(|_| garbage(4096)), "bad magic bytes");
 }
 
+/// Text given as the ruleset is named, with what to run instead.
+#[test]
+fn an_oslo_or_filter_file_instead_of_a_ruleset() {
+    require_root!();
+    refused(
+        Damage::Bytes(|_| {
+            b"# Configuration for nova-rootwrap\n\n[DEFAULT]\nfilters_path=/etc/nova/rootwrap.d\n".to_vec()
+        }),
+        "this is an oslo.rootwrap file (rootwrap.conf or .filters): use `rootwrap-compile import-oslo`",
+    );
+    refused(
+        Damage::Bytes(|_| b"[Filters]\nkill: KillFilter, root, /bin/kill\n".to_vec()),
+        "use `rootwrap-compile import-oslo`",
+    );
+    refused(
+        Damage::Bytes(|_| b"ruleset t\nexec-dirs /bin\nallow ls: ls\n".to_vec()),
+        "this is a filter file (.rwf): compile it",
+    );
+}
+
 #[test]
 fn an_empty_file() {
     require_root!();

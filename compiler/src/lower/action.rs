@@ -150,6 +150,7 @@ impl Lowering<'_> {
         let site = RuleSite {
             span: name.span,
             because: None,
+            because_lints: Vec::new(),
             rest: None,
             command_span: name.span,
             arg_spans: ast.params.iter().map(|(_, p)| p.span()).collect(),

@@ -17,6 +17,7 @@ use rootwrap::values;
 
 use crate::diag::{all, did_you_mean, Diagnostic, Reported, Reporter, Sources, Spanned};
 use crate::env::{self, Restriction};
+use crate::lint::Lint;
 use crate::policy::{LoweredRule, Policy, PolicyTest, RuleSite};
 use crate::syntax::{Expect, ItemAst, OptionAst, Pattern, RestAst, RuleAst, Statement, TestAst};
 
@@ -30,6 +31,31 @@ fn no_user(name: &Spanned<String>, user: &Spanned<String>) -> Diagnostic {
     Diagnostic::error(format!("`<{}>` takes no `as USER`", name.value))
         .at(user.span, "unexpected")
         .help("only `<pid ... as USER>` names a user: the one the process runs as")
+}
+
+impl Lowering<'_> {
+    /// The lints named in `because LINT, ... "WHY"`, each known.
+    fn because_lints(&mut self, names: &[Spanned<String>]) -> Result<Vec<Lint>, Reported> {
+        let mut lints = Vec::new();
+        for name in names {
+            match Lint::from_code(&name.value) {
+                Some(lint) => lints.push(lint),
+                None => {
+                    let codes: Vec<&str> = Lint::ALL.iter().map(|l| l.code()).collect();
+                    let help = match did_you_mean(&name.value, &codes) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => format!("the lints are: {}", codes.join(", ")),
+                    };
+                    return Err(self.error(
+                        Diagnostic::error(format!("no lint is called `{}`", name.value))
+                            .at(name.span, "not a lint")
+                            .help(help),
+                    ));
+                }
+            }
+        }
+        Ok(lints)
+    }
 }
 
 struct Lowering<'a> {
@@ -228,10 +254,12 @@ impl Lowering<'_> {
                 .help("make items of an any-order group required, split the group, or write separate rules"),
             ));
         }
+        let because_lints = self.because_lints(&rule.because_lints)?;
         let (line, _) = self.sources.line_col(rule.span.file, rule.span.start);
         let site = RuleSite {
             span: rule.name.span,
             because: rule.because.as_ref().map(|b| b.value.clone()),
+            because_lints,
             rest: rule
                 .rest
                 .as_ref()

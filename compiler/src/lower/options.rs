@@ -5,6 +5,7 @@ use rootwrap::types::{Command, DaemonOptions, LogOptions, OnLogFailure, Options,
 
 use super::{check_absolute_path, is_identifier, Lowering};
 use crate::diag::{did_you_mean, Diagnostic, Reported};
+use crate::lint::Lint;
 use crate::policy::LoweredRule;
 use crate::syntax::OptionAst;
 
@@ -178,6 +179,16 @@ impl Lowering<'_> {
                 Some("syslog") => log.syslog = self.syslog_target(&option).ok(),
                 Some("json") => match option.values.as_slice() {
                     [_, path] if check_absolute_path(&path.value).is_ok() => {
+                        if let Some(dir) = crate::lint::world_writable_above(&path.value) {
+                            self.reporter.warning(
+                                Diagnostic::warning(
+                                    Lint::LogPath,
+                                    format!("the audit log {} is below {dir}, which anyone may write to on this host", path.value),
+                                )
+                                .at(path.span, "anyone may create this name first, or a link in its place")
+                                .help("keep the audit log in a directory only root can write, e.g. `/var/log/rootwrap/`"),
+                            );
+                        }
                         log.json = Some(path.value.clone())
                     }
                     _ => {

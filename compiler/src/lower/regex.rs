@@ -8,7 +8,7 @@ use rootwrap::types::Dfa;
 use rootwrap::types::{Arg, Regex};
 
 use super::Lowering;
-use crate::diag::{Diagnostic, Reported, Spanned};
+use crate::diag::{Diagnostic, Reported, Span, Spanned};
 
 /// The largest serialized DFA one regex may compile to.
 pub const MAX_DFA_BYTES: usize = 512 << 10;
@@ -39,6 +39,22 @@ impl Lowering<'_> {
                 source: source.value.clone(),
                 dfa,
             })),
+            Err(RegexError::Invalid {
+                at: Some((start, end)),
+                why,
+                ..
+            }) => {
+                // The body is the source verbatim: offsets carry over.
+                let at = Span {
+                    start: source.span.start + start,
+                    end: source.span.start + end.max(start + 1),
+                    ..source.span
+                };
+                Err(self.error(
+                    Diagnostic::error(format!("invalid regex `{}`: {why}", source.value))
+                        .at(at, "here"),
+                ))
+            }
             Err(why) => Err(self.error(
                 Diagnostic::error(why.to_string()).at(source.span, "this regular expression"),
             )),
@@ -49,8 +65,13 @@ impl Lowering<'_> {
 /// Why a regex cannot be compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegexError {
-    /// It does not parse, or uses what a DFA cannot do.
-    Invalid { source: String, why: String },
+    /// It does not parse, or uses what a DFA cannot do; `at`: the byte
+    /// range of the source that is wrong, when known.
+    Invalid {
+        source: String,
+        why: String,
+        at: Option<(usize, usize)>,
+    },
     /// Its automaton exceeds a size limit: `bytes` when it was built and
     /// came out above [`MAX_DFA_BYTES`].
     TooBig {
@@ -64,7 +85,9 @@ pub enum RegexError {
 impl std::fmt::Display for RegexError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RegexError::Invalid { source, why } => write!(f, "invalid regex `{source}`: {why}"),
+            RegexError::Invalid { source, why, .. } => {
+                write!(f, "invalid regex `{source}`: {why}")
+            }
             RegexError::TooBig {
                 source,
                 bytes: None,
@@ -127,9 +150,19 @@ fn build_regex(source: &str, unicode: bool) -> Result<Dfa, RegexError> {
         source,
         &syntax::Config::new().unicode(unicode).utf8(unicode),
     )
-    .map_err(|e| RegexError::Invalid {
-        source: source.to_string(),
-        why: last_line(&e.to_string()),
+    .map_err(|e| {
+        // The kind alone: the error's own rendering repeats the pattern and
+        // prefixes "error:", which the diagnostic already does.
+        let (why, span) = match &e {
+            regex_syntax::Error::Parse(e) => (e.kind().to_string(), Some(*e.span())),
+            regex_syntax::Error::Translate(e) => (e.kind().to_string(), Some(*e.span())),
+            other => (last_line(&other.to_string()), None),
+        };
+        RegexError::Invalid {
+            source: source.to_string(),
+            why,
+            at: span.map(|span| (span.start.offset, span.end.offset)),
+        }
     })?;
     let pattern = format!("^(?:{source})$");
     let dfa = dense::Builder::new()
@@ -166,6 +199,7 @@ fn build_regex(source: &str, unicode: bool) -> Result<Dfa, RegexError> {
             RegexError::Invalid {
                 source: source.to_string(),
                 why: last_line(&text),
+                at: None,
             }
         })?;
     let sparse = dfa.to_sparse().map_err(|e| RegexError::NotSparse {

@@ -14,6 +14,7 @@ mod suggest;
 mod summary;
 pub mod translate;
 mod write;
+pub use write::check_output_dir;
 
 use std::collections::HashSet;
 use std::fs;

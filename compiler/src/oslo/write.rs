@@ -35,6 +35,10 @@ fn comment_wrapped(out: &mut String, prefix: &str, text: &str) {
     let _ = writeln!(out, "{}", line.trim_end_matches('\\'));
 }
 
+/// The first line of the file with oslo's implicit `privsep-helper` rule.
+const PRIVSEP_FIRST_LINE: &str =
+    "# oslo.rootwrap allows `privsep-helper` with any arguments, as root, in every\n";
+
 impl Import {
     /// `00-ruleset.rwf`: the ruleset's options.
     pub fn ruleset_file(&self) -> String {
@@ -233,9 +237,7 @@ impl Import {
     pub fn privsep_text(&self) -> Option<String> {
         let name = self.privsep_helper.as_ref()?;
         let mut out = String::new();
-        out.push_str(
-            "# oslo.rootwrap allows `privsep-helper` with any arguments, as root, in every\n",
-        );
+        out.push_str(PRIVSEP_FIRST_LINE);
         out.push_str(
             "# deployment: it adds CommandFilter(\"privsep-helper\", \"root\") after all\n",
         );
@@ -261,6 +263,15 @@ impl Import {
         outputs
     }
 
+    /// Whether `text`, a file found where an import would write, was
+    /// written by an import (by the first line every output starts with):
+    /// only those may be replaced, with `--force`.
+    pub fn written_by_import(text: &str) -> bool {
+        let first = text.split_inclusive('\n').next().unwrap_or("");
+        first.starts_with("# Imported from ") && first.contains("by `rootwrap-compile import-oslo`")
+            || first == PRIVSEP_FIRST_LINE
+    }
+
     /// One `.rwf` with everything, in oslo's order (for stdout).
     pub fn combined(&self) -> String {
         let mut out = self.ruleset_file();
@@ -284,4 +295,53 @@ impl Import {
         }
         out
     }
+}
+
+/// Whether `import-oslo -o DIR` may write `outputs` (names and texts) into
+/// `dir`: a missing or empty directory, or with `force` one whose files of
+/// those names an import wrote. It never deletes a file; the files that
+/// are there and not among the outputs are returned, to be named (they
+/// would be compiled with the imported ones).
+pub fn check_output_dir(
+    dir: &std::path::Path,
+    outputs: &[(String, String)],
+    force: bool,
+) -> Result<Vec<String>, String> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+    };
+    let mut present: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    present.sort();
+    if present.is_empty() {
+        return Ok(present);
+    }
+    if !force {
+        return Err(format!(
+            "{} is not empty ({} entries): import-oslo writes into a new or empty directory; give --force to write there anyway (it replaces only files an earlier import wrote, and deletes nothing)",
+            dir.display(),
+            present.len()
+        ));
+    }
+    for (name, _) in outputs {
+        let path = dir.join(name);
+        if !present.contains(name) {
+            continue;
+        }
+        let ours = std::fs::read_to_string(&path)
+            .map(|text| Import::written_by_import(&text))
+            .unwrap_or(false);
+        if !ours {
+            return Err(format!(
+                "{} was not written by import-oslo: it is left alone; move it away or write to another directory",
+                path.display()
+            ));
+        }
+    }
+    present.retain(|name| !outputs.iter().any(|(output, _)| output == name));
+    Ok(present)
 }

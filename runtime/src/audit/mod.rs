@@ -262,13 +262,50 @@ fn open_json(path: &str) -> Result<File, LogError> {
     let meta = file
         .metadata()
         .map_err(|e| LogError::Open(path.to_string(), e))?;
+    check_json_file(path, &meta)?;
+    Ok(file)
+}
+
+/// The checks of an opened (or found) audit log file.
+fn check_json_file(path: &str, meta: &std::fs::Metadata) -> Result<(), LogError> {
     if !meta.is_file() {
         return Err(LogError::NotRegular(path.to_string()));
     }
     // Whoever may write it may forge or erase records.
-    match crate::owner::exposure(&meta, None) {
+    match crate::owner::exposure(meta, None) {
         Some(Exposure::Owner(uid)) => Err(LogError::NotRootOwned(path.to_string(), uid)),
         Some(Exposure::Writable(mode)) => Err(LogError::WritableByOthers(path.to_string(), mode)),
-        None => Ok(file),
+        None => Ok(()),
     }
+}
+
+/// Why the runtime, as root, would fail to open this host's audit log
+/// targets, without opening or creating anything (for `explain`): the
+/// JSON file's checks on what is there, or its missing directory; and
+/// whether `/dev/log` takes a connection.
+pub fn target_problems(options: &LogOptions) -> Vec<String> {
+    let mut problems = Vec::new();
+    if options.syslog.is_some() {
+        if let Err(e) = Syslog::connect() {
+            problems.push(LogError::Syslog(e).to_string());
+        }
+    }
+    if let Some(path) = &options.json {
+        let found = match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_symlink() => Err(LogError::Symlink(path.clone())),
+            Ok(meta) => check_json_file(path, &meta),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // Created when first needed, if its directory is there.
+                match std::path::Path::new(path).parent().map(std::fs::metadata) {
+                    Some(Err(e)) => Err(LogError::Open(path.clone(), e)),
+                    _ => Ok(()),
+                }
+            }
+            Err(e) => Err(LogError::Open(path.clone(), e)),
+        };
+        if let Err(e) = found {
+            problems.push(e.to_string());
+        }
+    }
+    problems
 }

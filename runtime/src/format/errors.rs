@@ -27,15 +27,55 @@ pub enum RulesetError {
         actual: u64,
     },
     BadMagic,
-    /// Not a ruleset but text: most likely the oslo.rootwrap `rootwrap.conf`
-    /// a service's configuration still names, or an uncompiled `.rwf`.
-    Text,
+    /// Text where the ruleset should be: which kind, by its first bytes.
+    NotCompiled(TextKind),
     UnknownVersion(u32),
     UnknownDfaFormat(u32),
     BadHeader(&'static str),
     DigestMismatch(String),
     Corrupt(String),
     Read(io::Error),
+}
+
+/// Text given where a compiled ruleset belongs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    /// An INI file: oslo.rootwrap's rootwrap.conf or a `.filters` file.
+    Oslo,
+    /// A filter file (`.rwf`) not yet compiled.
+    Filter,
+    /// Other text: in its first bytes, no line says which (an oslo
+    /// `rootwrap.conf` opens with comment lines longer than those bytes).
+    Text,
+}
+
+impl TextKind {
+    /// What the first bytes of a file that is not a ruleset look like: the
+    /// first line that is not blank or a comment. A cheap look at bytes
+    /// already read, never a parse.
+    pub fn of(prefix: &[u8]) -> Option<TextKind> {
+        let line = prefix
+            .split(|&b| b == b'\n')
+            .map(|line| line.trim_ascii())
+            .find(|line| !line.is_empty() && !line.starts_with(b"#") && !line.starts_with(b";"));
+        let word = line.and_then(|line| line.split(|b| b.is_ascii_whitespace()).next());
+        let filter_words: [&[u8]; 6] = [
+            b"ruleset",
+            b"exec-dirs",
+            b"allow",
+            b"log",
+            b"action",
+            b"test",
+        ];
+        match (line, word) {
+            (Some(line), _) if line.starts_with(b"[") => Some(TextKind::Oslo),
+            (_, Some(word)) if filter_words.contains(&word) => Some(TextKind::Filter),
+            _ => prefix
+                .iter()
+                .all(|b| b.is_ascii_graphic() || matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+                .then_some(TextKind::Text),
+        }
+    }
 }
 
 impl fmt::Display for RulesetError {
@@ -66,11 +106,17 @@ impl fmt::Display for RulesetError {
                 "the ruleset is truncated or has trailing data: its header says {expected} bytes, the file has {actual}"
             ),
             BadMagic => write!(f, "not a rootwrap ruleset (bad magic bytes)"),
-            Text => write!(
+            NotCompiled(TextKind::Oslo) => write!(
                 f,
-                "not a rootwrap ruleset but a text file: an oslo.rootwrap rootwrap.conf? \
-                 compile it with `rootwrap-compile import-oslo` (the book's migration chapter); \
-                 a filter file (.rwf) with `rootwrap-compile -o RULESET.rwc`"
+                "not a rootwrap ruleset: this is an oslo.rootwrap file (rootwrap.conf or .filters): use `rootwrap-compile import-oslo`, then compile the result"
+            ),
+            NotCompiled(TextKind::Filter) => write!(
+                f,
+                "not a rootwrap ruleset: this is a filter file (.rwf): compile it with `rootwrap-compile -o RULESET.rwc FILE`"
+            ),
+            NotCompiled(TextKind::Text) => write!(
+                f,
+                "not a rootwrap ruleset but a text file: an oslo.rootwrap rootwrap.conf? use `rootwrap-compile import-oslo`, then compile the result; a filter file (.rwf)? compile it with `rootwrap-compile -o RULESET.rwc FILE`"
             ),
             UnknownVersion(v) => write!(
                 f,

@@ -3,6 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
+use super::errors::TextKind;
 use super::RulesetError;
 
 pub const MAGIC: [u8; 8] = *b"RWRULES\0";
@@ -70,16 +71,9 @@ impl Header {
     /// and the digest are the reader's to check against the file.
     pub fn parse(bytes: &[u8; HEADER_LEN]) -> Result<Header, RulesetError> {
         if bytes[0..8] != MAGIC {
-            // Printable text and line breaks only: a configuration or a
-            // source file where the ruleset was expected.
-            let text = bytes
-                .iter()
-                .all(|b| b.is_ascii_graphic() || matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
-            return Err(if text {
-                RulesetError::Text
-            } else {
-                RulesetError::BadMagic
-            });
+            return Err(
+                TextKind::of(bytes).map_or(RulesetError::BadMagic, RulesetError::NotCompiled)
+            );
         }
         #[expect(
             clippy::indexing_slicing,

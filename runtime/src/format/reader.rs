@@ -9,6 +9,7 @@ use crate::action::Action;
 use crate::types::{Options, Rule};
 
 use super::codec;
+use super::errors::TextKind;
 use super::header::{sha256, Header, Sha256Digest, HEADER_LEN, MAGIC, MAX_RULESET_BYTES};
 use super::payload::{bucket_of, Bucket, Index, Section, SectionRef};
 use super::{hex, RulesetError};
@@ -90,7 +91,13 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
         }
         if file_len < HEADER_LEN as u64 {
             if file_len < MAGIC.len() as u64 || !starts_with_magic(&*source)? {
-                return Err(RulesetError::BadMagic);
+                let mut text = vec![0u8; file_len as usize];
+                source
+                    .read_exact_at(&mut text, 0)
+                    .map_err(RulesetError::Read)?;
+                return Err(
+                    TextKind::of(&text).map_or(RulesetError::BadMagic, RulesetError::NotCompiled)
+                );
             }
             return Err(RulesetError::Truncated {
                 expected: HEADER_LEN as u64,
@@ -457,10 +464,28 @@ mod tests {
             Err(RulesetError::Truncated { .. })
         ));
         assert!(matches!(
-            Ruleset::from_bytes(b"garbage"),
+            Ruleset::from_bytes(b"\xffgarbage"),
             Err(RulesetError::BadMagic)
         ));
+        assert!(matches!(
+            Ruleset::from_bytes(b"# a comment, then nothing that says what this is\n"),
+            Err(RulesetError::NotCompiled(TextKind::Text))
+        ));
         assert!(matches!(Ruleset::from_bytes(b""), Err(RulesetError::Empty)));
+        // Text where the ruleset belongs: said what it is, long or short.
+        let conf = b"# nova-rootwrap\n\n[DEFAULT]\nfilters_path=/etc/nova/rootwrap.d,/usr/share/nova/rootwrap\n";
+        assert!(matches!(
+            Ruleset::from_bytes(conf),
+            Err(RulesetError::NotCompiled(TextKind::Oslo))
+        ));
+        assert!(matches!(
+            Ruleset::from_bytes(b"[Filters]\n"),
+            Err(RulesetError::NotCompiled(TextKind::Oslo))
+        ));
+        assert!(matches!(
+            Ruleset::from_bytes(b"# nova\nruleset nova\nexec-dirs /usr/bin /bin\nallow ls: ls\n"),
+            Err(RulesetError::NotCompiled(TextKind::Filter))
+        ));
 
         // A damaged section passes the cheap open, is caught when its command
         // is looked up, and by the full verification that precedes a denial.
