@@ -82,6 +82,13 @@ pub(crate) struct AuditLog {
     dropped: Vec<String>,
 }
 
+/// Whether a dropped target's warning stays off stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quiet {
+    Yes,
+    No,
+}
+
 impl AuditLog {
     /// Opens every declared target. With `on-log-failure continue`, a
     /// target that fails is dropped (and said so on stderr) instead.
@@ -95,26 +102,38 @@ impl AuditLog {
         if let Some(target) = options.syslog {
             match Syslog::connect() {
                 Ok(socket) => log.syslog = Some((target, socket)),
-                Err(e) => log.failed(LogError::Syslog(e))?,
+                // No logger at all (a container without `/dev/log`): under
+                // `continue`, dropped without a word on the command's
+                // stderr, which callers parse, on every call.
+                Err(e) => log.failed_as(LogError::Syslog(e), Quiet::Yes)?,
             }
         }
         if let Some(path) = &options.json {
             match open_json(path) {
                 Ok(file) => log.json = Some((path.clone(), file)),
-                Err(e) => log.failed(e)?,
+                Err(e) => log.failed_as(e, Quiet::No)?,
             }
         }
         Ok(log)
     }
 
     fn failed(&mut self, error: LogError) -> Result<(), LogError> {
+        self.failed_as(error, Quiet::No)
+    }
+
+    /// A target failed: the call is refused, or under `continue` the
+    /// target is dropped, its warning in the fallback record and, unless
+    /// `quiet`, on stderr.
+    fn failed_as(&mut self, error: LogError, quiet: Quiet) -> Result<(), LogError> {
         match self.on_failure {
             OnLogFailure::Refuse => Err(error),
             OnLogFailure::Continue => {
                 let warning = format!(
                     "warning: {error}; continuing without it, as the ruleset says (on-log-failure continue)"
                 );
-                say(&warning);
+                if quiet == Quiet::No {
+                    say(&warning);
+                }
                 self.dropped.push(warning);
                 Ok(())
             }

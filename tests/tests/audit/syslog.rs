@@ -575,12 +575,9 @@ fn an_unreachable_syslog_fails_closed_unless_told_to_continue() {
         } else {
             assert_eq!(done.code, 0, "{}", done.stderr);
             assert!(marker.exists(), "on-log-failure continue must run the call");
-            assert!(
-                done.stderr.contains("cannot reach syslog at /dev/log")
-                    && done.stderr.contains("on-log-failure continue"),
-                "stderr must say why: {}",
-                done.stderr
-            );
+            // A container without /dev/log: the command's stderr, which
+            // callers parse, carries nothing of rootwrap's on every call.
+            assert_eq!(done.stderr, "", "{}", done.stderr);
         }
     }
 }
