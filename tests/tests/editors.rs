@@ -139,12 +139,10 @@ fn vim_places(kind: Kind) -> Vec<(String, String)> {
     };
     let keywords: Vec<&str> = text
         .lines()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            (words.next() == Some("syn")
-                && words.next() == Some("keyword")
-                && words.next() == Some(group))
-            .then(|| line)
+        .filter(|line| {
+            line.split_whitespace()
+                .take(3)
+                .eq(["syn", "keyword", group])
         })
         .collect();
     let mut places = vec![(format!("`syn keyword {group}`"), keywords.join("\n"))];
@@ -201,7 +199,11 @@ fn highlightjs_places(kind: Kind) -> Vec<(String, String)> {
     vec![(format!("`var {name}`"), list)]
 }
 
-const HIGHLIGHTERS: &[(&str, fn(Kind) -> Vec<(String, String)>)] = &[
+/// Where a highlighter lists the words of a kind: (what the place is, its
+/// text).
+type Places = fn(Kind) -> Vec<(String, String)>;
+
+const HIGHLIGHTERS: &[(&str, Places)] = &[
     ("editors/vim/syntax/rwf.vim", vim_places),
     ("editors/textmate/rwf.tmLanguage.json", textmate_places),
     ("book/theme/rwf.js", highlightjs_places),
