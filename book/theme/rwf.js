@@ -31,7 +31,7 @@
     var STRING = { className: 'string', begin: /"/, end: /"|$/, contains: [ESCAPE] };
     var REGEX = {
       className: 'regexp',
-      begin: new RegExp(START + 're"'),
+      begin: /re"/,
       end: /"[A-Za-z]*|$/,
       contains: [ESCAPE]
     };

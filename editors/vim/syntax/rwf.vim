@@ -17,8 +17,9 @@ syn match   rwfContinuation "\\$"
 
 syn region  rwfString       start=+"+ skip=+\\.+ end=+"+ oneline contains=rwfEscape
 syn match   rwfEscape       +\\.+ contained
-" re"..." matches the whole argument; flags may follow the closing quote.
-syn region  rwfRegex        matchgroup=rwfRegexDelim start=+\<re"+ skip=+\\.+ end=+"\a*+ oneline
+" re"..." matches the whole argument; flags may follow the closing quote. A
+" word glued before it is a literal prefix (`if=re"..."`).
+syn region  rwfRegex        matchgroup=rwfRegexDelim start=+re"+ skip=+\\.+ end=+"\a*+ oneline
 
 " The kw_* rules of the grammar: keywords where the grammar expects them.
 syn keyword rwfKeyword      allow as env test deny because action undo
