@@ -1,0 +1,2 @@
+" rootwrap filter files.
+autocmd BufRead,BufNewFile *.rwf setfiletype rwf
