@@ -56,6 +56,27 @@ struct Daemon {
 }
 
 impl Daemon {
+    /// A handle on a daemon `systemd-socket-activate` started: no sudo and
+    /// no stdout of its own (stand-ins), its pid the activator's (it execs
+    /// the daemon).
+    fn activated(activator: &Child, socket: &Path, install: &DaemonInstall) -> Daemon {
+        Daemon {
+            sudo: Command::new("true").spawn().unwrap(),
+            socket: socket.to_path_buf(),
+            pid: activator.id(),
+            client: install.client.clone(),
+            _stdout: BufReader::new(
+                Command::new("true")
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+                    .stdout
+                    .take()
+                    .unwrap(),
+            ),
+        }
+    }
+
     fn start(fixture: &SudoFixture, install: &DaemonInstall) -> Daemon {
         let mut sudo = fixture
             .as_caller()
@@ -640,21 +661,7 @@ fn socket_activation_serves_whom_the_ruleset_names() {
         let mut activator = socket_activated(&install.daemon, &fixture.ruleset, &socket);
         // What a socket unit's SocketMode= would do.
         fs::set_permissions(&socket, fs::Permissions::from_mode(0o666)).unwrap();
-        let daemon = Daemon {
-            sudo: Command::new("true").spawn().unwrap(),
-            socket: socket.clone(),
-            pid: activator.id(),
-            client: install.client.clone(),
-            _stdout: BufReader::new(
-                Command::new("true")
-                    .stdout(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-                    .stdout
-                    .take()
-                    .unwrap(),
-            ),
-        };
+        let daemon = Daemon::activated(&activator, &socket, &install);
         let marker = unique("activated");
         let served = daemon.client_as(allowed, &["echo", &marker], b"");
         assert_eq!(
@@ -1226,21 +1233,7 @@ sys.stdin.read()
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line, "192 64\n");
-    let daemon = Daemon {
-        sudo: Command::new("true").spawn().unwrap(),
-        socket: socket.clone(),
-        pid: activator.id(),
-        client: install.client.clone(),
-        _stdout: BufReader::new(
-            Command::new("true")
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap()
-                .stdout
-                .take()
-                .unwrap(),
-        ),
-    };
+    let daemon = Daemon::activated(&activator, &socket, &install);
     let marker = unique("share");
     let other = daemon.client_as(TARGET, &["echo", &marker], b"");
     assert_eq!(

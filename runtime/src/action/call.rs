@@ -11,10 +11,10 @@ use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 
 use super::{denial_message, Call, Details, Refusal};
-use crate::action::{run_sequence, Action, ActionHost, Bound, Ended, Runner};
+use crate::action::{run_allowed, Action, ActionHost, Ended};
 use crate::audit::{say, AuditLog, Caller, LogError, Outcome};
 use crate::format::{ReadAt, Ruleset};
-use crate::matcher::{Allowed, Context, Decision, Fault, OnThisHost};
+use crate::matcher::{Allowed, Context, Decision, Fault};
 
 impl Call<'_> {
     /// Returns the status the call ends with, once the sequence is
@@ -28,17 +28,13 @@ impl Call<'_> {
         // Until the record is written: see `HeldSignals`.
         let held = crate::sys::hold_signals();
         crate::exec::switch_user(&allowed.run_as).map_err(Refusal::ExecFailed)?;
-        let bound = Bound::new(allowed);
-        let decide = |argv: &[OsString]| ruleset.decide(argv, &OnThisHost);
-        let mut stdout = std::io::stdout().lock();
-        let mut runner = Runner {
-            exec_dirs: &ruleset.options().exec_dirs,
-            run_as: &allowed.run_as,
-            decide: &decide,
-            stdin: &mut stdin,
-            stdout: &mut stdout,
-        };
-        let ended = run_sequence(&action, &bound, &mut runner);
+        let ended = run_allowed(
+            ruleset,
+            allowed,
+            &action,
+            &mut stdin,
+            &mut std::io::stdout().lock(),
+        );
         let failure = failure_message(allowed, &ended);
         if let Some(log) = &mut self.log {
             record_action(

@@ -238,6 +238,28 @@ impl Ended {
     }
 }
 
+/// An allowed action's steps on this host, in order: its parameters bound
+/// as `allowed` matched them, its `run` steps decided by `ruleset`. The
+/// CLI and both of the daemon's paths run an action through here.
+pub fn run_allowed<R: crate::format::ReadAt + ?Sized>(
+    ruleset: &crate::format::Ruleset<R>,
+    allowed: &Allowed,
+    action: &Action,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+) -> Ended {
+    let bound = Bound::new(allowed);
+    let decide = |argv: &[OsString]| ruleset.decide(argv, &OnThisHost);
+    let mut runner = Runner {
+        exec_dirs: &ruleset.options().exec_dirs,
+        run_as: &allowed.run_as,
+        decide: &decide,
+        stdin,
+        stdout,
+    };
+    run_sequence(action, &bound, &mut runner)
+}
+
 /// Runs the steps in order; at the first failure, stops and runs the undo
 /// steps (each whatever the others do).
 pub fn run_sequence(action: &Action, bound: &Bound, runner: &mut Runner<'_>) -> Ended {

@@ -22,14 +22,14 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use crate::action::{run_sequence, Action, Bound, Ended, Op, Runner};
+use crate::action::{run_allowed, Action, Ended, Op};
 use crate::audit::Caller;
 use crate::daemon::command;
 use crate::daemon::protocol::{self, Kind, Request};
 use crate::daemon::serve::{self, Loaded};
 use crate::exec::{self, ExecError};
 use crate::format::codec;
-use crate::matcher::{Allowed, OnThisHost};
+use crate::matcher::Allowed;
 use crate::run::action_call::{decide_action, failure_message, record_action};
 use crate::run::Refusal;
 use crate::sys::{self, Identity};
@@ -128,21 +128,12 @@ fn run_here(
     stdin: &[u8],
     stream: &mut UnixStream,
 ) -> Ran {
-    let bound = Bound::new(allowed);
-    let decide = |argv: &[OsString]| loaded.ruleset.decide(argv, &OnThisHost);
     let mut stdin = stdin;
     let mut stdout = Frames {
         stream,
         gone: false,
     };
-    let mut runner = Runner {
-        exec_dirs: &loaded.ruleset.options().exec_dirs,
-        run_as: &allowed.run_as,
-        decide: &decide,
-        stdin: &mut stdin,
-        stdout: &mut stdout,
-    };
-    let ended = run_sequence(action, &bound, &mut runner);
+    let ended = run_allowed(&loaded.ruleset, allowed, action, &mut stdin, &mut stdout);
     let code = ended.status();
     Ran {
         status: (code as u32, code),
@@ -294,16 +285,7 @@ fn child(
             Ok((stdin, stdout))
         })
         .map(|(mut stdin, mut stdout)| {
-            let bound = Bound::new(allowed);
-            let decide = |argv: &[OsString]| loaded.ruleset.decide(argv, &OnThisHost);
-            let mut runner = Runner {
-                exec_dirs: &loaded.ruleset.options().exec_dirs,
-                run_as: &allowed.run_as,
-                decide: &decide,
-                stdin: &mut stdin,
-                stdout: &mut stdout,
-            };
-            run_sequence(action, &bound, &mut runner)
+            run_allowed(&loaded.ruleset, allowed, action, &mut stdin, &mut stdout)
         });
     let report_value = match ran {
         Ok(ended) => Report::Ended(ended),
