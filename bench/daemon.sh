@@ -28,25 +28,9 @@ die() { echo "daemon.sh: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run as root"
 command -v hyperfine >/dev/null || die "needs hyperfine"
 
-echo "== building release binaries"
-cargo build --release -p rootwrap -p rootwrap-compile -p rootwrap-bench
-cargo build --release -p rootwrap
-
-work=$(mktemp -d /var/lib/rootwrap-bench-daemon.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-chmod 0755 "$work"
-mkdir -m 0755 "$work/files"
-: >"$work/files/target"
-cat >"$work/bench.rwf" <<RWF
-ruleset bench
-exec-dirs /bin /usr/bin
-log json $work/audit.jsonl
-allow true: true
-action chown-action (f: <path $work/files/*>):
-    chown f root:root
-RWF
-target/release/rootwrap-compile -o "$work/bench.rwc" "$work/bench.rwf" >/dev/null
-chmod 0644 "$work/bench.rwc"
+. bench/daemon-common.sh
+build_release
+bench_workdir daemon
 for bin in rootwrap rootwrap-daemon rootwrap-client; do
   install -m 0755 "target/release/$bin" "$work/$bin"
 done

@@ -35,24 +35,9 @@ PY
   "$PRIVSEP_VENV/bin/pip" install -q --disable-pip-version-check "$spec"
 installed=$("$PRIVSEP_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("oslo.privsep"))')
 
-echo "== building release binaries"
-cargo build --release -p rootwrap -p rootwrap-compile -p rootwrap-bench
-
-work=$(mktemp -d /var/lib/rootwrap-bench-privsep.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-chmod 0755 "$work"
-mkdir -m 0755 "$work/files"
-: >"$work/files/target"
-cat >"$work/bench.rwf" <<RWF
-ruleset bench
-exec-dirs /bin /usr/bin
-log json $work/audit.jsonl
-allow true: true
-action chown-action (f: <path $work/files/*>):
-    chown f root:root
-RWF
-target/release/rootwrap-compile -o "$work/bench.rwc" "$work/bench.rwf" >/dev/null
-chmod 0644 "$work/bench.rwc"
+. bench/daemon-common.sh
+build_release
+bench_workdir privsep
 install -m 0755 target/release/rootwrap-daemon "$work/rootwrap-daemon"
 
 echo "== machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); oslo.privsep $installed"
