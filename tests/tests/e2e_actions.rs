@@ -153,6 +153,19 @@ impl Fixture {
         run_with_stdin(&mut self.fixture.sudo(argv), stdin)
     }
 
+    /// `sh -c SCRIPT sh ROOTWRAP RULESET ARG` run by the caller: what the
+    /// service user can do around its own sudo call (signal it, feed it).
+    fn caller_script(&self, script: &str, arg: impl AsRef<OsStr>) -> Ran {
+        run(self
+            .fixture
+            .as_caller()
+            .args(["sh", "-c", script, "sh"])
+            .arg(&self.fixture.rootwrap)
+            .arg(&self.fixture.ruleset)
+            .arg(arg)
+            .stdin(Stdio::null()))
+    }
+
     fn as_caller(&self, argv: &[&str]) {
         let done = run(self.fixture.as_caller().args(argv).stdin(Stdio::null()));
         assert_eq!(done.code, 0, "{argv:?}: {}", done.stderr);
@@ -545,14 +558,7 @@ fn a_signal_relayed_by_sudo_mid_sequence_does_not_lose_the_record() {
     let script = r#"sudo -n "$1" "$2" @slow "$3" & s=$!
 i=0; while [ ! -d "$3" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
 kill -TERM $s; wait $s; echo "status $?""#;
-    let ran = run(fx
-        .fixture
-        .as_caller()
-        .args(["sh", "-c", script, "sh"])
-        .arg(&fx.fixture.rootwrap)
-        .arg(&fx.fixture.ruleset)
-        .arg(&dir)
-        .stdin(Stdio::null()));
+    let ran = fx.caller_script(script, &dir);
     assert!(Path::new(&dir).is_dir(), "{}", ran.stderr);
     // The signal still ends the call, once the record is written.
     assert_eq!(ran.stdout_text(), "status 143\n", "{}", ran.stderr);
@@ -579,14 +585,7 @@ fn a_call_waiting_for_input_still_stops_on_a_signal() {
     fx.reset();
     let script = r#"sleep 5 </dev/null 2>/dev/null | sudo -n "$1" "$2" @put "$3" & s=$!
 sleep 0.5; kill -TERM $s; wait $s; echo "status $?""#;
-    let ran = run(fx
-        .fixture
-        .as_caller()
-        .args(["sh", "-c", script, "sh"])
-        .arg(&fx.fixture.rootwrap)
-        .arg(&fx.fixture.ruleset)
-        .arg(fx.path("f"))
-        .stdin(Stdio::null()));
+    let ran = fx.caller_script(script, fx.path("f"));
     assert_eq!(ran.stdout_text(), "status 143\n", "{}", ran.stderr);
     assert_eq!(fs::read_to_string(fx.path("f")).unwrap(), "caller\n");
 }
