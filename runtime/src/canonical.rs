@@ -23,7 +23,34 @@ pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
 /// looks at (symbolic links' targets included), and failing when none is
 /// left: the runtime bounds the file-system work of one call.
 pub fn canonicalize_within(path: &Path, budget: &Cell<usize>) -> io::Result<PathBuf> {
+    if let Some(found) = as_written(path, budget) {
+        return Ok(found);
+    }
     resolve(path, false, budget)
+}
+
+/// `path` itself, when it is written in canonical form (absolute, no empty,
+/// `.` or `..` name) and names an existing object the kernel reaches
+/// without a symbolic link: one `openat2` instead of a `statx` per
+/// component (the daemon's requests are mostly such paths). Anything else,
+/// or a kernel without `openat2`, takes the walk.
+fn as_written(path: &Path, budget: &Cell<usize>) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let names = path.as_os_str().as_bytes().strip_prefix(b"/")?;
+    let mut count = 0;
+    for name in names.split(|&b| b == b'/') {
+        if matches!(name, b"" | b"." | b"..") {
+            return None;
+        }
+        count += 1;
+    }
+    let left = budget.get().checked_sub(count)?;
+    if crate::pin::resolution() != crate::sys::Resolution::Openat2 {
+        return None;
+    }
+    crate::sys::reached_without_symlinks(path).ok()?;
+    budget.set(left);
+    Some(path.to_path_buf())
 }
 
 /// Like [`canonicalize`], but only through symlinks that only root can
@@ -142,7 +169,39 @@ mod tests {
             PathBuf::from("/")
         );
         symlink(dir.join("loop"), dir.join("loop")).unwrap();
+        assert!(canonicalize_within(&dir.join("loop"), &Cell::new(100)).is_err());
         assert!(canonicalize(&dir.join("loop/x")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The one-call path must give what the walk gives: a link at the end
+    /// or in the middle is resolved, never returned as written.
+    #[test]
+    fn paths_as_written_are_canonical_only_without_links() {
+        let dir = std::env::temp_dir().join(format!("rw-canon-fast-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("real/sub")).unwrap();
+        std::fs::write(dir.join("real/sub/file"), b"").unwrap();
+        symlink(dir.join("real"), dir.join("mid")).unwrap();
+        symlink(dir.join("real/sub/file"), dir.join("real/sub/last")).unwrap();
+        let base = std::fs::canonicalize(&dir).unwrap();
+        let within = |path: &Path| {
+            let budget = Cell::new(100);
+            let found = canonicalize_within(path, &budget).unwrap();
+            (found, 100 - budget.get())
+        };
+        let plain = base.join("real/sub/file");
+        let components = plain.components().count() - 1;
+        assert_eq!(within(&plain), (plain.clone(), components));
+        assert_eq!(within(&base.join("real/sub/last")).0, plain);
+        assert_eq!(within(&base.join("mid/sub/file")).0, plain);
+        assert_eq!(
+            within(&base.join("real/sub/new")).0,
+            base.join("real/sub/new")
+        );
+        // Too little budget for the components is an error either way.
+        let short = Cell::new(components - 1);
+        assert!(canonicalize_within(&plain, &short).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -142,7 +142,7 @@ pub fn pin(
     let object = sys::open_beneath(anchor_fd.as_fd(), rest, libc::O_PATH, how);
     match (object, pin) {
         (Ok(fd), Pin::Object) => {
-            let meta = std::fs::File::from(fd.try_clone()?).metadata()?;
+            let meta = sys::metadata(fd.as_fd())?;
             if meta.file_type().is_symlink() {
                 return Err(PathRefusal::Symlink);
             }

@@ -71,9 +71,7 @@ pub const DEFAULT_DIR_MODE: u32 = 0o755;
 pub fn object(place: &Place<'_>) -> Result<(OwnedFd, std::fs::Metadata), StepError> {
     let fd = sys::open_beneath(place.dir, Path::new(place.name), libc::O_PATH, resolution())
         .map_err(io("cannot open it"))?;
-    let meta = File::from(fd.try_clone().map_err(io("cannot open it"))?)
-        .metadata()
-        .map_err(io("cannot read its status"))?;
+    let meta = sys::metadata(fd.as_fd()).map_err(io("cannot read its status"))?;
     check_kind(&meta)?;
     Ok((fd, meta))
 }

@@ -120,7 +120,9 @@ impl Loaded {
     /// and opens its log targets.
     pub(crate) fn load(path: &Path) -> Result<Loaded, Refusal> {
         run::check_ruleset_path(path).map_err(Refusal::Ruleset)?;
-        let ruleset = run::open_trusted(path).map_err(Refusal::Ruleset)?;
+        let ruleset = run::open_trusted(path)
+            .map_err(Refusal::Ruleset)?
+            .memoized();
         let log = AuditLog::open(&ruleset.options().log).map_err(Refusal::LogUnavailable)?;
         let identity = (ruleset.options().name.clone(), ruleset.digest_hex());
         Ok(Loaded {

@@ -62,6 +62,16 @@ pub struct Ruleset<R: ReadAt + ?Sized> {
     index: Index,
     index_offset: u64,
     file_len: u64,
+    /// Sections already read and verified, by command spelling: set by a
+    /// process that decides many calls on one ruleset (the daemon).
+    memo: Option<Memo>,
+}
+
+/// Verified sections, kept whole: bounded by the ruleset itself, since only
+/// spellings the ruleset has are kept, never a caller's other words.
+#[derive(Default)]
+struct Memo {
+    sections: std::sync::Mutex<std::collections::HashMap<String, Section>>,
 }
 
 impl<R: ReadAt + ?Sized> fmt::Debug for Ruleset<R> {
@@ -140,6 +150,7 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
             index,
             index_offset,
             file_len,
+            memo: None,
         };
         for bucket in &ruleset.index.buckets {
             ruleset.check_bounds(bucket, "a bucket")?;
@@ -199,8 +210,38 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
             .unwrap_or_default())
     }
 
+    /// This ruleset, keeping each section it reads and verifies: for a
+    /// process that decides many calls (the daemon), each command's rules
+    /// are read, checked against their digest and decoded once, not per
+    /// call. The file is root's and not writable by others (checked when
+    /// opened), and a reload opens a new `Ruleset`.
+    pub fn memoized(mut self) -> Self {
+        self.memo = Some(Memo::default());
+        self
+    }
+
     /// The section of one command spelling, verified, if the ruleset has it.
     fn section_for(&self, spelling: &[u8]) -> Result<Option<Section>, RulesetError> {
+        let Some(memo) = &self.memo else {
+            return self.read_section_for(spelling);
+        };
+        let kept = |m: &Memo| {
+            let sections = m.sections.lock().unwrap_or_else(|e| e.into_inner());
+            let spelling = std::str::from_utf8(spelling).ok()?;
+            sections.get(spelling).cloned()
+        };
+        if let Some(section) = kept(memo) {
+            return Ok(Some(section));
+        }
+        let found = self.read_section_for(spelling)?;
+        if let (Some(section), Ok(spelling)) = (&found, std::str::from_utf8(spelling)) {
+            let mut sections = memo.sections.lock().unwrap_or_else(|e| e.into_inner());
+            sections.insert(spelling.to_string(), section.clone());
+        }
+        Ok(found)
+    }
+
+    fn read_section_for(&self, spelling: &[u8]) -> Result<Option<Section>, RulesetError> {
         let which = bucket_of(spelling, self.index.buckets.len());
         let bucket = self.read_bucket(which)?;
         let found = bucket
@@ -417,6 +458,52 @@ mod tests {
         assert!(ruleset.rules_for(b"missing").unwrap().is_empty());
         assert_eq!(ruleset.all_rules().unwrap(), rules);
         assert_eq!(ruleset.rule_count(), 501);
+    }
+
+    /// Counts the reads made of the bytes it serves.
+    struct Counted(Vec<u8>, std::cell::Cell<usize>);
+
+    impl ReadAt for Counted {
+        fn size(&self) -> io::Result<u64> {
+            self.0.size()
+        }
+        fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+            self.1.set(self.1.get() + 1);
+            self.0.read_exact_at(buf, offset)
+        }
+    }
+
+    #[test]
+    fn a_memoized_ruleset_reads_each_found_section_once() {
+        let rules: Vec<Rule> = (0..20).map(|i| rule(i, &format!("cmd{}", i % 5))).collect();
+        let bytes = write_ruleset(&options(), &rules).unwrap();
+        let open = |memoized: bool| {
+            let ruleset =
+                Ruleset::from_source(Box::new(Counted(bytes.clone(), Default::default()))).unwrap();
+            if memoized {
+                ruleset.memoized()
+            } else {
+                ruleset
+            }
+        };
+        let reads_of = |ruleset: &Ruleset<Counted>, command: &[u8]| {
+            let before = ruleset.source().1.get();
+            let found = ruleset.rules_for(command).unwrap();
+            (found, ruleset.source().1.get() - before)
+        };
+        let (plain, memo) = (open(false), open(true));
+        for _ in 0..3 {
+            let (found, reads) = reads_of(&plain, b"cmd3");
+            assert_eq!((found.len(), reads), (4, 2));
+        }
+        let (first, reads) = reads_of(&memo, b"cmd3");
+        assert_eq!((first.len(), reads), (4, 2));
+        for _ in 0..3 {
+            assert_eq!(reads_of(&memo, b"cmd3"), (first.clone(), 0));
+        }
+        // Spellings the ruleset lacks are not kept: each costs its bucket.
+        assert_eq!(reads_of(&memo, b"missing"), (Vec::new(), 1));
+        assert_eq!(reads_of(&memo, b"missing"), (Vec::new(), 1));
     }
 
     #[test]

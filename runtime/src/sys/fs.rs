@@ -143,24 +143,65 @@ pub fn open_dir_nofollow(
     path: &std::path::Path,
     how: Resolution,
 ) -> io::Result<std::os::fd::OwnedFd> {
-    use std::os::fd::AsFd;
+    open_absolute_nofollow(path, libc::O_PATH | libc::O_DIRECTORY, how)
+}
+
+/// Opens an absolute path, beneath `/`, following no symbolic link on the
+/// way (see [`open_beneath`]).
+pub fn open_absolute_nofollow(
+    path: &std::path::Path,
+    flags: i32,
+    how: Resolution,
+) -> io::Result<std::os::fd::OwnedFd> {
     use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::OpenOptionsExt;
-    let root: std::os::fd::OwnedFd = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
-        .open("/")?
-        .into();
     let bytes = path.as_os_str().as_bytes();
     let relative = std::path::Path::new(std::ffi::OsStr::from_bytes(
         bytes.strip_prefix(b"/").unwrap_or(bytes),
     ));
-    open_beneath(
-        root.as_fd(),
-        relative,
-        libc::O_PATH | libc::O_DIRECTORY,
-        how,
-    )
+    open_beneath(root_dir()?, relative, flags, how)
+}
+
+/// The status of the object `fd` refers to, without duplicating the
+/// descriptor to make a `File` of it (a `dup` and a `close` per check).
+pub fn metadata(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<std::fs::Metadata> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: the `File` only borrows `fd` for this call: `ManuallyDrop`
+    // never closes it, and it does not outlive the borrow.
+    let file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd.as_raw_fd()) });
+    file.metadata()
+}
+
+/// Succeeds when the absolute `path` names an existing object that the
+/// kernel reaches without meeting a symbolic link, its last name included
+/// (`openat2` beneath `/` with `RESOLVE_NO_SYMLINKS`, and no `O_NOFOLLOW`,
+/// so that a trailing link fails too). Linux 5.6+.
+pub fn reached_without_symlinks(path: &std::path::Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    let relative = bytes.strip_prefix(b"/").unwrap_or(bytes);
+    let relative =
+        CString::new(relative).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    openat2(root_dir()?, &relative, libc::O_PATH | libc::O_CLOEXEC).map(drop)
+}
+
+/// `/`, opened once per process (`O_PATH`, close-on-exec): every path a
+/// call checks is resolved beneath it, and reopening it per path was a
+/// system call (and a close) each time, in the daemon per request.
+fn root_dir() -> io::Result<std::os::fd::BorrowedFd<'static>> {
+    use std::os::fd::{AsFd, OwnedFd};
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::OnceLock;
+    static ROOT: OnceLock<OwnedFd> = OnceLock::new();
+    if let Some(root) = ROOT.get() {
+        return Ok(root.as_fd());
+    }
+    let opened: OwnedFd = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open("/")?
+        .into();
+    // A thread that lost the race drops its own descriptor.
+    Ok(ROOT.get_or_init(|| opened).as_fd())
 }
 
 /// Clears close-on-exec on `fd`: a pinned path's descriptor must reach the
