@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 
-use crate::types::Rule;
+use crate::types::{Effect, Rule};
 
 use super::{Caller, Event};
 
@@ -119,6 +119,23 @@ fn json_rule(out: &mut String, key: &str, rule: Option<&Rule>) {
     }
 }
 
+/// A denial's rule that is not an `allow`: `rule_effect` says what it is;
+/// a disabled rule's `disabled` says why and where.
+fn json_effect(out: &mut String, rule: &Rule) {
+    match &rule.effect {
+        Effect::Allow => {}
+        Effect::Deny { .. } => json_field(out, "rule_effect", b"deny"),
+        Effect::Disabled(disabled) => {
+            json_field(out, "rule_effect", b"disabled");
+            out.push_str(",\"disabled\":{\"reason\":");
+            json_string(out, disabled.reason.as_bytes());
+            out.push_str(",\"file\":");
+            json_string(out, disabled.source.file.as_bytes());
+            let _ = write!(out, ",\"line\":{}}}", disabled.source.line);
+        }
+    }
+}
+
 /// The JSON-lines form: one object, fields in a fixed order: first those
 /// no caller can lengthen or shape, then those it can (see `render_kv`).
 pub(super) fn render_json(caller: &Caller, event: &Event<'_>, time: &str) -> String {
@@ -143,6 +160,9 @@ pub(super) fn render_json(caller: &Caller, event: &Event<'_>, time: &str) -> Str
     }
     json_rule(&mut out, "rule", event.rule);
     json_rule(&mut out, "chained_rule", event.chained);
+    if let Some(rule) = event.rule {
+        json_effect(&mut out, rule);
+    }
     match event.executable {
         Some(path) => json_field(&mut out, "exec", path.as_os_str().as_bytes()),
         None => out.push_str(",\"exec\":null"),
@@ -259,6 +279,23 @@ pub(super) fn render_kv(caller: &Caller, event: &Event<'_>) -> String {
     }
     if let Some(rule) = event.chained {
         kv(&mut out, "chained_rule", &escape(rule.name.as_bytes()));
+    }
+    match event.rule.map(|rule| &rule.effect) {
+        Some(Effect::Deny { .. }) => kv(&mut out, "rule_effect", "deny"),
+        Some(Effect::Disabled(disabled)) => {
+            kv(&mut out, "rule_effect", "disabled");
+            kv(
+                &mut out,
+                "disabled_reason",
+                &escape(disabled.reason.as_bytes()),
+            );
+            kv(
+                &mut out,
+                "disabled_source",
+                &escape(format!("{}:{}", disabled.source.file, disabled.source.line).as_bytes()),
+            );
+        }
+        _ => {}
     }
     if let Some(path) = event.executable {
         kv(&mut out, "exec", &escape(path.as_os_str().as_bytes()));
