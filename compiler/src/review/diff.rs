@@ -756,6 +756,7 @@ pub(crate) mod tests {
             env: Vec::new(),
             args: Vec::new(),
             rest: Rest::Exact,
+            effect: rootwrap::types::Effect::Allow,
         }
     }
 
