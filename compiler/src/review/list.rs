@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use rootwrap::types::{OnLogFailure, Rule};
+use rootwrap::types::{Effect, OnLogFailure, Rule};
 
 use super::load::Loaded;
 use super::sudoers::Reach;
@@ -62,8 +62,12 @@ pub struct ListedRule {
     pub rule: RuleInfo,
     /// The target user.
     pub run_as: String,
-    /// `rule` or `action`.
+    /// `rule`, `deny` or `action`.
     pub kind: &'static str,
+    /// `allow`, `deny` or `disabled`.
+    pub effect: &'static str,
+    /// A disabled rule's `disable`: why, and where it is written.
+    pub disabled: Option<DisabledInfo>,
     /// The declaration as a filter file writes it: `allow NAME [as USER]:
     /// PATTERN`, or an action's heading and its steps, one per line.
     pub declaration: Vec<String>,
@@ -71,10 +75,33 @@ pub struct ListedRule {
     pub grants: Vec<String>,
 }
 
+#[derive(Debug, Serialize)]
+pub struct DisabledInfo {
+    pub reason: String,
+    pub file: String,
+    pub line: u32,
+}
+
 fn declaration(loaded: &Loaded, rule: &Rule) -> (&'static str, Vec<String>) {
     match loaded.action(rule) {
         Some(action) => ("action", super::action_lines(rule, action)),
-        None => ("rule", vec![super::rule_line(rule)]),
+        None => {
+            let kind = match super::keyword(rule) {
+                "deny" => "deny",
+                _ => "rule",
+            };
+            let mut lines = vec![super::rule_line(rule)];
+            lines.extend(super::disable_line(rule));
+            (kind, lines)
+        }
+    }
+}
+
+fn effect(rule: &Rule) -> &'static str {
+    match rule.effect {
+        Effect::Allow => "allow",
+        Effect::Deny { .. } => "deny",
+        Effect::Disabled(_) => "disabled",
     }
 }
 
@@ -99,6 +126,12 @@ pub fn listing(loaded: &Loaded, user: Option<(&str, &Reach)>) -> Listing {
             rule: rule_info(rule),
             run_as: rule.run_as.user_name().to_string(),
             kind,
+            effect: effect(rule),
+            disabled: rule.disabled().map(|d| DisabledInfo {
+                reason: d.reason.clone(),
+                file: d.source.file.clone(),
+                line: d.source.line,
+            }),
             declaration,
             grants,
         });
