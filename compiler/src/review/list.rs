@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use rootwrap::types::{Effect, OnLogFailure, Rule};
+use rootwrap::types::{OnLogFailure, Rule};
 
 use super::load::Loaded;
 use super::sudoers::Reach;
@@ -57,15 +57,14 @@ pub struct UserInfo {
 
 #[derive(Debug, Serialize)]
 pub struct ListedRule {
-    /// `name`, `file`, `line`, `pattern`: as `explain --json`'s rules.
+    /// `name`, `file`, `line`, `pattern`, `effect`: as `explain --json`'s
+    /// rules.
     #[serde(flatten)]
     pub rule: RuleInfo,
     /// The target user.
     pub run_as: String,
     /// `rule`, `deny` or `action`.
     pub kind: &'static str,
-    /// `allow`, `deny` or `disabled`.
-    pub effect: &'static str,
     /// A disabled rule's `disable`: why, and where it is written.
     pub disabled: Option<DisabledInfo>,
     /// The declaration as a filter file writes it: `allow NAME [as USER]:
@@ -97,14 +96,6 @@ fn declaration(loaded: &Loaded, rule: &Rule) -> (&'static str, Vec<String>) {
     }
 }
 
-fn effect(rule: &Rule) -> &'static str {
-    match rule.effect {
-        Effect::Allow => "allow",
-        Effect::Deny { .. } => "deny",
-        Effect::Disabled(_) => "disabled",
-    }
-}
-
 /// The listing of `loaded`, for `user` through `reach` when given.
 pub fn listing(loaded: &Loaded, user: Option<(&str, &Reach)>) -> Listing {
     let options = loaded.ruleset.options();
@@ -126,7 +117,6 @@ pub fn listing(loaded: &Loaded, user: Option<(&str, &Reach)>) -> Listing {
             rule: rule_info(rule),
             run_as: rule.run_as.user_name().to_string(),
             kind,
-            effect: effect(rule),
             disabled: rule.disabled().map(|d| DisabledInfo {
                 reason: d.reason.clone(),
                 file: d.source.file.clone(),
