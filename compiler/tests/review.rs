@@ -352,4 +352,32 @@ fn overrides_are_listed_and_diffed() {
         &["diff", "overrides.rwc", "packaged.rwc"],
         1,
     );
+    let dir = work_dir();
+    let (code, _, stderr) = run(
+        dir,
+        &[
+            "report",
+            "overrides.rwc",
+            "--against",
+            "packaged.rwc",
+            "-o",
+            "overrides.html",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let page = fs::read_to_string(dir.join("overrides.html")).unwrap();
+    let deny = article(&page, "no-sda");
+    assert!(deny.contains("data-risk=\"low\""), "{deny}");
+    assert!(deny.contains("<strong>deny rule</strong>"), "{deny}");
+    assert!(deny.contains("deny no-sda: dd"), "{deny}");
+    let disabled = article(&page, "cat-logs");
+    assert!(
+        disabled
+            .contains("<strong>disabled</strong> at site.rwf:3: logs are shipped off-host here"),
+        "{disabled}"
+    );
+    assert!(
+        page.contains("new deny rule `no-sda`"),
+        "the diff is in the page"
+    );
 }
