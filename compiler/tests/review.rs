@@ -337,6 +337,7 @@ fn the_report_is_one_self_contained_page() {
 #[test]
 fn overrides_are_listed_and_diffed() {
     case("list-overrides", &["list", "overrides.rwc"], 0);
+    case("info-overrides", &["info", "overrides.rwc"], 0);
     case(
         "list-overrides-json",
         &["list", "--json", "overrides.rwc"],

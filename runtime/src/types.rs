@@ -116,7 +116,8 @@ pub enum Effect {
     Deny { any_user: bool },
     /// A rule turned off by `disable NAME because "WHY"`: it decides
     /// nothing, and is kept to be named when it alone would have matched.
-    Disabled(Disabled),
+    /// Boxed: most rules are not disabled, and every rule is moved often.
+    Disabled(Box<Disabled>),
 }
 
 /// Why and where a rule was disabled.

@@ -424,14 +424,14 @@ impl Lowering<'_> {
         }
         done.insert(name.value.clone(), name.span);
         let (line, _) = self.sources.line_col(ast.span.file, ast.span.start);
-        lowered.rule.effect = Effect::Disabled(Disabled {
+        lowered.rule.effect = Effect::Disabled(Box::new(Disabled {
             was_deny: lowered.rule.is_deny(),
             reason: ast.reason.value.clone(),
             source: Source {
                 file: here,
                 line: line as u32,
             },
-        });
+        }));
     }
 
     /// `@sha256:HEX`: 64 hexadecimal digits.

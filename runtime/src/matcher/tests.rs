@@ -487,7 +487,7 @@ fn a_disabled_rule_decides_nothing_and_is_named() {
         },
     };
     let off = Rule {
-        effect: Effect::Disabled(disabled.clone()),
+        effect: Effect::Disabled(Box::new(disabled.clone())),
         ..rule(0, "cat", vec![Arg::Literal("a".into())], Rest::Exact)
     };
     let rules = [
@@ -511,10 +511,10 @@ fn a_disabled_rule_decides_nothing_and_is_named() {
         Ok(Decision::Allow(_))
     ));
     let off_deny = Rule {
-        effect: Effect::Disabled(Disabled {
+        effect: Effect::Disabled(Box::new(Disabled {
             was_deny: true,
             ..disabled
-        }),
+        })),
         ..deny(0, "cat", vec![], Rest::Any)
     };
     let rules = [off_deny, rule(1, "cat", vec![], Rest::Any)];
