@@ -81,13 +81,13 @@ fn every_case_prints_its_expected_diagnostics() {
         });
         if got != expected {
             failures.push(format!(
-                "{case}.rwf: the output differs from {case}.stderr\n--- expected\n{expected}--- got\n{got}"
+                "{input}: the output differs from {case}.stderr\n--- expected\n{expected}--- got\n{got}"
             ));
         }
         let has_error = expected.lines().any(|l| l.starts_with("error"));
         if code != i32::from(has_error) {
             failures.push(format!(
-                "{case}.rwf: exit code {code}, error lines: {has_error}"
+                "{input}: exit code {code}, error lines: {has_error}"
             ));
         }
     }

@@ -471,4 +471,60 @@ mod tests {
         event.steps = &[];
         assert!(!render_json(&caller, &event, "t").contains("steps"));
     }
+
+    /// A denial's deny rule or disabled rule: `rule_effect`, and the
+    /// `disable`'s reason and place, in both forms; nothing for an allow.
+    #[test]
+    fn a_denial_names_its_deny_or_disabled_rule() {
+        use crate::types::{Command, Disabled, Rest, RunAs, Source};
+        let argv = [OsString::from("cat"), OsString::from("/s")];
+        let rule = |effect| Rule {
+            id: 0,
+            name: "r".into(),
+            source: Source {
+                file: "p.rwf".into(),
+                line: 4,
+            },
+            command: Command::Name("cat".into()),
+            sha256: None,
+            run_as: RunAs::Root,
+            env: Vec::new(),
+            args: Vec::new(),
+            rest: Rest::Any,
+            effect,
+        };
+        let caller = Caller::default();
+        let deny = rule(Effect::Deny { any_user: true });
+        let mut event = Event::new(Outcome::Denied, &argv);
+        event.rule = Some(&deny);
+        let json = render_json(&caller, &event, "t");
+        assert!(
+            json.contains(r#""rule":{"name":"r","file":"p.rwf","line":4},"chained_rule":null,"rule_effect":"deny","exec":null"#),
+            "{json}"
+        );
+        assert!(render_kv(&caller, &event).contains(r#" rule_effect="deny""#));
+        let off = rule(Effect::Disabled(Box::new(Disabled {
+            was_deny: false,
+            reason: "not \"here\"".into(),
+            source: Source {
+                file: "s.rwf".into(),
+                line: 2,
+            },
+        })));
+        event.rule = Some(&off);
+        let json = render_json(&caller, &event, "t");
+        assert!(
+            json.contains(r#""rule_effect":"disabled","disabled":{"reason":"not \"here\"","file":"s.rwf","line":2},"exec":null"#),
+            "{json}"
+        );
+        let kv = render_kv(&caller, &event);
+        assert!(
+            kv.contains(r#" rule_effect="disabled" disabled_reason="not \x22here\x22" disabled_source="s.rwf:2""#),
+            "{kv}"
+        );
+        let allow = rule(Effect::Allow);
+        event.rule = Some(&allow);
+        assert!(!render_json(&caller, &event, "t").contains("effect"));
+        assert!(!render_kv(&caller, &event).contains("effect"));
+    }
 }
