@@ -21,6 +21,9 @@ pub struct Compiled {
     pub commands: usize,
     pub warnings: Vec<Diagnostic>,
     pub tests_run: usize,
+    /// Allow tests of one file that a deny or disable of another overrides
+    /// (reported as notes among `warnings`).
+    pub tests_overridden: usize,
 }
 
 /// A failed one: every diagnostic (errors and warnings) found.
@@ -226,7 +229,7 @@ pub fn compile_sources_with(
         diagnostics.extend(pin_executables(&mut policy));
     }
     diagnostics.extend(lint::lint(&policy));
-    let fails = |d: &Diagnostic| d.is_error() || deny_warnings;
+    let fails = |d: &Diagnostic| d.is_error() || (deny_warnings && d.is_warning());
     if diagnostics.iter().any(fails) {
         return Err(Failed { diagnostics });
     }
@@ -256,7 +259,9 @@ pub fn compile_sources_with(
         )));
         return Err(Failed { diagnostics });
     }
-    diagnostics.extend(policy_tests::run_tests(&ruleset, &policy.tests));
+    let test_results = policy_tests::run_tests(&ruleset, &policy.tests);
+    let tests_overridden = test_results.iter().filter(|d| !d.is_error()).count();
+    diagnostics.extend(test_results);
     if diagnostics.iter().any(fails) {
         return Err(Failed { diagnostics });
     }
@@ -264,7 +269,8 @@ pub fn compile_sources_with(
     Ok(Compiled {
         digest: ruleset.digest_hex(),
         bytes,
-        tests_run: policy.tests.len(),
+        tests_run: policy.tests.len() - tests_overridden,
+        tests_overridden,
         policy,
         commands,
         warnings: diagnostics,

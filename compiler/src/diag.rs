@@ -24,6 +24,8 @@ pub struct Spanned<T> {
 pub enum Severity {
     Error,
     Warning,
+    /// Worth knowing, never a failure (not even with `--deny-warnings`).
+    Note,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,8 +77,20 @@ impl Diagnostic {
         self
     }
 
+    /// A note: said, never a failure.
+    pub fn note_only(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Note,
+            ..Diagnostic::error(message)
+        }
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+
+    pub fn is_warning(&self) -> bool {
+        self.severity == Severity::Warning
     }
 }
 
@@ -206,6 +220,7 @@ impl Sources {
         let severity = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         };
         match d.code {
             Some(code) => {
@@ -325,6 +340,7 @@ impl Sources {
             "severity": match d.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
+                Severity::Note => "note",
             },
             "code": d.code.map(|c| c.code()),
             "message": d.message,
@@ -362,6 +378,7 @@ fn paint(text: &str, severity: Severity) -> String {
     let main = match severity {
         Severity::Error => "\x1b[1;31m",
         Severity::Warning => "\x1b[1;33m",
+        Severity::Note => "\x1b[1;36m",
     };
     let mut out = String::with_capacity(text.len() * 2);
     for line in text.split_inclusive('\n') {

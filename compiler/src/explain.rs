@@ -11,8 +11,8 @@ use serde::Serialize;
 use rootwrap::audit::escape;
 use rootwrap::exit::ExitCode;
 use rootwrap::format::{Ruleset, RulesetError};
-use rootwrap::matcher::{selector, Decision, Invocation};
-use rootwrap::types::{OnLogFailure, Rule};
+use rootwrap::matcher::{denying_rule, disabled_match, selector, Decision, Invocation};
+use rootwrap::types::{Effect, OnLogFailure, Rule};
 
 use crate::diag::did_you_mean;
 
@@ -79,6 +79,11 @@ pub struct RuleInfo {
     pub file: String,
     pub line: u32,
     pub pattern: String,
+    /// `allow`, `deny` or `disabled`.
+    pub effect: &'static str,
+    /// How its declaration starts (`allow` or `deny`, disabled or not).
+    #[serde(skip)]
+    pub keyword: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -146,6 +151,12 @@ pub fn rule_info(rule: &Rule) -> RuleInfo {
         file: rule.source.file.clone(),
         line: rule.source.line,
         pattern: rule.pattern_text(),
+        effect: match rule.effect {
+            Effect::Allow => "allow",
+            Effect::Deny { .. } => "deny",
+            Effect::Disabled(_) => "disabled",
+        },
+        keyword: crate::review::keyword(rule),
     }
 }
 
@@ -367,6 +378,40 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
                     text.push(b'`');
                 }
             }
+            // A deny rule decided, or the only match is disabled: say which.
+            if let Some(deny) = denying_rule(&tried) {
+                text = format!(
+                    "denied by deny rule `{}` ({}:{}): it matches `",
+                    deny.name, deny.source.file, deny.source.line
+                )
+                .into_bytes();
+                if let Some((through, _)) = tried.first().filter(|(r, _)| r.name != deny.name) {
+                    text = format!(
+                        "denied by deny rule `{}` ({}:{}): it matches the command line that rule `{}` chains to in `",
+                        deny.name, deny.source.file, deny.source.line, through.name
+                    )
+                    .into_bytes();
+                }
+                text.extend(Invocation::argv_bytes(argv));
+                text.push(b'`');
+                explanation.rule = Some(rule_info(deny));
+            } else if let Some(rule) = disabled_match(&tried) {
+                if let Some(disabled) = rule.disabled() {
+                    text.extend(
+                        format!(
+                            "; rule `{}` ({}:{}) matches, but is disabled ({}:{}): {}",
+                            rule.name,
+                            rule.source.file,
+                            rule.source.line,
+                            disabled.source.file,
+                            disabled.source.line,
+                            disabled.reason
+                        )
+                        .as_bytes(),
+                    );
+                }
+                explanation.rule = Some(rule_info(rule));
+            }
             explanation.message = message(text);
             for (rule, _) in &tried {
                 explanation
@@ -434,7 +479,11 @@ pub fn render(e: &Explanation) -> String {
         let _ = writeln!(out, "  as user:  {user}");
     }
     if let Some(rule) = &e.rule {
-        let _ = writeln!(out, "  rule:     allow {}: {}", rule.name, rule.pattern);
+        let _ = writeln!(
+            out,
+            "  rule:     {} {}: {}",
+            rule.keyword, rule.name, rule.pattern
+        );
     }
     if let Some(rule) = &e.chained_rule {
         let _ = writeln!(
@@ -450,7 +499,11 @@ pub fn render(e: &Explanation) -> String {
             "  rule `{}` ({}:{}): {}",
             rule.name, rule.file, rule.line, candidate.reason
         );
-        let _ = writeln!(out, "      allow {}: {}", rule.name, rule.pattern);
+        let _ = writeln!(
+            out,
+            "      {} {}: {}",
+            rule.keyword, rule.name, rule.pattern
+        );
     }
     if let Some(ruleset) = &e.ruleset {
         let _ = writeln!(

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use rootwrap::matcher::{Host, OnThisHost};
-use rootwrap::types::{file_name, Arg, Command, Item, Pin, Rest, Rule, RunAs};
+use rootwrap::types::{file_name, Arg, Command, Effect, Item, Pin, Rest, Rule, RunAs};
 
 use crate::diag::Diagnostic;
 use crate::policy::{LoweredRule, Policy, RuleSite};
@@ -201,6 +201,11 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
     let mut by_spelling: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut shadowing = shadowed::Shadowing::new(&policy.rules);
     for (index, LoweredRule { rule, site }) in policy.rules.iter().enumerate() {
+        // Deny rules take no risk; disabled rules decide nothing: neither
+        // is linted, nor shadows a later rule.
+        if rule.effect != Effect::Allow {
+            continue;
+        }
         let spelled = spellings(&rule.command);
         let mut earlier: Vec<usize> = spelled
             .iter()

@@ -326,7 +326,7 @@ fn compile(inputs: &[PathBuf], output: Option<&Path>, flags: &CheckFlags) -> Exi
             let errors = failed
                 .diagnostics
                 .iter()
-                .filter(|d| d.is_error() || deny_warnings)
+                .filter(|d| d.is_error() || (deny_warnings && d.is_warning()))
                 .count();
             for d in &failed.diagnostics {
                 show(&sources, d);
@@ -338,12 +338,16 @@ fn compile(inputs: &[PathBuf], output: Option<&Path>, flags: &CheckFlags) -> Exi
             for d in &compiled.warnings {
                 show(&sources, d);
             }
+            let overridden = match compiled.tests_overridden {
+                0 => String::new(),
+                n => format!(" ({n} overridden by a deny or disable)"),
+            };
             let summary = format!(
-                "{} rules for {} command spellings, {} policy tests passed, {} warning(s)",
+                "{} rules for {} command spellings, {} policy tests passed{overridden}, {} warning(s)",
                 compiled.policy.rules.len(),
                 compiled.commands,
                 compiled.tests_run,
-                compiled.warnings.len()
+                compiled.warnings.iter().filter(|d| d.is_warning()).count()
             );
             match output {
                 None => {

@@ -76,4 +76,9 @@ pub struct PolicyTest {
     pub rule: Option<Spanned<String>>,
     pub argv: Vec<String>,
     pub span: Span,
+    /// The filter file it is written in. A test of one file that a `deny`
+    /// or `disable` of another overrides is a note, not a failure: the
+    /// site narrowed what a packaged file allows. `None` (test vectors):
+    /// every failure counts.
+    pub file: Option<String>,
 }

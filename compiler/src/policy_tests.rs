@@ -4,7 +4,10 @@
 use std::ffi::OsString;
 
 use rootwrap::format::Ruleset;
-use rootwrap::matcher::{Decision, Invocation};
+use rootwrap::matcher::{
+    decide, denying_rule, disabled_match, AssumeInstalled, Context, Decision, Invocation, Mismatch,
+};
+use rootwrap::types::{Effect, Rule};
 
 use crate::diag::Diagnostic;
 use crate::policy::PolicyTest;
@@ -65,6 +68,30 @@ pub fn run_tests(ruleset: &Ruleset<Vec<u8>>, tests: &[PolicyTest]) -> Vec<Diagno
             ),
             (Err(_), false, _) => {}
             (Err(tried), true, _) => {
+                if let Some(note) = overridden(ruleset, test, &argv, &tried) {
+                    failures.push(note);
+                    continue;
+                }
+                if let Some(deny) = denying_rule(&tried) {
+                    failures.push(
+                        Diagnostic::error(format!(
+                            "policy test failed: `{shown}` must be allowed, but deny rule `{}` denies it",
+                            deny.name
+                        ))
+                        .at(test.span, "this test")
+                        .note(
+                            None,
+                            format!(
+                                "`{}` at {}:{}: {}",
+                                deny.name,
+                                deny.source.file,
+                                deny.source.line,
+                                deny.pattern_text()
+                            ),
+                        ),
+                    );
+                    continue;
+                }
                 let mut d = Diagnostic::error(format!(
                     "policy test failed: `{shown}` must be allowed, but no rule allows it"
                 ))
@@ -95,4 +122,82 @@ pub fn run_tests(ruleset: &Ruleset<Vec<u8>>, tests: &[PolicyTest]) -> Vec<Diagno
         }
     }
     failures
+}
+
+/// A note for an allow test that a `deny` or `disable` written in another
+/// file overrides: the ruleset without overrides would pass it. `None`
+/// when the test fails for another reason, or sits in the overriding file
+/// (there, the test and the override contradict each other: an error).
+fn overridden(
+    ruleset: &Ruleset<Vec<u8>>,
+    test: &PolicyTest,
+    argv: &[OsString],
+    tried: &[(Rule, Mismatch)],
+) -> Option<Diagnostic> {
+    let (what, at) = match (denying_rule(tried), disabled_match(tried)) {
+        (Some(deny), _) => (
+            format!(
+                "deny rule `{}` ({}:{})",
+                deny.name, deny.source.file, deny.source.line
+            ),
+            deny.source.file.as_str(),
+        ),
+        (None, Some(rule)) => {
+            let disabled = rule.disabled()?;
+            (
+                format!(
+                    "the disabling of rule `{}` ({}:{}: {})",
+                    rule.name, disabled.source.file, disabled.source.line, disabled.reason
+                ),
+                disabled.source.file.as_str(),
+            )
+        }
+        (None, None) => return None,
+    };
+    if test.file.as_deref().is_none_or(|file| file == at) {
+        return None;
+    }
+    // The same call, every deny and disable left out.
+    let lookup = |command: &[u8]| {
+        Ok(ruleset
+            .rules_for(command)?
+            .into_iter()
+            .filter_map(|mut rule| {
+                match &rule.effect {
+                    Effect::Allow => {}
+                    Effect::Deny { .. } => return None,
+                    Effect::Disabled(disabled) if disabled.was_deny => return None,
+                    Effect::Disabled(_) => rule.effect = Effect::Allow,
+                }
+                Some(rule)
+            })
+            .collect())
+    };
+    let ctx = Context::new(&ruleset.options().exec_dirs, &lookup, &AssumeInstalled);
+    let rule = match decide(argv, &ctx).ok()? {
+        Decision::Allow(allowed) => allowed.rule,
+        Decision::NotExecutable { rule } => rule,
+        Decision::Deny { .. } => return None,
+    };
+    if test
+        .rule
+        .as_ref()
+        .is_some_and(|name| name.value != rule.name)
+    {
+        return None;
+    }
+    Some(
+        Diagnostic::note_only(format!(
+            "policy test `{}` no longer holds: overridden by {what}",
+            Invocation::display_argv(argv)
+        ))
+        .at(test.span, "this test")
+        .note(
+            None,
+            format!(
+                "without it, rule `{}` ({}:{}) allows the call",
+                rule.name, rule.source.file, rule.source.line
+            ),
+        ),
+    )
 }

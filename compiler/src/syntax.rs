@@ -24,6 +24,15 @@ pub enum Statement {
     Test(TestAst),
     Option(OptionAst),
     Action(ActionAst),
+    Disable(DisableAst),
+}
+
+/// `disable NAME because "WHY"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisableAst {
+    pub name: Spanned<String>,
+    pub reason: Spanned<String>,
+    pub span: Span,
 }
 
 /// `action NAME (PARAM: PATTERN, ...) [as USER]:` and the steps indented
@@ -67,6 +76,8 @@ pub enum PieceAst {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleAst {
+    /// `deny NAME ...` rather than `allow NAME ...`.
+    pub deny: bool,
     pub name: Spanned<String>,
     pub run_as: Option<Spanned<String>>,
     pub env: Vec<(Spanned<String>, ItemAst)>,
@@ -374,6 +385,8 @@ fn describe(expected: &Rule) -> &'static str {
         Rule::undo_head | Rule::kw_undo => "`undo:`",
         Rule::kw_as => "`as USER`",
         Rule::kw_deny => "`deny`",
+        Rule::kw_disable => "`disable`",
+        Rule::disable => "`disable NAME because \"reason\"`",
         Rule::kw_env => "`env`",
         Rule::kw_because => "`because \"reason\"`",
         Rule::rule_name => "a rule name",
@@ -453,7 +466,7 @@ fn syntax_error(
             "an action is `action NAME (PARAM: PATTERN, ...) [as USER]:`, its steps indented below it",
         ),
         _ => diagnostic.help(
-            "statements are `allow NAME: COMMAND ARGS...`, `test allow|deny: ARGV...` or an option such as `exec-dirs /usr/bin`",
+            "statements are `allow|deny NAME: COMMAND ARGS...`, `disable NAME because \"WHY\"`, `test allow|deny: ARGV...` or an option such as `exec-dirs /usr/bin`",
         ),
     }
 }
@@ -480,6 +493,23 @@ fn statement_ast(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<State
         Rule::rule => rule_ast(file, base, span, pair).map(Statement::Rule),
         Rule::test => test_ast(file, base, span, pair).map(Statement::Test),
         Rule::action => action_ast(file, base, span, pair).map(Statement::Action),
+        Rule::disable => {
+            let mut name = None;
+            let mut reason = None;
+            for part in pair.into_inner() {
+                match part.as_rule() {
+                    Rule::rule_name => name = Some(spanned(file, base, &part)),
+                    Rule::string => reason = Some(word_value(file, base, part)?),
+                    _ => {}
+                }
+            }
+            match (name, reason) {
+                (Some(name), Some(reason)) => {
+                    Ok(Statement::Disable(DisableAst { name, reason, span }))
+                }
+                _ => Err(Diagnostic::error("a `disable` without a name or a reason").at(span, "")),
+            }
+        }
         Rule::option => {
             let mut inner = pair.into_inner();
             let name = inner
@@ -502,6 +532,7 @@ fn rule_ast(
     pair: Pair<'_, Rule>,
 ) -> Result<RuleAst, Diagnostic> {
     let mut rule = RuleAst {
+        deny: false,
         name: Spanned {
             value: String::new(),
             span,
@@ -521,6 +552,7 @@ fn rule_ast(
     };
     for part in pair.into_inner() {
         match part.as_rule() {
+            Rule::kw_deny => rule.deny = true,
             Rule::rule_name => rule.name = spanned(file, base, &part),
             Rule::run_as => {
                 if let Some(account) = part.into_inner().find(|p| p.as_rule() == Rule::account) {

@@ -351,3 +351,73 @@ fn deny_warnings_and_because_lint() {
     let out = run(&dir, &["check", "quoted.rwf"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// `explain` names the deny rule that denies a call (directly, or on the
+/// command line a `then allowed` rule chains to), and the disabled rule
+/// that alone matches one, with the `disable`'s reason.
+#[test]
+fn explain_names_deny_rules_and_disabled_rules() {
+    let dir = scratch("explain-overrides");
+    let data = dir.join("data");
+    fs::create_dir_all(&data).unwrap();
+    for name in ["open", "secret"] {
+        fs::write(data.join(name), "x").unwrap();
+    }
+    let data = data.display();
+    fs::write(
+        dir.join("packaged.rwf"),
+        format!(
+            "ruleset t\nexec-dirs /usr/bin /bin\nallow cat-data: cat <path {data}/*>\n\
+             allow head-data: head <path {data}/*>\nallow nice: nice -n5 then allowed\n"
+        ),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("site.rwf"),
+        format!(
+            "deny no-secret: cat <path {data}/secret>\n\
+             disable head-data because \"not here\"\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&dir, &["-o", "t.rwc", "packaged.rwf", "site.rwf"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let explain = |argv: &[&str]| {
+        let mut args = vec!["explain", "--json", "t.rwc", "--"];
+        args.extend(argv);
+        let out = run(&dir, &args);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), json)
+    };
+    let secret = format!("{data}/secret");
+    for argv in [
+        vec!["cat", secret.as_str()],
+        vec!["nice", "-n5", "cat", secret.as_str()],
+    ] {
+        let (code, json) = explain(&argv);
+        assert_eq!(code, Some(99), "{json}");
+        assert_eq!(json["decision"], "deny", "{json}");
+        assert_eq!(json["rule"]["name"], "no-secret", "{json}");
+        assert_eq!(json["rule"]["effect"], "deny", "{json}");
+        assert_eq!(json["rule"]["file"], "site.rwf", "{json}");
+        let message = json["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("denied by deny rule `no-secret` (site.rwf:1)"),
+            "{message}"
+        );
+    }
+    let open = format!("{data}/open");
+    let (code, json) = explain(&["head", open.as_str()]);
+    assert_eq!(code, Some(99), "{json}");
+    assert_eq!(json["rule"]["name"], "head-data", "{json}");
+    assert_eq!(json["rule"]["effect"], "disabled", "{json}");
+    let message = json["message"].as_str().unwrap();
+    assert!(
+        message.contains("is disabled (site.rwf:2): not here"),
+        "{message}"
+    );
+    let (code, json) = explain(&["cat", open.as_str()]);
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["rule"]["effect"], "allow", "{json}");
+    let _ = fs::remove_dir_all(&dir);
+}

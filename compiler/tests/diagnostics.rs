@@ -1,7 +1,8 @@
 //! Compiler diagnostics, tested whole: each `diagnostics/NAME.rwf` is put to
 //! `rootwrap-compile check`, and what it prints on stderr must equal
 //! `diagnostics/NAME.stderr`, byte for byte; the exit code is 1 when that
-//! output holds an error, 0 otherwise.
+//! output holds an error, 0 otherwise. A directory `NAME.d` is a case of
+//! several files, given together.
 //!
 //! `UPDATE_EXPECT=1 cargo test -p rootwrap-compile --test diagnostics`
 //! writes the expected files from the current output instead (review the
@@ -47,9 +48,11 @@ fn every_case_prints_its_expected_diagnostics() {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
+    // `NAME.d/`: several files, compiled together in name order (a
+    // packaged file and a site's).
     let cases: Vec<&str> = names
         .iter()
-        .filter_map(|n| n.strip_suffix(".rwf"))
+        .filter_map(|n| n.strip_suffix(".rwf").or_else(|| n.strip_suffix(".d")))
         .collect();
     assert!(cases.len() > 10, "too few cases in {}", dir.display());
     // An expected file without its case is a case lost in a rename.
@@ -60,7 +63,11 @@ fn every_case_prints_its_expected_diagnostics() {
     }
     let mut failures = Vec::new();
     for case in &cases {
-        let (code, got) = check(&dir, &format!("{case}.rwf"));
+        let input = match dir.join(format!("{case}.d")).is_dir() {
+            true => format!("{case}.d"),
+            false => format!("{case}.rwf"),
+        };
+        let (code, got) = check(&dir, &input);
         let expected_path = dir.join(format!("{case}.stderr"));
         if update {
             fs::write(&expected_path, &got).unwrap();
@@ -74,13 +81,13 @@ fn every_case_prints_its_expected_diagnostics() {
         });
         if got != expected {
             failures.push(format!(
-                "{case}.rwf: the output differs from {case}.stderr\n--- expected\n{expected}--- got\n{got}"
+                "{input}: the output differs from {case}.stderr\n--- expected\n{expected}--- got\n{got}"
             ));
         }
         let has_error = expected.lines().any(|l| l.starts_with("error"));
         if code != i32::from(has_error) {
             failures.push(format!(
-                "{case}.rwf: exit code {code}, error lines: {has_error}"
+                "{input}: exit code {code}, error lines: {has_error}"
             ));
         }
     }

@@ -361,7 +361,10 @@ fn several_files_make_one_ruleset() {
         ("two.rwf", "allow a: /bin/cat\n"),
     ])
     .unwrap_err();
-    assert!(rendered.contains("rule `a` is defined twice"), "{rendered}");
+    assert!(
+        rendered.contains("`a` is defined in two files: one.rwf:2 and two.rwf:1"),
+        "{rendered}"
+    );
     assert!(rendered.contains("--> two.rwf:1:7"), "{rendered}");
     assert!(rendered.contains("--> one.rwf:2:7"), "{rendered}");
 }

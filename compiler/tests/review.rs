@@ -23,7 +23,8 @@ fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/review")
 }
 
-/// A copy of `review/` with `old.rwc` and `new.rwc` compiled in it (by
+/// A copy of `review/` with `old.rwc`, `new.rwc`, `packaged.rwc` and
+/// `overrides.rwc` (`packaged.rwf` with `site.rwf`) compiled in it (by
 /// relative names, so that outputs name no directory of this machine).
 fn work_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -35,13 +36,16 @@ fn work_dir() -> &'static Path {
             let path = entry.unwrap().path();
             fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
         }
-        for name in ["old", "new"] {
+        for name in ["old", "new", "packaged"] {
             let (code, _, stderr) = run(
                 &dir,
                 &["-o", &format!("{name}.rwc"), &format!("{name}.rwf")],
             );
             assert_eq!(code, 0, "{stderr}");
         }
+        // A packaged file narrowed by a site's file (`deny`, `disable`).
+        let (code, _, stderr) = run(&dir, &["-o", "overrides.rwc", "packaged.rwf", "site.rwf"]);
+        assert_eq!(code, 0, "{stderr}");
         dir
     })
 }
@@ -326,4 +330,55 @@ fn the_report_is_one_self_contained_page() {
     assert!(fs::read_to_string(dir.join("new.rwf"))
         .unwrap()
         .starts_with("# The photos"));
+}
+
+/// Deny rules and disabled rules are listed as such; a new deny or a new
+/// `disable` narrows the ruleset, their removal widens it.
+#[test]
+fn overrides_are_listed_and_diffed() {
+    case("list-overrides", &["list", "overrides.rwc"], 0);
+    case("info-overrides", &["info", "overrides.rwc"], 0);
+    case(
+        "list-overrides-json",
+        &["list", "--json", "overrides.rwc"],
+        0,
+    );
+    case(
+        "diff-overrides",
+        &["diff", "packaged.rwc", "overrides.rwc"],
+        0,
+    );
+    case(
+        "diff-overrides-gone",
+        &["diff", "overrides.rwc", "packaged.rwc"],
+        1,
+    );
+    let dir = work_dir();
+    let (code, _, stderr) = run(
+        dir,
+        &[
+            "report",
+            "overrides.rwc",
+            "--against",
+            "packaged.rwc",
+            "-o",
+            "overrides.html",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let page = fs::read_to_string(dir.join("overrides.html")).unwrap();
+    let deny = article(&page, "no-sda");
+    assert!(deny.contains("data-risk=\"low\""), "{deny}");
+    assert!(deny.contains("<strong>deny rule</strong>"), "{deny}");
+    assert!(deny.contains("deny no-sda: dd"), "{deny}");
+    let disabled = article(&page, "cat-logs");
+    assert!(
+        disabled
+            .contains("<strong>disabled</strong> at site.rwf:3: logs are shipped off-host here"),
+        "{disabled}"
+    );
+    assert!(
+        page.contains("new deny rule `no-sda`"),
+        "the diff is in the page"
+    );
 }

@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use rootwrap::display::literal;
 use rootwrap::format::Ruleset;
-use rootwrap::types::{Options, Rule, RunAs, Source};
+use rootwrap::types::{Effect, Options, Rule, RunAs, Source};
 use rootwrap_compile::{compile_sources, Sources};
 
 fuzz_target!(|data: &[u8]| {
@@ -63,7 +63,8 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// The rules as a filter file of their own: the options rules depend on
-/// (`exec-dirs`), then one `allow` line per rule, in order.
+/// (`exec-dirs`), then one `allow` or `deny` line per rule, in order (a
+/// single file holds no `disable` of its own rules).
 fn print_back(options: &Options, rules: &[Rule]) -> String {
     let mut out = format!("ruleset {}\n", literal(&options.name));
     if !options.exec_dirs.is_empty() {
@@ -71,12 +72,15 @@ fn print_back(options: &Options, rules: &[Rule]) -> String {
         out.push_str(&format!("exec-dirs {}\n", dirs.join(" ")));
     }
     for rule in rules {
-        let run_as = match &rule.run_as {
-            RunAs::Root => String::new(),
-            RunAs::User(user) => format!(" as {user}"),
+        let run_as = match (&rule.run_as, &rule.effect) {
+            (RunAs::User(user), _) => format!(" as {user}"),
+            // `deny x as root:` holds for calls run as root only.
+            (RunAs::Root, Effect::Deny { any_user: false }) => " as root".to_string(),
+            (RunAs::Root, _) => String::new(),
         };
+        let keyword = if rule.is_deny() { "deny" } else { "allow" };
         out.push_str(&format!(
-            "allow {}{run_as}: {}\n",
+            "{keyword} {}{run_as}: {}\n",
             rule.name,
             rule.pattern_text()
         ));

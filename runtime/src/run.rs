@@ -13,7 +13,9 @@ use std::path::Path;
 use crate::audit::{record_fallback, say, AuditLog, Caller, Event, LogError, Outcome};
 use crate::exec::ExecError;
 use crate::format::{Ruleset, RulesetError, MAX_RULESET_BYTES};
-use crate::matcher::{Allowed, Decision, Fault, Invocation, Mismatch};
+use crate::matcher::{
+    denying_rule, disabled_match, Allowed, Decision, Fault, Invocation, Mismatch,
+};
 use crate::owner::Exposure;
 use crate::types::Rule;
 
@@ -101,8 +103,10 @@ pub(crate) enum Refusal {
     LogUnavailable(LogError),
     /// A rule matched, but its executable is missing on this host.
     NotFound(Box<Rule>),
-    /// No rule allows the command line: the message says why.
-    Denied(Vec<u8>),
+    /// No rule allows the command line: the message says why; the rule
+    /// named is the `deny` rule that matched, or the disabled rule that
+    /// alone matched.
+    Denied(Vec<u8>, Option<Box<Rule>>),
     /// Allowed, but not run: the executable was refused, or switching
     /// user or `execve` failed.
     ExecFailed(ExecError),
@@ -122,7 +126,7 @@ impl Refusal {
             | Refusal::NotRecorded(_) => Outcome::BadRuleset,
             Refusal::NoCommand => Outcome::BadInvocation,
             Refusal::NotFound(_) => Outcome::NotFound,
-            Refusal::Denied(_) => Outcome::Denied,
+            Refusal::Denied(..) => Outcome::Denied,
             Refusal::ExecFailed(_) => Outcome::ExecFailed,
             Refusal::Ended(_) => Outcome::Allowed,
         }
@@ -148,7 +152,7 @@ impl Refusal {
                 rule.name
             )
             .into_bytes(),
-            Refusal::Denied(message) => message.clone(),
+            Refusal::Denied(message, _) => message.clone(),
             Refusal::ExecFailed(e) => e.to_string().into_bytes(),
             Refusal::Ended(_) => Vec::new(),
         }
@@ -326,9 +330,15 @@ pub(crate) fn decide<R: crate::format::ReadAt + ?Sized>(
             // A damaged ruleset must be reported as such, never as a
             // denial.
             ruleset.verify_all().map_err(Refusal::Ruleset)?;
-            Err(Refusal::Denied(denial_message(argv, &tried)))
+            Err(denial(argv, &tried))
         }
     }
+}
+
+/// The refusal of a denied call: its message, and the rule it names.
+pub(crate) fn denial(argv: &[OsString], tried: &[(Rule, Mismatch)]) -> Refusal {
+    let named = denying_rule(tried).or_else(|| disabled_match(tried));
+    Refusal::Denied(denial_message(argv, tried), named.cloned().map(Box::new))
 }
 
 /// Records a refusal (to `log`, with its caller, or before a log exists
@@ -345,8 +355,9 @@ pub(crate) fn record_refusal(
 ) -> Result<(), LogError> {
     let details = Details::of(allowed);
     let mut event = details.event(refusal.outcome(), argv, allowed);
-    if let Refusal::NotFound(rule) = refusal {
-        event.rule = Some(rule);
+    match refusal {
+        Refusal::NotFound(rule) | Refusal::Denied(_, Some(rule)) => event.rule = Some(rule),
+        _ => {}
     }
     event.ruleset = identity;
     event.reason = Some(message);
@@ -437,9 +448,22 @@ fn denial_message(argv: &[OsString], tried: &[(Rule, Mismatch)]) -> Vec<u8> {
         .find(|(_, why)| matches!(why, Mismatch::Process { .. }))
         .map(|(rule, why)| format!("; rule `{}`: {why}", rule.name))
         .unwrap_or_default();
-    let (head, tail) = match unsafe_path {
-        Some((rule, why)) => ("Unsafe path: ", format!(" (rule `{}`: {why})", rule.name)),
-        None => (
+    let overridden = tried
+        .iter()
+        .find(|(_, why)| matches!(why, Mismatch::DeniedBy(_)));
+    let disabled = tried
+        .iter()
+        .find(|(_, why)| matches!(why, Mismatch::Disabled(_)));
+    let (head, tail) = match (overridden, unsafe_path, disabled) {
+        (Some((_, why)), _, _) => ("Unauthorized command: ", format!(" ({why})")),
+        (None, Some((rule, why)), _) => {
+            ("Unsafe path: ", format!(" (rule `{}`: {why})", rule.name))
+        }
+        (None, None, Some((rule, why))) => (
+            "Unauthorized command: ",
+            format!(" (no filter matched; rule `{}`: {why})", rule.name),
+        ),
+        (None, None, None) => (
             "Unauthorized command: ",
             format!(" (no filter matched{process})"),
         ),

@@ -82,7 +82,7 @@ pub enum OnLogFailure {
     Continue,
 }
 
-/// One `allow` rule, lowered.
+/// One `allow` or `deny` rule, lowered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
     /// Position in declaration order over the whole ruleset (0-based).
@@ -101,6 +101,48 @@ pub struct Rule {
     pub args: Vec<Item>,
     /// What may follow them.
     pub rest: Rest,
+    /// What a match does: allow, deny, or nothing (disabled).
+    pub effect: Effect,
+}
+
+/// What a rule does with the command lines it matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Effect {
+    /// `allow`: the first allowing rule decides how the call runs.
+    Allow,
+    /// `deny`: the call is denied, whatever allows it, wherever this rule
+    /// is written. With `as USER` (`any_user` false), only when the rule
+    /// that allows the call runs it as `run_as`.
+    Deny { any_user: bool },
+    /// A rule turned off by `disable NAME because "WHY"`: it decides
+    /// nothing, and is kept to be named when it alone would have matched.
+    /// Boxed: most rules are not disabled, and every rule is moved often.
+    Disabled(Box<Disabled>),
+}
+
+/// Why and where a rule was disabled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disabled {
+    /// The `deny` rule's effect when it was one (a disabled deny denies
+    /// nothing either).
+    pub was_deny: bool,
+    pub reason: String,
+    /// The `disable` statement.
+    pub source: Source,
+}
+
+impl Rule {
+    /// A `deny` rule (not disabled).
+    pub fn is_deny(&self) -> bool {
+        matches!(self.effect, Effect::Deny { .. })
+    }
+
+    pub fn disabled(&self) -> Option<&Disabled> {
+        match &self.effect {
+            Effect::Disabled(disabled) => Some(disabled),
+            _ => None,
+        }
+    }
 }
 
 /// Where a rule was written: shown in logs and explanations.
@@ -148,6 +190,17 @@ impl Command {
 /// lints and the importer share.
 pub fn file_name(command: &str) -> &str {
     command.rsplit('/').next().unwrap_or(command)
+}
+
+/// [`file_name`] of a caller's argv[0], which may not be UTF-8.
+pub fn file_name_bytes(command: &[u8]) -> &[u8] {
+    command.rsplit(|&b| b == b'/').next().unwrap_or(command)
+}
+
+/// Whether a `deny` rule for `command` holds for the caller's `argv0`:
+/// any spelling with the same file name.
+pub fn deny_covers(command: &Command, argv0: &[u8]) -> bool {
+    file_name_bytes(argv0) == file_name(command.as_str()).as_bytes()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

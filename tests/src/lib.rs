@@ -264,18 +264,33 @@ pub fn set_mode(path: &Path, mode: u32) {
 /// Compiles `source` with the real `rootwrap-compile` into `dir/NAME.rwc`
 /// (mode 0644), keeping the source next to it as `dir/NAME.rwf`.
 pub fn compile_ruleset(dir: &Path, name: &str, source: &str) -> PathBuf {
-    let input = dir.join(format!("{name}.rwf"));
+    compile_ruleset_files(dir, name, &[(&format!("{name}.rwf"), source)])
+}
+
+/// As [`compile_ruleset`], from several files (FILE NAME, source), given
+/// to the compiler in this order (a packaged file, then a site's), from
+/// `dir`, so that the rules record their bare file names.
+pub fn compile_ruleset_files(dir: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
     let output = dir.join(format!("{name}.rwc"));
-    fs::write(&input, source).unwrap_or_else(|e| panic!("cannot write {}: {e}", input.display()));
-    let compiled = run(Command::new(&binaries().compile)
-        .arg("-o")
-        .arg(&output)
-        .arg(&input));
+    let mut command = Command::new(&binaries().compile);
+    command.current_dir(dir).arg("-o").arg(&output);
+    for (file, source) in files {
+        let input = dir.join(file);
+        fs::write(&input, source)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", input.display()));
+        command.arg(file);
+    }
+    let compiled = run(&mut command);
     assert_eq!(
         compiled.code,
         0,
-        "rootwrap-compile failed on {}:\n{}",
-        input.display(),
+        "rootwrap-compile failed on {} in {}:\n{}",
+        files
+            .iter()
+            .map(|(file, _)| *file)
+            .collect::<Vec<_>>()
+            .join(" "),
+        dir.display(),
         compiled.stderr
     );
     set_mode(&output, 0o644);
@@ -359,6 +374,16 @@ impl SudoFixture {
     /// with a sudoers line of its own: test files with different rulesets
     /// do not disturb each other.
     pub fn set_up_named(name: &str, source: &str, scripts: &[(&str, &str)]) -> SudoFixture {
+        SudoFixture::set_up_files(name, &[(&format!("{name}.rwf"), source)], scripts)
+    }
+
+    /// As [`SudoFixture::set_up_named`], the ruleset compiled from several
+    /// files (FILE NAME, source), in this order.
+    pub fn set_up_files(
+        name: &str,
+        files: &[(&str, &str)],
+        scripts: &[(&str, &str)],
+    ) -> SudoFixture {
         let dir = &fixture_dir();
         // sudo lets the caller run what lies here as root: only root may
         // write to it.
@@ -381,7 +406,7 @@ impl SudoFixture {
             install(&fixture.exec_dir.join(name), text.as_bytes(), 0o755);
         }
         let staging = Scratch::new_in(dir, ".compile");
-        let compiled = compile_ruleset(staging.path(), name, source);
+        let compiled = compile_ruleset_files(staging.path(), name, files);
         let bytes = fs::read(&compiled).expect("the compiled ruleset");
         install(&fixture.ruleset, &bytes, 0o644);
 

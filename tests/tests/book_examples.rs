@@ -5,7 +5,10 @@
 //! ````) block right after it shows the compiler's `error:` (and
 //! `warning[...]`) lines; each of them must be one the compiler prints for
 //! the block (`...` in a shown line stands for any text), and every error
-//! the compiler prints must be shown.
+//! the compiler prints must be shown. An ```` ```rwf,site ```` block
+//! (or ```` ```rwf,site,compile_fail ````) is a site's file: it is
+//! compiled after the last ```` ```rwf ```` block before it, as a second
+//! file.
 
 // A test fails loudly: unwrapping is the point outside #[test] fns too.
 #![allow(
@@ -35,6 +38,10 @@ struct Block {
     /// For a `compile_fail` block: the `error`/`warning[` lines of the
     /// ```` ```text ```` block that follows it.
     shown: Vec<String>,
+    /// For an `rwf,site` block: the last plain ```` ```rwf ```` block
+    /// before it, compiled first as another file (a packaged file, and a
+    /// site's file that overrides it).
+    packaged: Option<String>,
 }
 
 /// The fenced blocks of one markdown file whose info string is `rwf` or
@@ -47,6 +54,8 @@ fn blocks_in(file: &Path, markdown: &str) -> Vec<Block> {
     let mut awaiting_output = false;
     // The open fence is the output block of the last compile_fail block.
     let mut in_output = false;
+    let mut site = false;
+    let mut last_packaged: Option<String> = None;
     for (index, line) in markdown.lines().enumerate() {
         let trimmed = line.trim_start();
         match &mut open {
@@ -60,11 +69,12 @@ fn blocks_in(file: &Path, markdown: &str) -> Vec<Block> {
                 let (ticks, info) = info;
                 in_output = awaiting_output && (info == "text" || info == "console");
                 awaiting_output = false;
+                site = info.starts_with("rwf,site");
                 let expect = match info {
-                    "rwf" => Some(Expect::Compiles),
-                    "rwf,compile_fail" => Some(Expect::Fails),
+                    "rwf" | "rwf,site" => Some(Expect::Compiles),
+                    "rwf,compile_fail" | "rwf,site,compile_fail" => Some(Expect::Fails),
                     other if other.starts_with("rwf") => panic!(
-                        "{}:{}: unknown filter block kind `{other}` (use `rwf` or `rwf,compile_fail`)",
+                        "{}:{}: unknown filter block kind `{other}` (use `rwf`, `rwf,compile_fail`, `rwf,site` or `rwf,site,compile_fail`)",
                         file.display(),
                         index + 1
                     ),
@@ -93,12 +103,25 @@ fn blocks_in(file: &Path, markdown: &str) -> Vec<Block> {
                 if let Some(expect) = *expect {
                     let mut text = body.join("\n");
                     text.push('\n');
+                    let packaged = match site {
+                        true => Some(last_packaged.clone().unwrap_or_else(|| {
+                            panic!(
+                                "{}:{start}: an rwf,site block needs an rwf block before it",
+                                file.display()
+                            )
+                        })),
+                        false => None,
+                    };
+                    if !site && expect == Expect::Compiles {
+                        last_packaged = Some(text.clone());
+                    }
                     blocks.push(Block {
                         file: file.to_path_buf(),
                         line: *start,
                         expect,
                         text,
                         shown: Vec::new(),
+                        packaged,
                     });
                     awaiting_output = expect == Expect::Fails;
                 }
@@ -175,11 +198,11 @@ fn every_filter_example_in_the_book_compiles_or_fails_as_marked() {
             .unwrap_or_default();
         let name = format!("{file_name}:{}", block.line);
         let mut sources = Sources::default();
-        let result = compile_sources(
-            vec![(name.clone(), block.text.clone())],
-            false,
-            &mut sources,
-        );
+        let mut texts = vec![(name.clone(), block.text.clone())];
+        if let Some(packaged) = &block.packaged {
+            texts.insert(0, (format!("{name}.packaged"), packaged.clone()));
+        }
+        let result = compile_sources(texts, false, &mut sources);
         match (block.expect, result) {
             (Expect::Compiles, Ok(_)) => {}
             (Expect::Fails, Err(failed)) => {

@@ -38,15 +38,7 @@ impl Lowering<'_> {
         let mut failed: Option<Reported> = None;
         let name = &ast.name;
         if let Some(&first) = self.rule_names.get(&name.value) {
-            let first_span = earlier.get(first).map(|r| r.site.span);
-            failed = Some(
-                self.error(
-                    Diagnostic::error(format!("`{}` is defined twice", name.value))
-                        .at(name.span, "defined again here")
-                        .note(first_span, "first defined here")
-                        .help("rules and actions share one set of names: rename one of them"),
-                ),
-            );
+            failed = Some(self.defined_twice(name, earlier.get(first)));
         }
         let run_as = self.run_as(ast.run_as.as_ref(), &mut failed);
         let mut params = Params {
@@ -146,6 +138,7 @@ impl Lowering<'_> {
             env: Vec::new(),
             args: params.args.iter().cloned().map(Item::One).collect(),
             rest: Rest::Exact,
+            effect: rootwrap::types::Effect::Allow,
         };
         let site = RuleSite {
             span: name.span,

@@ -12,14 +12,18 @@ mod types;
 
 use std::collections::HashMap;
 
-use rootwrap::types::{Arg, Command, EnvVar, Item, Rest, Rule, RunAs, Source, MAX_MATCH_STEPS};
+use rootwrap::types::{
+    Arg, Command, Disabled, Effect, EnvVar, Item, Rest, Rule, RunAs, Source, MAX_MATCH_STEPS,
+};
 use rootwrap::values;
 
-use crate::diag::{all, did_you_mean, Diagnostic, Reported, Reporter, Sources, Spanned};
+use crate::diag::{all, did_you_mean, Diagnostic, Reported, Reporter, Sources, Span, Spanned};
 use crate::env::{self, Restriction};
 use crate::lint::Lint;
 use crate::policy::{LoweredRule, Policy, PolicyTest, RuleSite};
-use crate::syntax::{Expect, ItemAst, OptionAst, Pattern, RestAst, RuleAst, Statement, TestAst};
+use crate::syntax::{
+    DisableAst, Expect, ItemAst, OptionAst, Pattern, RestAst, RuleAst, Statement, TestAst,
+};
 
 pub use options::{LEVELS as SYSLOG_LEVELS, MAX_IDLE_TIMEOUT, SYSLOG_FACILITIES};
 pub use regex::{compile_regex, RegexError, MAX_DFA_BYTES};
@@ -76,6 +80,7 @@ pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagno
         rule_names: HashMap::new(),
     };
     let mut policy = Policy::default();
+    let mut disables = Vec::new();
     for statements in files {
         for statement in statements {
             match statement {
@@ -89,6 +94,7 @@ pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagno
                     }
                 }
                 Statement::Test(test) => policy.tests.push(lowering.test(test)),
+                Statement::Disable(disable) => disables.push(disable),
                 Statement::Action(ast) => {
                     if let Ok((lowered, action)) = lowering.action(ast, &policy.rules) {
                         lowering
@@ -102,6 +108,10 @@ pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagno
                 }
             }
         }
+    }
+    let mut disabled = HashMap::new();
+    for disable in disables {
+        lowering.disable(disable, &mut policy.rules, &mut disabled);
     }
     policy.options = lowering.finish_options(&policy.rules);
     for test in &policy.tests {
@@ -154,15 +164,10 @@ impl Lowering<'_> {
         let mut failed: Option<Reported> = None;
         let name = &rule.name;
         if let Some(&first) = self.rule_names.get(&name.value) {
-            let first_span = earlier.get(first).map(|r| r.site.span);
-            failed = Some(
-                self.error(
-                    Diagnostic::error(format!("rule `{}` is defined twice", name.value))
-                        .at(name.span, "defined again here")
-                        .note(first_span, "first defined here")
-                        .help("rule names identify rules in logs and tests: rename one of them"),
-                ),
-            );
+            failed = Some(self.defined_twice(name, earlier.get(first)));
+        }
+        if rule.deny {
+            failed = self.deny_limits(rule).or(failed);
         }
         let run_as = self.run_as(rule.run_as.as_ref(), &mut failed);
         let command = self.command(&rule.command);
@@ -282,8 +287,151 @@ impl Lowering<'_> {
             env,
             args,
             rest,
+            effect: if rule.deny {
+                Effect::Deny {
+                    any_user: rule.run_as.is_none(),
+                }
+            } else {
+                Effect::Allow
+            },
         };
         Ok(LoweredRule { rule, site })
+    }
+
+    /// A name defined again: in one file, a slip; across files (a
+    /// packaged file and a site's, two packages' drop-ins), a clash the
+    /// site resolves without editing either file.
+    fn defined_twice(&mut self, name: &Spanned<String>, first: Option<&LoweredRule>) -> Reported {
+        let first_span = first.map(|r| r.site.span);
+        let here = self.sources.name(name.span.file).to_string();
+        let other_file = first
+            .map(|r| r.rule.source.clone())
+            .filter(|source| source.file != here);
+        let d = match other_file {
+            None => Diagnostic::error(format!("`{}` is defined twice", name.value))
+                .at(name.span, "defined again here")
+                .note(first_span, "first defined here")
+                .help("rules and actions share one set of names (they identify them in logs and tests): rename one of them"),
+            Some(source) => {
+                let (line, _) = self.sources.line_col(name.span.file, name.span.start);
+                Diagnostic::error(format!(
+                    "`{}` is defined in two files: {}:{} and {here}:{line}",
+                    name.value, source.file, source.line
+                ))
+                .at(name.span, "defined again here")
+                .note(first_span, format!("first defined here, in {}", source.file))
+                .help(format!(
+                    "rules and actions share one set of names across all input files: rename one of them; \
+                     or, when {} is not yours to edit, write `disable {} because \"...\"` in a file of \
+                     your own and define your rule there under another name",
+                    source.file, name.value
+                ))
+            }
+        };
+        self.error(d)
+    }
+
+    /// What a `deny` rule cannot say: it only names command lines, so it
+    /// has no executable to pin, no chained command line to allow, and no
+    /// risk to accept with `because`.
+    fn deny_limits(&mut self, rule: &RuleAst) -> Option<Reported> {
+        let mut failed = None;
+        if let Some(digest) = &rule.sha256 {
+            failed = Some(self.error(
+                Diagnostic::error("a deny rule pins no executable")
+                    .at(digest.span, "`@sha256:` here")
+                    .help("a deny rule matches command lines, whatever executable they would run: remove the digest"),
+            ));
+        }
+        if let Some(rest) = rule.rest.as_ref().filter(|r| r.value == RestAst::Chain) {
+            failed = Some(self.error(
+                Diagnostic::error("a deny rule cannot end in `then allowed`")
+                    .at(rest.span, "here")
+                    .help("deny the chained command line itself: a deny applies to it through every rule that chains (`... then allowed`)"),
+            ));
+        }
+        if let Some(because) = &rule.because {
+            failed = Some(self.error(
+                Diagnostic::error("a deny rule takes no `because`")
+                    .at(because.span, "here")
+                    .help("`because` accepts a risk an allow rule takes; a deny takes none: say why in a comment above it"),
+            ));
+        }
+        failed
+    }
+
+    /// `disable NAME because "WHY"`, once every file is lowered: the rule
+    /// stays in the ruleset, decides nothing, and is named where it alone
+    /// would have matched.
+    fn disable(
+        &mut self,
+        ast: &DisableAst,
+        rules: &mut [LoweredRule],
+        done: &mut HashMap<String, Span>,
+    ) {
+        let name = &ast.name;
+        let Some(&index) = self.rule_names.get(&name.value) else {
+            let known: Vec<&str> = rules
+                .iter()
+                .filter(|r| !r.rule.command.as_str().starts_with('@'))
+                .map(|r| r.rule.name.as_str())
+                .collect();
+            let mut d = Diagnostic::error(format!("no rule is called `{}`", name.value))
+                .at(name.span, "disabled here");
+            if let Some(close) = did_you_mean(&name.value, &known) {
+                d = d.help(format!("did you mean `{close}`?"));
+            }
+            self.error(d);
+            return;
+        };
+        let Some(lowered) = rules.get_mut(index) else {
+            return;
+        };
+        let here = self.sources.name(ast.span.file).to_string();
+        if lowered.rule.command.as_str().starts_with('@') {
+            self.error(
+                Diagnostic::error(format!("`{}` is an action, not a rule", name.value))
+                    .at(name.span, "disabled here")
+                    .note(Some(lowered.site.span), "the action")
+                    .help("`disable` turns off `allow` and `deny` rules"),
+            );
+            return;
+        }
+        if lowered.rule.source.file == here {
+            self.error(
+                Diagnostic::error(format!("rule `{}` is disabled in its own file", name.value))
+                    .at(name.span, "disabled here")
+                    .note(Some(lowered.site.span), "the rule")
+                    .help("`disable` is for rules in files you do not edit: in this one, delete the rule"),
+            );
+            return;
+        }
+        if let Some(first) = done.get(&name.value) {
+            self.error(
+                Diagnostic::error(format!("rule `{}` is disabled twice", name.value))
+                    .at(name.span, "again")
+                    .note(Some(*first), "first disabled here"),
+            );
+            return;
+        }
+        if ast.reason.value.trim().is_empty() {
+            self.error(
+                Diagnostic::error("`disable` needs a reason")
+                    .at(ast.reason.span, "empty")
+                    .help("say why this site turns the rule off: it is shown in `list`, `explain` and the audit record"),
+            );
+            return;
+        }
+        done.insert(name.value.clone(), name.span);
+        let (line, _) = self.sources.line_col(ast.span.file, ast.span.start);
+        lowered.rule.effect = Effect::Disabled(Box::new(Disabled {
+            was_deny: lowered.rule.is_deny(),
+            reason: ast.reason.value.clone(),
+            source: Source {
+                file: here,
+                line: line as u32,
+            },
+        }));
     }
 
     /// `@sha256:HEX`: 64 hexadecimal digits.
@@ -466,6 +614,7 @@ impl Lowering<'_> {
             rule,
             argv: test.argv.iter().map(|a| a.value.clone()).collect(),
             span: test.span,
+            file: Some(self.sources.name(test.span.file).to_string()),
         }
     }
 }

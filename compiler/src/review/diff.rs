@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use rootwrap::types::{Arg, EnvVar, Item, PathDepth, PathScope, Rest, Rule, RunAs};
+use rootwrap::types::{Arg, Effect, EnvVar, Item, PathDepth, PathScope, Rest, Rule, RunAs};
 
 use super::load::Loaded;
 
@@ -426,6 +426,46 @@ fn same_privilege(a: &Rule, b: &Rule) -> bool {
         && a.env == b.env
         && a.args == b.args
         && a.rest == b.rest
+        && a.effect == b.effect
+}
+
+/// A change of what a rule does (`deny`, `disable`) between two rulesets,
+/// if its effect differs: how the ruleset's privileges move, and in words.
+fn effect_change(old: &Rule, new: &Rule) -> Option<(Rel, String)> {
+    use Effect::{Allow, Deny, Disabled};
+    let disabled_at = |rule: &Rule| match rule.disabled() {
+        Some(d) => format!(
+            "disabled ({}:{}): {}",
+            d.source.file, d.source.line, d.reason
+        ),
+        None => String::new(),
+    };
+    Some(match (&old.effect, &new.effect) {
+        (Allow, Allow) | (Deny { .. }, Deny { .. }) | (Disabled(_), Disabled(_)) => return None,
+        (Allow, Disabled(_)) => (Rel::Narrower, format!("now {}", disabled_at(new))),
+        (Disabled(d), Allow) if !d.was_deny => {
+            (Rel::Wider, "enabled again: it allows again".into())
+        }
+        (Deny { .. }, Disabled(_)) => (
+            Rel::Wider,
+            format!("now {}: what it denied may be allowed", disabled_at(new)),
+        ),
+        (Disabled(d), Deny { .. }) if d.was_deny => {
+            (Rel::Narrower, "enabled again: it denies again".into())
+        }
+        (Allow | Disabled(_), Deny { .. }) => (Rel::Narrower, "now a deny rule".into()),
+        (Deny { .. } | Disabled(_), Allow) => (Rel::Wider, "now an allow rule".into()),
+    })
+}
+
+/// How the calls a rule matching more or fewer calls moves privileges: a
+/// deny that matches more narrows the ruleset.
+fn as_effect(rel: Rel, rule: &Rule) -> Rel {
+    match (rule.is_deny(), rel) {
+        (true, Rel::Wider) => Rel::Narrower,
+        (true, Rel::Narrower) => Rel::Wider,
+        _ => rel,
+    }
 }
 
 fn site(rule: &Rule) -> String {
@@ -435,7 +475,11 @@ fn site(rule: &Rule) -> String {
 fn declaration(loaded: &Loaded, rule: &Rule) -> Vec<String> {
     match loaded.action(rule) {
         Some(action) => super::action_lines(rule, action),
-        None => vec![super::rule_line(rule)],
+        None => {
+            let mut lines = vec![super::rule_line(rule)];
+            lines.extend(super::disable_line(rule));
+            lines
+        }
     }
 }
 
@@ -460,6 +504,10 @@ pub fn diff(old: &Loaded, new: &Loaded) -> Diff {
             .find(|r| same_privilege(r, rule) && !renamed_from.contains(&r.name.as_str()));
         let was_steps = was.map(|r| declaration(old, r).get(1..).map(<[String]>::to_vec));
         let steps = declaration(new, rule).get(1..).map(<[String]>::to_vec);
+        if rule.effect != Effect::Allow {
+            changes.push(new_override(rule));
+            continue;
+        }
         match was {
             Some(was) if was_steps == Some(steps) => {
                 renamed_from.push(&was.name);
@@ -501,6 +549,20 @@ pub fn diff(old: &Loaded, new: &Loaded) -> Diff {
         if renamed_from.contains(&rule.name.as_str()) {
             continue;
         }
+        if rule.is_deny() {
+            changes.push(Change {
+                kind: Rel::Wider.word().into(),
+                rule: Some(rule.name.clone()),
+                summary: format!(
+                    "deny rule `{}` ({}) is gone: what it denied may be allowed",
+                    rule.name,
+                    site(rule)
+                ),
+                details: declaration(old, rule),
+                grows: true,
+            });
+            continue;
+        }
         changes.push(Change {
             kind: "removed".into(),
             rule: Some(rule.name.clone()),
@@ -513,7 +575,16 @@ pub fn diff(old: &Loaded, new: &Loaded) -> Diff {
         let Some(old_rule) = find(old, &new_rule.name) else {
             continue;
         };
-        let (mut rel, mut words) = compare(&old_rule, new_rule);
+        let (rel, mut words) = match (old_rule.disabled(), new_rule.disabled()) {
+            // Neither decides anything: a change of its pattern is none.
+            (Some(_), Some(_)) => (Rel::Same, Vec::new()),
+            _ => compare(&old_rule, new_rule),
+        };
+        let mut rel = as_effect(rel, new_rule);
+        if let Some((moved, said)) = effect_change(&old_rule, new_rule) {
+            rel = moved;
+            words = vec![format!("{}: {said}", moved.word())];
+        }
         let old_steps = declaration(old, &old_rule);
         let new_steps = declaration(new, new_rule);
         if old_steps.get(1..) != new_steps.get(1..) && loaded_is_action(new, new_rule) {
@@ -544,6 +615,41 @@ pub fn diff(old: &Loaded, new: &Loaded) -> Diff {
     Diff { changes }
 }
 
+/// A new deny rule, or a new rule already disabled: neither allows anything.
+fn new_override(rule: &Rule) -> Change {
+    let (kind, summary) = match rule.disabled() {
+        None => (
+            Rel::Narrower.word(),
+            format!(
+                "new deny rule `{}` ({}) narrows `{}`: it denies what it matches, whatever allows it",
+                rule.name,
+                site(rule),
+                rule.command.as_str()
+            ),
+        ),
+        Some(d) => (
+            "added",
+            format!(
+                "new rule `{}` ({}) is disabled ({}:{}): {}",
+                rule.name,
+                site(rule),
+                d.source.file,
+                d.source.line,
+                d.reason
+            ),
+        ),
+    };
+    let mut details = vec![super::rule_line(rule)];
+    details.extend(super::disable_line(rule));
+    Change {
+        kind: kind.into(),
+        rule: Some(rule.name.clone()),
+        summary,
+        details,
+        grows: false,
+    }
+}
+
 /// First match wins: the calls a removed or narrowed rule no longer takes
 /// fall to the next rule for the command that matches them, which may run
 /// them as a more privileged user (root, or another user: cannot tell).
@@ -555,7 +661,8 @@ fn hand_over(old: &Loaded, new: &Loaded, changes: &mut [Change]) {
         let Some(name) = change.rule.as_deref().filter(|_| gave_up) else {
             continue;
         };
-        let Some(rule) = old.rules.iter().find(|r| r.name == name) else {
+        // A deny rule hands no calls over: it took none.
+        let Some(rule) = old.rules.iter().find(|r| r.name == name && !r.is_deny()) else {
             continue;
         };
         let more_privileged = |other: &&Rule| match (&rule.run_as, &other.run_as) {
@@ -593,8 +700,15 @@ fn loaded_is_action(loaded: &Loaded, rule: &Rule) -> bool {
 fn diff_order(old: &Loaded, new: &Loaded, changes: &mut Vec<Change>) {
     let order = |loaded: &Loaded, other: &Loaded| {
         let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        // Only allow rules: which comes first among them decides a call;
+        // a deny wins wherever it is, a disabled rule decides nothing.
+        let allows = |l: &Loaded, name: &str| {
+            l.rules
+                .iter()
+                .any(|r| r.name == name && r.effect == Effect::Allow)
+        };
         for rule in &loaded.rules {
-            if !other.rules.iter().any(|r| r.name == rule.name) {
+            if !allows(loaded, &rule.name) || !allows(other, &rule.name) {
                 continue;
             }
             for spelling in rule.command.selectors() {
@@ -756,6 +870,7 @@ pub(crate) mod tests {
             env: Vec::new(),
             args: Vec::new(),
             rest: Rest::Exact,
+            effect: rootwrap::types::Effect::Allow,
         }
     }
 

@@ -39,11 +39,25 @@ pub fn render(loaded: &Loaded) -> String {
     );
     let actions = loaded.actions.len();
     let commands = ruleset.all_commands().map(|c| c.len()).unwrap_or(0);
+    let denies = loaded.rules.iter().filter(|r| r.is_deny()).count();
+    let disabled = loaded
+        .rules
+        .iter()
+        .filter(|r| r.disabled().is_some())
+        .count();
+    // Deny rules and disabled rules only where there are any.
+    let mut overrides = String::new();
+    if denies > 0 {
+        overrides.push_str(&format!(", {denies} deny rule(s)"));
+    }
+    if disabled > 0 {
+        overrides.push_str(&format!(", {disabled} disabled rule(s)"));
+    }
     let _ = writeln!(
         out,
-        "rules        {}: {} allow rule(s), {actions} action(s); {commands} command spelling(s)",
+        "rules        {}: {} allow rule(s){overrides}, {actions} action(s); {commands} command spelling(s)",
         loaded.rules.len(),
-        loaded.rules.len() - actions
+        loaded.rules.len() - actions - denies - disabled
     );
     match loaded.tests() {
         Some(tests) => {

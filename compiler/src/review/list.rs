@@ -57,13 +57,16 @@ pub struct UserInfo {
 
 #[derive(Debug, Serialize)]
 pub struct ListedRule {
-    /// `name`, `file`, `line`, `pattern`: as `explain --json`'s rules.
+    /// `name`, `file`, `line`, `pattern`, `effect`: as `explain --json`'s
+    /// rules.
     #[serde(flatten)]
     pub rule: RuleInfo,
     /// The target user.
     pub run_as: String,
-    /// `rule` or `action`.
+    /// `rule`, `deny` or `action`.
     pub kind: &'static str,
+    /// A disabled rule's `disable`: why, and where it is written.
+    pub disabled: Option<DisabledInfo>,
     /// The declaration as a filter file writes it: `allow NAME [as USER]:
     /// PATTERN`, or an action's heading and its steps, one per line.
     pub declaration: Vec<String>,
@@ -71,10 +74,25 @@ pub struct ListedRule {
     pub grants: Vec<String>,
 }
 
+#[derive(Debug, Serialize)]
+pub struct DisabledInfo {
+    pub reason: String,
+    pub file: String,
+    pub line: u32,
+}
+
 fn declaration(loaded: &Loaded, rule: &Rule) -> (&'static str, Vec<String>) {
     match loaded.action(rule) {
         Some(action) => ("action", super::action_lines(rule, action)),
-        None => ("rule", vec![super::rule_line(rule)]),
+        None => {
+            let kind = match super::keyword(rule) {
+                "deny" => "deny",
+                _ => "rule",
+            };
+            let mut lines = vec![super::rule_line(rule)];
+            lines.extend(super::disable_line(rule));
+            (kind, lines)
+        }
     }
 }
 
@@ -99,6 +117,11 @@ pub fn listing(loaded: &Loaded, user: Option<(&str, &Reach)>) -> Listing {
             rule: rule_info(rule),
             run_as: rule.run_as.user_name().to_string(),
             kind,
+            disabled: rule.disabled().map(|d| DisabledInfo {
+                reason: d.reason.clone(),
+                file: d.source.file.clone(),
+                line: d.source.line,
+            }),
             declaration,
             grants,
         });

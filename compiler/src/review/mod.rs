@@ -12,22 +12,51 @@ pub mod vectors; // allow/deny vectors checked against a ruleset
 
 use rootwrap::action::model::{Attrs, Content, Op, Piece, Target, Text, WriteHow};
 use rootwrap::action::Action;
-use rootwrap::types::{OnLogFailure, Options, Rule, RunAs};
+use rootwrap::types::{Effect, OnLogFailure, Options, Rule, RunAs};
 
 use crate::lower::{SYSLOG_FACILITIES, SYSLOG_LEVELS};
 
 /// A rule as its declaration reads: `allow NAME [as USER]: PATTERN`.
 pub fn rule_line(rule: &Rule) -> String {
     format!(
-        "allow {}{}: {}",
+        "{} {}{}: {}",
+        keyword(rule),
         rule.name,
         run_as(rule),
         rule.pattern_text()
     )
 }
 
+/// `allow` or `deny`, as the rule was written (disabled or not).
+pub fn keyword(rule: &Rule) -> &'static str {
+    match &rule.effect {
+        Effect::Deny { .. } => "deny",
+        Effect::Disabled(disabled) if disabled.was_deny => "deny",
+        _ => "allow",
+    }
+}
+
+/// A disabled rule's `disable` statement, with where it is written (in a
+/// comment, so that the line compiles back).
+pub fn disable_line(rule: &Rule) -> Option<String> {
+    let disabled = rule.disabled()?;
+    Some(format!(
+        "disable {} because {}  # {}:{}",
+        rule.name,
+        rootwrap::display::quoted(&disabled.reason),
+        disabled.source.file,
+        disabled.source.line
+    ))
+}
+
 fn run_as(rule: &Rule) -> String {
+    let deny_as_root = match &rule.effect {
+        Effect::Deny { any_user } => !any_user,
+        _ => false,
+    };
     match &rule.run_as {
+        // `deny NAME as root:` holds only for calls run as root.
+        RunAs::Root if deny_as_root => " as root".to_string(),
         RunAs::Root => String::new(),
         RunAs::User(user) => format!(" as {user}"),
     }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use rootwrap::types::{file_name, Arg, Item, Rest, Rule, RunAs};
+use rootwrap::types::{file_name, Arg, Effect, Item, Rest, Rule, RunAs};
 
 use super::diff::Diff;
 use super::load::{Finding, Loaded};
@@ -42,6 +42,10 @@ fn takes_any(item: &Item) -> bool {
 /// `<ip-args...>`, `then allowed`, `<any>`); medium: root otherwise; low:
 /// another user, no finding.
 pub fn risk(rule: &Rule, findings: &[Finding]) -> Risk {
+    // A deny rule or a disabled one grants nothing.
+    if rule.effect != Effect::Allow {
+        return Risk::Low;
+    }
     let open = rule.rest != Rest::Exact || rule.args.iter().any(takes_any);
     match (&rule.run_as, findings.is_empty(), open) {
         (_, false, _) | (RunAs::Root, _, true) => Risk::High,
@@ -169,18 +173,40 @@ pub fn render(loaded: &Loaded, against: Option<(&Loaded, &Diff)>) -> String {
             let level = risk(rule, found);
             let declaration = match loaded.action(rule) {
                 Some(action) => super::action_lines(rule, action),
-                None => vec![super::rule_line(rule)],
+                None => {
+                    let mut lines = vec![super::rule_line(rule)];
+                    lines.extend(super::disable_line(rule));
+                    lines
+                }
+            };
+            let effect = match &rule.effect {
+                Effect::Allow => format!(
+                    "runs as <strong>{}</strong>",
+                    escape(rule.run_as.user_name())
+                ),
+                Effect::Deny { any_user: true } => {
+                    "<strong>deny rule</strong>: denies what it matches, whatever allows it".into()
+                }
+                Effect::Deny { any_user: false } => format!(
+                    "<strong>deny rule</strong>: denies what it matches when a rule would run it as <strong>{}</strong>",
+                    escape(rule.run_as.user_name())
+                ),
+                Effect::Disabled(d) => format!(
+                    "<strong>disabled</strong> at {}:{}: {}",
+                    escape(&d.source.file),
+                    d.source.line,
+                    escape(&d.reason)
+                ),
             };
             let _ = writeln!(
                 out,
-                "<article class=\"rule\" data-risk=\"{}\" id=\"rule-{}\">\n<p><span class=\"risk\">{} risk</span> · <strong>{}</strong> · {}:{} · runs as <strong>{}</strong></p>\n<pre>{}</pre>",
+                "<article class=\"rule\" data-risk=\"{}\" id=\"rule-{}\">\n<p><span class=\"risk\">{} risk</span> · <strong>{}</strong> · {}:{} · {effect}</p>\n<pre>{}</pre>",
                 level.word(),
                 escape(&rule.name),
                 level.word(),
                 escape(&rule.name),
                 escape(&rule.source.file),
                 rule.source.line,
-                escape(rule.run_as.user_name()),
                 escape(&declaration.join("\n"))
             );
             if !found.is_empty() {

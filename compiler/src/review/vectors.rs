@@ -38,6 +38,10 @@ pub fn check(loaded: &Loaded, path: &Path) -> Result<Outcome, String> {
                 errors.push(only_tests(option.span));
                 continue;
             }
+            Statement::Disable(disable) => {
+                errors.push(only_tests(disable.span));
+                continue;
+            }
             Statement::Action(action) => {
                 errors.push(only_tests(action.span));
                 continue;
@@ -66,6 +70,7 @@ pub fn check(loaded: &Loaded, path: &Path) -> Result<Outcome, String> {
             rule,
             argv: test.argv.into_iter().map(|a| a.value).collect(),
             span: test.span,
+            file: None,
         });
     }
     if !errors.is_empty() {

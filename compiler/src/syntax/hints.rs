@@ -18,8 +18,8 @@ pub(super) fn explain(file: usize, base: usize, text: &str) -> Option<Diagnostic
     let indent = text.len() - head.len();
     let keyword = head.split([' ', '\t', ':']).next().unwrap_or("");
     match keyword {
-        "allow" => {
-            if let Some(d) = missing_colon(text, indent + "allow".len(), at) {
+        "allow" | "deny" => {
+            if let Some(d) = missing_colon(text, keyword, indent + keyword.len(), at) {
                 return Some(d);
             }
         }
@@ -33,13 +33,14 @@ pub(super) fn explain(file: usize, base: usize, text: &str) -> Option<Diagnostic
     // In rules and actions a `"` always opens a string and brackets always
     // group; elsewhere (options, test command lines) words are raw and only
     // a word's first `"` opens a string.
-    let patterns = matches!(keyword, "allow" | "action");
+    let patterns = matches!(keyword, "allow" | "deny" | "action");
     unbalanced(text, patterns, at)
 }
 
-/// `allow NAME [as USER]` not followed by `:`.
+/// `allow NAME [as USER]` (or `deny ...`) not followed by `:`.
 fn missing_colon(
     text: &str,
+    keyword: &str,
     mut pos: usize,
     at: impl Fn(usize, usize) -> Span,
 ) -> Option<Diagnostic> {
@@ -77,7 +78,9 @@ fn missing_colon(
     Some(
         Diagnostic::error(format!("expected `:` after {after}"))
             .at(at(pos, found.map_or(1, char::len_utf8)), "`:` missing here")
-            .help("a rule is `allow NAME [as USER]: COMMAND ARGS...`"),
+            .help(format!(
+                "a rule is `{keyword} NAME [as USER]: COMMAND ARGS...`"
+            )),
     )
 }
 

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 
-use super::{denial_message, Call, Details, Refusal};
+use super::{denial, Call, Details, Refusal};
 use crate::action::{run_allowed, Action, ActionHost, Ended};
 use crate::audit::{say, AuditLog, Caller, LogError, Outcome};
 use crate::format::{ReadAt, Ruleset};
@@ -119,12 +119,12 @@ pub(crate) fn decide_action<R: ReadAt + ?Sized>(
         (Decision::Allow(allowed), Some(action)) => Ok((allowed, action)),
         (Decision::Deny { tried }, _) => {
             ruleset.verify_all().map_err(Refusal::Ruleset)?;
-            Err(Refusal::Denied(denial_message(argv, &tried)))
+            Err(denial(argv, &tried))
         }
         // A rule for `@NAME` without its steps: nothing to run.
         _ => {
             ruleset.verify_all().map_err(Refusal::Ruleset)?;
-            Err(Refusal::Denied(denial_message(argv, &[])))
+            Err(denial(argv, &[]))
         }
     }
 }

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 
-use crate::types::Rule;
+use crate::types::{Effect, Rule};
 
 use super::{Caller, Event};
 
@@ -124,6 +124,23 @@ fn json_rule(out: &mut String, key: &str, rule: Option<&Rule>) {
     }
 }
 
+/// A denial's rule that is not an `allow`: `rule_effect` says what it is;
+/// a disabled rule's `disabled` says why and where.
+fn json_effect(out: &mut String, rule: &Rule) {
+    match &rule.effect {
+        Effect::Allow => {}
+        Effect::Deny { .. } => json_field(out, "rule_effect", b"deny"),
+        Effect::Disabled(disabled) => {
+            json_field(out, "rule_effect", b"disabled");
+            out.push_str(",\"disabled\":{\"reason\":");
+            json_string(out, disabled.reason.as_bytes());
+            out.push_str(",\"file\":");
+            json_string(out, disabled.source.file.as_bytes());
+            let _ = write!(out, ",\"line\":{}}}", disabled.source.line);
+        }
+    }
+}
+
 /// The JSON-lines form: one object, fields in a fixed order: first those
 /// no caller can lengthen or shape, then those it can (see `render_kv`).
 pub(super) fn render_json(caller: &Caller, event: &Event<'_>, time: &str) -> String {
@@ -148,6 +165,9 @@ pub(super) fn render_json(caller: &Caller, event: &Event<'_>, time: &str) -> Str
     }
     json_rule(&mut out, "rule", event.rule);
     json_rule(&mut out, "chained_rule", event.chained);
+    if let Some(rule) = event.rule {
+        json_effect(&mut out, rule);
+    }
     match event.executable {
         Some(path) => json_field(&mut out, "exec", path.as_os_str().as_bytes()),
         None => out.push_str(",\"exec\":null"),
@@ -264,6 +284,23 @@ pub(super) fn render_kv(caller: &Caller, event: &Event<'_>) -> String {
     }
     if let Some(rule) = event.chained {
         kv(&mut out, "chained_rule", &escape(rule.name.as_bytes()));
+    }
+    match event.rule.map(|rule| &rule.effect) {
+        Some(Effect::Deny { .. }) => kv(&mut out, "rule_effect", "deny"),
+        Some(Effect::Disabled(disabled)) => {
+            kv(&mut out, "rule_effect", "disabled");
+            kv(
+                &mut out,
+                "disabled_reason",
+                &escape(disabled.reason.as_bytes()),
+            );
+            kv(
+                &mut out,
+                "disabled_source",
+                &escape(format!("{}:{}", disabled.source.file, disabled.source.line).as_bytes()),
+            );
+        }
+        _ => {}
     }
     if let Some(path) = event.executable {
         kv(&mut out, "exec", &escape(path.as_os_str().as_bytes()));
@@ -452,5 +489,61 @@ mod tests {
         );
         event.steps = &[];
         assert!(!render_json(&caller, &event, "t").contains("steps"));
+    }
+
+    /// A denial's deny rule or disabled rule: `rule_effect`, and the
+    /// `disable`'s reason and place, in both forms; nothing for an allow.
+    #[test]
+    fn a_denial_names_its_deny_or_disabled_rule() {
+        use crate::types::{Command, Disabled, Rest, RunAs, Source};
+        let argv = [OsString::from("cat"), OsString::from("/s")];
+        let rule = |effect| Rule {
+            id: 0,
+            name: "r".into(),
+            source: Source {
+                file: "p.rwf".into(),
+                line: 4,
+            },
+            command: Command::Name("cat".into()),
+            sha256: None,
+            run_as: RunAs::Root,
+            env: Vec::new(),
+            args: Vec::new(),
+            rest: Rest::Any,
+            effect,
+        };
+        let caller = Caller::default();
+        let deny = rule(Effect::Deny { any_user: true });
+        let mut event = Event::new(Outcome::Denied, &argv);
+        event.rule = Some(&deny);
+        let json = render_json(&caller, &event, "t");
+        assert!(
+            json.contains(r#""rule":{"name":"r","file":"p.rwf","line":4},"chained_rule":null,"rule_effect":"deny","exec":null"#),
+            "{json}"
+        );
+        assert!(render_kv(&caller, &event).contains(r#" rule_effect="deny""#));
+        let off = rule(Effect::Disabled(Box::new(Disabled {
+            was_deny: false,
+            reason: "not \"here\"".into(),
+            source: Source {
+                file: "s.rwf".into(),
+                line: 2,
+            },
+        })));
+        event.rule = Some(&off);
+        let json = render_json(&caller, &event, "t");
+        assert!(
+            json.contains(r#""rule_effect":"disabled","disabled":{"reason":"not \"here\"","file":"s.rwf","line":2},"exec":null"#),
+            "{json}"
+        );
+        let kv = render_kv(&caller, &event);
+        assert!(
+            kv.contains(r#" rule_effect="disabled" disabled_reason="not \x22here\x22" disabled_source="s.rwf:2""#),
+            "{kv}"
+        );
+        let allow = rule(Effect::Allow);
+        event.rule = Some(&allow);
+        assert!(!render_json(&caller, &event, "t").contains("effect"));
+        assert!(!render_kv(&caller, &event).contains("effect"));
     }
 }

@@ -424,6 +424,7 @@ mod tests {
             env: Vec::new(),
             args: Vec::new(),
             rest: Rest::Exact,
+            effect: crate::types::Effect::Allow,
         }
     }
 

@@ -13,11 +13,37 @@ use crate::values;
 
 use super::{split, Context, Fault, Host, Invocation, Mismatch, OnThisHost, Origin, Passed, Stop};
 
+/// A `deny` rule's variables: each must be set to a matching value;
+/// others may be set too (a deny must not be evaded by adding one).
+fn deny_env(
+    rule: &Rule,
+    call: &Invocation,
+    ctx: &Context<'_>,
+) -> Result<Vec<(String, Passed)>, Stop> {
+    for var in &rule.env {
+        let given = call
+            .assignments
+            .iter()
+            .filter(|(n, _)| n.as_bytes() == var.name.as_bytes());
+        let mut any = false;
+        for (_, value) in given {
+            any |= arg_matches(&var.value, value, ctx)?.is_some();
+        }
+        if !any {
+            return Err(Mismatch::EnvMissing(var.name.clone()).into());
+        }
+    }
+    Ok(Vec::new())
+}
+
 pub(super) fn match_env(
     rule: &Rule,
     call: &Invocation,
     ctx: &Context<'_>,
 ) -> Result<Vec<(String, Passed)>, Stop> {
+    if rule.is_deny() {
+        return deny_env(rule, call, ctx);
+    }
     if rule.env.is_empty() {
         return if call.env_form {
             Err(Mismatch::EnvNotAllowed.into())

@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use crate::binary::Refusal;
 use crate::pin::PinnedPath;
-use crate::types::{Rule, RunAs};
+use crate::types::{Effect, Rest, Rule, RunAs};
 
 use super::rule::{check_binary, executable_for};
 use super::{
-    match_rule, Checked, Context, Fault, Host, Invocation, Matched, Mismatch, Origin, Passed,
+    match_rule, rules_for_call, Checked, Context, Fault, Host, Invocation, Matched, Mismatch,
+    Origin, Passed,
 };
 
 /// What the runtime will execute for an allowed call.
@@ -94,12 +95,52 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, Fault> {
     let Some(call) = Invocation::parse(argv) else {
         return Ok(Decision::Deny { tried: Vec::new() });
     };
-    let rules = (ctx.lookup)(call.command.as_bytes())?;
+    let rules = rules_for_call(ctx, &call.command)?;
+    // Deny rules first, wherever written: an explicit deny wins. One with
+    // `as USER` waits for the allowing rule's user.
+    let mut user_denies = Vec::new();
+    for rule in &rules {
+        if let Effect::Deny { any_user } = rule.effect {
+            if match_rule(rule, &call, ctx)?.is_ok() {
+                if any_user {
+                    return Ok(denied_by(rule, rule));
+                }
+                user_denies.push(rule);
+            }
+        }
+    }
     let mut first_missing: Option<&Rule> = None;
     let mut tried = Vec::new();
-    for rule in &rules {
+    for (i, rule) in rules.iter().enumerate() {
+        if let Some(disabled) = rule.disabled() {
+            // Tried all the same, to name it when it alone would match.
+            let why = match match_rule(rule, &call, ctx)? {
+                Ok(_) => Mismatch::Disabled(disabled.clone()),
+                Err(why) => why,
+            };
+            tried.push((rule.clone(), why));
+            continue;
+        }
+        if rule.effect != Effect::Allow {
+            continue;
+        }
         match match_rule(rule, &call, ctx)? {
+            Err(why @ Mismatch::DeniedBy(_)) => {
+                return Ok(Decision::Deny {
+                    tried: vec![(rule.clone(), why)],
+                })
+            }
             Ok(matched) => {
+                if let Some(deny) = user_denies.iter().find(|d| d.run_as == rule.run_as) {
+                    return Ok(denied_by(deny, deny));
+                }
+                // A later chain whose chained command line a deny matches
+                // denies the call too.
+                if let Some(denial) =
+                    chain_denial(rules.get(i + 1..).unwrap_or_default(), &call, ctx)?
+                {
+                    return Ok(denial);
+                }
                 if first_missing.is_some_and(|missing| missing.run_as != rule.run_as) {
                     break;
                 }
@@ -149,6 +190,50 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, Fault> {
     Ok(match first_missing {
         Some(rule) => Decision::NotExecutable { rule: rule.clone() },
         None => Decision::Deny { tried },
+    })
+}
+
+/// The denial of a call because `deny` matched, `rule` (the call's own
+/// rule, or the chaining one) naming it.
+fn denied_by(rule: &Rule, deny: &Rule) -> Decision {
+    Decision::Deny {
+        tried: vec![(rule.clone(), Mismatch::DeniedBy(Box::new(deny.clone())))],
+    }
+}
+
+/// The denial, if any, that one of `rules` that chains finds on the
+/// chained command line.
+fn chain_denial(
+    rules: &[Rule],
+    call: &Invocation,
+    ctx: &Context<'_>,
+) -> Result<Option<Decision>, Fault> {
+    for rule in rules {
+        if rule.effect == Effect::Allow && rule.rest == Rest::Chain {
+            if let Err(why @ Mismatch::DeniedBy(_)) = match_rule(rule, call, ctx)? {
+                return Ok(Some(Decision::Deny {
+                    tried: vec![(rule.clone(), why)],
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The `deny` rule a denial names, and the rule it was found through (the
+/// same, or a rule that chains).
+pub fn denying_rule(tried: &[(Rule, Mismatch)]) -> Option<&Rule> {
+    tried.iter().find_map(|(_, why)| match why {
+        Mismatch::DeniedBy(deny) => Some(deny.as_ref()),
+        _ => None,
+    })
+}
+
+/// The disabled rule that matched a denied call, if one did.
+pub fn disabled_match(tried: &[(Rule, Mismatch)]) -> Option<&Rule> {
+    tried.iter().find_map(|(rule, why)| match why {
+        Mismatch::Disabled(_) => Some(rule),
+        _ => None,
     })
 }
 

@@ -20,7 +20,7 @@ mod host; // everything asked of the host, cached per call
 mod tests;
 
 pub use args::{match_arg, match_path};
-pub use decide::{decide, Allowed, Decision};
+pub use decide::{decide, denying_rule, disabled_match, Allowed, Decision};
 pub use host::{resolve_executable, AssumeInstalled, Host, OnThisHost};
 pub use invocation::{selector, Invocation};
 pub use rule::match_rule;
@@ -38,7 +38,7 @@ use crate::binary::{Binary, Refusal};
 use crate::format::RulesetError;
 use crate::pin::PinnedPath;
 use crate::process;
-use crate::types::Rule;
+use crate::types::{Disabled, Rule};
 
 /// Why a rule did not match: shown by `explain` and policy tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +84,11 @@ pub enum Mismatch {
     ChainDenied(String),
     /// `<ip-args...>`: a forbidden `ip` usage.
     IpArgs(String),
+    /// A `deny` rule matches the call (for a chain, the chained command
+    /// line): the call is denied whatever allows it.
+    DeniedBy(Box<Rule>),
+    /// The rule matches, but a `disable` turned it off.
+    Disabled(Disabled),
     /// A path within the scope that cannot be handed to the command
     /// (a symbolic link below the base, a directory someone else can
     /// change for `<path-unpinned>`, ...).
@@ -183,8 +188,35 @@ impl fmt::Display for Mismatch {
             Mismatch::ChainDenied(why) => write!(f, "the chained command is not allowed: {why}"),
             Mismatch::IpArgs(why) => write!(f, "{why}"),
             Mismatch::Path { value, reason } => write!(f, "path `{value}`: {reason}"),
+            Mismatch::DeniedBy(rule) => write!(
+                f,
+                "denied by rule `{}` ({}:{})",
+                rule.name, rule.source.file, rule.source.line
+            ),
+            Mismatch::Disabled(disabled) => write!(
+                f,
+                "it matches, but is disabled ({}:{}): {}",
+                disabled.source.file, disabled.source.line, disabled.reason
+            ),
         }
     }
+}
+
+/// The rules that decide a call to `command`: those its spelling selects
+/// and, for a path, the `deny` rules of its file name (a deny holds for
+/// every spelling of its command: `deny x: dd ...` covers `/bin/dd`).
+fn rules_for_call(ctx: &Context<'_>, command: &OsStr) -> Result<Vec<Rule>, RulesetError> {
+    let spelled = command.as_encoded_bytes();
+    let mut rules = (ctx.lookup)(spelled)?;
+    let name = crate::types::file_name_bytes(spelled);
+    if name != spelled {
+        for rule in (ctx.lookup)(name)? {
+            if rule.is_deny() && !rules.iter().any(|r| r.id == rule.id) {
+                rules.push(rule);
+            }
+        }
+    }
+    Ok(rules)
 }
 
 /// The rules a command spelling selects.

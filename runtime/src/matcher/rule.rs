@@ -6,12 +6,14 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::types::{Rest, Rule};
+use crate::types::{Effect, Rest, Rule};
 
 use super::args::match_env;
 use super::ip::ip_args_allowed;
 use super::walk::Walker;
-use super::{split, Checked, Context, Fault, Invocation, Matched, Mismatch, Passed, Stop};
+use super::{
+    rules_for_call, split, Checked, Context, Fault, Invocation, Matched, Mismatch, Passed, Stop,
+};
 
 /// Opens and checks a rule's executable, on this host only.
 pub(super) fn check_binary(rule: &Rule, executable: &Path, ctx: &Context<'_>) -> Option<Checked> {
@@ -30,7 +32,12 @@ pub fn match_rule(
 
 fn rule_matches(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Matched, Stop> {
     let command = call.command.as_bytes();
-    if !rule.command.is_spelled(command) {
+    let spelled = if rule.is_deny() {
+        crate::types::deny_covers(&rule.command, command)
+    } else {
+        rule.command.is_spelled(command)
+    };
+    if !spelled {
         return Err(Mismatch::Command.into());
     }
     let env = match_env(rule, call, ctx)?;
@@ -93,6 +100,9 @@ fn rule_matches(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Mat
                         chained_binary: inner.chained_binary,
                     });
                 }
+                // A deny on the chained command line denies the call,
+                // however else its arguments could be split.
+                Err(Stop::Mismatch(why @ Mismatch::DeniedBy(_))) => return Err(why.into()),
                 Err(Stop::Mismatch(why)) => {
                     last_error = Some(why);
                     continue;
@@ -154,11 +164,30 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
     let Some(call) = Invocation::parse(rest) else {
         return Err(Mismatch::ChainEmpty.into());
     };
-    let rules = (ctx.lookup)(call.command.as_bytes()).map_err(Fault::Ruleset)?;
+    let rules = rules_for_call(ctx, &call.command).map_err(Fault::Ruleset)?;
+    // Decided as a call of its own: a deny for its user wins.
+    // No rule that chains is matched here (chains do not nest): matching
+    // one would recurse once per word of the command line.
+    for rule in rules.iter().filter(|rule| rule.rest != Rest::Chain) {
+        if let Effect::Deny { any_user } = rule.effect {
+            if (any_user || rule.run_as == outer.run_as) && match_rule(rule, &call, ctx)?.is_ok() {
+                return Err(Mismatch::DeniedBy(Box::new(rule.clone())).into());
+            }
+        }
+    }
     let mut reason = format!("no rule for `{}`", call.command.to_string_lossy());
     for rule in &rules {
         if rule.rest == Rest::Chain {
             reason = format!("rule `{}` chains too (chains do not nest)", rule.name);
+            continue;
+        }
+        if rule.effect != Effect::Allow {
+            if let Some(disabled) = rule.disabled() {
+                if match_rule(rule, &call, ctx)?.is_ok() {
+                    let why = Mismatch::Disabled(disabled.clone());
+                    reason = format!("rule `{}`: {why}", rule.name);
+                }
+            }
             continue;
         }
         if rule.run_as != outer.run_as {

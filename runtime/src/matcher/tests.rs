@@ -7,7 +7,7 @@ use crate::pin::{PathRefusal, PinnedPath};
 use crate::process;
 use crate::process::Reason;
 use crate::types::{Arg, Command, Item, PathDepth, PathScope, Pin, Rest, Rule, RunAs};
-use crate::types::{Dfa, PidPattern, Regex, Source};
+use crate::types::{Dfa, Disabled, Effect, PidPattern, Regex, Source};
 
 use super::*;
 
@@ -96,6 +96,7 @@ fn rule(id: u32, command: &str, args: Vec<Arg>, rest: Rest) -> Rule {
         env: Vec::new(),
         args: args.into_iter().map(Item::One).collect(),
         rest,
+        effect: crate::types::Effect::Allow,
     }
 }
 
@@ -353,5 +354,172 @@ fn bytes_searched_by_regexes_are_bounded_per_call() {
     assert!(matches!(
         decide_with(&rules, &host, &["echo", &half, &more]),
         Err(Fault::TooComplex)
+    ));
+}
+
+fn deny(id: u32, command: &str, args: Vec<Arg>, rest: Rest) -> Rule {
+    Rule {
+        effect: Effect::Deny { any_user: true },
+        ..rule(id, command, args, rest)
+    }
+}
+
+fn denied_by(decision: Result<Decision, Fault>) -> String {
+    match decision {
+        Ok(Decision::Deny { tried }) => match denying_rule(&tried) {
+            Some(deny) => deny.name.clone(),
+            None => panic!("denied by no deny rule: {tried:?}"),
+        },
+        other => panic!("not denied: {other:?}"),
+    }
+}
+
+/// A deny wins over every allow, declared before or after it, for every
+/// spelling of its command (a path's file name included), and whatever
+/// variables the caller adds.
+#[test]
+fn a_deny_rule_wins_wherever_it_is_declared() {
+    let host = all_present();
+    let sda = || vec![Arg::Literal("/dev/sda".into())];
+    let allow = rule(0, "/bin/cat", vec![], Rest::Any);
+    for rules in [
+        [allow.clone(), deny(1, "cat", sda(), Rest::Exact)],
+        [
+            deny(0, "cat", sda(), Rest::Exact),
+            rule(1, "/bin/cat", vec![], Rest::Any),
+        ],
+    ] {
+        for call in [&["cat", "/dev/sda"][..], &["/bin/cat", "/dev/sda"]] {
+            let by = denied_by(decide_with(&rules, &host, call));
+            assert!(by == "r0" || by == "r1", "{by}");
+        }
+        assert_eq!(
+            allowed_argv(decide_with(&rules, &host, &["cat", "/dev/sdb"])),
+            ["/bin/cat", "/dev/sdb"]
+        );
+    }
+    let env_allow = Rule {
+        env: vec![crate::types::EnvVar {
+            name: "LC_ALL".into(),
+            value: Arg::Literal("C".into()),
+        }],
+        ..rule(0, "cat", vec![], Rest::Any)
+    };
+    let rules = [env_allow, deny(1, "cat", sda(), Rest::Exact)];
+    assert_eq!(
+        denied_by(decide_with(
+            &rules,
+            &host,
+            &["env", "LC_ALL=C", "cat", "/dev/sda"]
+        )),
+        "r1"
+    );
+    // `as USER`: only the calls an allowing rule runs as that user.
+    let as_user = Rule {
+        run_as: RunAs::User("svc".into()),
+        effect: Effect::Deny { any_user: false },
+        ..deny(1, "cat", sda(), Rest::Exact)
+    };
+    let rules = [rule(0, "cat", vec![], Rest::Any), as_user.clone()];
+    assert!(matches!(
+        decide_with(&rules, &host, &["cat", "/dev/sda"]),
+        Ok(Decision::Allow(_))
+    ));
+    let svc = Rule {
+        run_as: RunAs::User("svc".into()),
+        ..rule(0, "cat", vec![], Rest::Any)
+    };
+    assert_eq!(
+        denied_by(decide_with(&[svc, as_user], &host, &["cat", "/dev/sda"])),
+        "r1"
+    );
+}
+
+/// The chained command line is decided like a call of its own: a deny on
+/// it denies the whole call, even when an earlier rule would allow it.
+#[test]
+fn a_deny_rule_on_a_chained_command_line_denies_the_call() {
+    let host = all_present();
+    let rules = [
+        rule(0, "nice", vec![Arg::Literal("-n5".into())], Rest::Exact),
+        rule(1, "nice", vec![Arg::Literal("-n5".into())], Rest::Chain),
+        rule(2, "cat", vec![], Rest::Any),
+        deny(3, "cat", vec![Arg::Literal("/dev/sda".into())], Rest::Exact),
+    ];
+    assert_eq!(
+        allowed_argv(decide_with(&rules, &host, &["nice", "-n5", "cat", "x"])),
+        ["/bin/nice", "-n5", "/bin/cat", "x"]
+    );
+    match decide_with(&rules, &host, &["nice", "-n5", "/bin/cat", "/dev/sda"]) {
+        Ok(Decision::Deny { tried }) => {
+            assert_eq!(tried[0].0.name, "r1");
+            assert_eq!(denying_rule(&tried).map(|r| r.name.as_str()), Some("r3"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let earlier_any = [
+        rule(0, "nice", vec![], Rest::Any),
+        rules[1].clone(),
+        rules[2].clone(),
+        rules[3].clone(),
+    ];
+    assert_eq!(
+        denied_by(decide_with(
+            &earlier_any,
+            &host,
+            &["nice", "-n5", "cat", "/dev/sda"]
+        )),
+        "r3"
+    );
+}
+
+/// A disabled rule allows nothing; a call only it matches is denied and
+/// names it, with the reason. A disabled deny denies nothing.
+#[test]
+fn a_disabled_rule_decides_nothing_and_is_named() {
+    let host = all_present();
+    let disabled = Disabled {
+        was_deny: false,
+        reason: "not on this site".into(),
+        source: Source {
+            file: "site.rwf".into(),
+            line: 3,
+        },
+    };
+    let off = Rule {
+        effect: Effect::Disabled(Box::new(disabled.clone())),
+        ..rule(0, "cat", vec![Arg::Literal("a".into())], Rest::Exact)
+    };
+    let rules = [
+        off.clone(),
+        rule(1, "cat", vec![Arg::Literal("b".into())], Rest::Exact),
+    ];
+    match decide_with(&rules, &host, &["cat", "a"]) {
+        Ok(Decision::Deny { tried }) => {
+            assert_eq!(disabled_match(&tried).map(|r| r.name.as_str()), Some("r0"));
+            assert_eq!(tried[0].1, Mismatch::Disabled(disabled.clone()));
+            assert!(tried[0].1.to_string().contains("not on this site"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match decide_with(&rules, &host, &["cat", "c"]) {
+        Ok(Decision::Deny { tried }) => assert!(disabled_match(&tried).is_none()),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        decide_with(&rules, &host, &["cat", "b"]),
+        Ok(Decision::Allow(_))
+    ));
+    let off_deny = Rule {
+        effect: Effect::Disabled(Box::new(Disabled {
+            was_deny: true,
+            ..disabled
+        })),
+        ..deny(0, "cat", vec![], Rest::Any)
+    };
+    let rules = [off_deny, rule(1, "cat", vec![], Rest::Any)];
+    assert!(matches!(
+        decide_with(&rules, &host, &["cat", "a"]),
+        Ok(Decision::Allow(_))
     ));
 }

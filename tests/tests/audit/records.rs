@@ -14,6 +14,8 @@ pub(super) const JSON_KEYS: &[&str] = &[
     "pid",
     "rule",
     "chained_rule",
+    "rule_effect",
+    "disabled",
     "exec",
     "run_as",
     "ruleset",
