@@ -230,15 +230,18 @@ pub fn compile_sources_with(
     if diagnostics.iter().any(fails) {
         return Err(Failed { diagnostics });
     }
-    let bytes =
-        match write_ruleset_with_actions(&policy.options, &policy.ruleset_rules(), &policy.actions)
-        {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                diagnostics.push(Diagnostic::error(e));
-                return Err(Failed { diagnostics });
-            }
-        };
+    let bytes = match write_ruleset_with_actions(
+        env!("CARGO_PKG_VERSION"),
+        &policy.options,
+        &policy.ruleset_rules(),
+        &policy.actions,
+    ) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            diagnostics.push(Diagnostic::error(e));
+            return Err(Failed { diagnostics });
+        }
+    };
     // Read back through the runtime's own reader: what the tests see is what
     // the runtime will see.
     let ruleset = match Ruleset::from_bytes(&bytes) {
