@@ -282,6 +282,15 @@ fn pin_executables(policy: &mut Policy) -> Vec<Diagnostic> {
         let rule = &mut lowered.rule;
         let span = lowered.site.command_span;
         let at = |d: Diagnostic| d.at(span, "this command");
+        if !rule.also.is_empty() {
+            diagnostics.push(at(Diagnostic::error(format!(
+                "cannot pin rule `{}`: one digest cannot pin its {} commands",
+                rule.name,
+                rule.also.len() + 1
+            ))
+            .help("write one rule per command to pin them")));
+            continue;
+        }
         let command = rule.command.as_str();
         let Some(path) = resolve_executable(&rule.command, &policy.options.exec_dirs) else {
             diagnostics.push(at(Diagnostic::error(format!(

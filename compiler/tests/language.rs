@@ -561,3 +561,41 @@ fn literals_print_back_as_themselves() {
         })
         .unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// `(A | B)` at the command position: one rule, filed under every
+/// alternative's spellings, printed back with its alternatives.
+#[test]
+fn a_rule_may_name_several_commands() {
+    let text = "allow save: (iptables-save | /sbin/ip6tables-save) [-t (nat | filter)]\n\
+                test allow save: iptables-save -t nat\n\
+                test allow save: ip6tables-save\n\
+                test allow save: /sbin/ip6tables-save -t filter\n\
+                test deny: /usr/bin/iptables-save\n\
+                test deny: iptables-restore\n";
+    let compiled = compile(&format!("{HEAD}{text}")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(compiled.policy.rules.len(), 1);
+    let rule = &compiled.policy.rules[0].rule;
+    assert_eq!(rule.command, Command::Name("iptables-save".into()));
+    assert_eq!(rule.also, [Command::Path("/sbin/ip6tables-save".into())]);
+    assert_eq!(
+        rule.selectors(),
+        ["iptables-save", "ip6tables-save", "/sbin/ip6tables-save"]
+    );
+    let printed = rule.pattern_text();
+    assert_eq!(
+        printed,
+        "(iptables-save | /sbin/ip6tables-save) [-t (nat | filter)]"
+    );
+    let again = only_rule(&format!("allow save: {printed}"));
+    assert_eq!(
+        (&again.command, &again.also, &again.args),
+        (&rule.command, &rule.also, &rule.args)
+    );
+    // The compiled ruleset files the one rule under each spelling.
+    let ruleset = rootwrap::format::Ruleset::from_bytes(&compiled.bytes).unwrap();
+    for spelling in ["iptables-save", "ip6tables-save", "/sbin/ip6tables-save"] {
+        let found = ruleset.rules_for(spelling.as_bytes()).unwrap();
+        assert_eq!(found.len(), 1, "{spelling}");
+        assert_eq!(found[0].name, "save");
+    }
+}

@@ -180,7 +180,7 @@ impl Rule {
                 parts.push(format!("{}={}", var.name, var.value));
             }
         }
-        parts.push(self.command.as_str().to_string());
+        parts.push(self.command_text());
         if let Some(digest) = &self.sha256 {
             parts.push(format!("@sha256:{}", crate::format::hex(digest)));
         }

@@ -144,7 +144,7 @@ impl Refusal {
             }
             Refusal::NotFound(rule) => format!(
                 "Executable not found: {} (filter match = {})",
-                rule.command.as_str(),
+                rule.command_text(),
                 rule.name
             )
             .into_bytes(),

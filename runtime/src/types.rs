@@ -90,6 +90,10 @@ pub struct Rule {
     pub name: String,
     pub source: Source,
     pub command: Command,
+    /// `(A | B ...)` at the command position: the alternatives after the
+    /// first (`command`); empty for one command. A caller may spell any of
+    /// them, and the one spelled is executed (see [`Rule::spelled`]).
+    pub also: Vec<Command>,
     /// `COMMAND @sha256:HEX`: the SHA-256 the executable must have on the
     /// host (checked, like its owner and mode, on the descriptor executed).
     #[serde(with = "serde_bytes")]
@@ -101,6 +105,34 @@ pub struct Rule {
     pub args: Vec<Item>,
     /// What may follow them.
     pub rest: Rest,
+}
+
+impl Rule {
+    /// The rule's commands: `command`, then the other alternatives.
+    pub fn commands(&self) -> impl Iterator<Item = &Command> {
+        std::iter::once(&self.command).chain(&self.also)
+    }
+
+    /// The argv[0] spellings a caller may use for this rule: those of every
+    /// alternative. The ruleset index files the rule under each of them.
+    pub fn selectors(&self) -> Vec<&str> {
+        self.commands().flat_map(Command::selectors).collect()
+    }
+
+    /// The alternative a caller's argv[0] spells, if any: the one the call
+    /// executes (the compiler refuses alternatives that share a spelling).
+    pub fn spelled(&self, argv0: &[u8]) -> Option<&Command> {
+        self.commands().find(|command| command.is_spelled(argv0))
+    }
+
+    /// The command as written: `NAME`, or `(A | B ...)` for alternatives.
+    pub fn command_text(&self) -> String {
+        if self.also.is_empty() {
+            return self.command.as_str().to_string();
+        }
+        let alternatives: Vec<&str> = self.commands().map(Command::as_str).collect();
+        format!("({})", alternatives.join(" | "))
+    }
 }
 
 /// Where a rule was written: shown in logs and explanations.

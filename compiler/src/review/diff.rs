@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use rootwrap::types::{Arg, EnvVar, Item, PathDepth, PathScope, Rest, Rule, RunAs};
+use rootwrap::types::{Arg, Command, EnvVar, Item, PathDepth, PathScope, Rest, Rule, RunAs};
 
 use super::load::Loaded;
 
@@ -241,15 +241,38 @@ pub fn compare(old: &Rule, new: &Rule) -> (Rel, Vec<String>) {
             words.push(format!("{}: {text}", r.word()));
         }
     };
-    if old.command != new.command {
+    // A rule for several commands (`(A | B)`) runs the one the caller
+    // names: one more is a wider rule, one fewer a narrower one.
+    let added: Vec<&Command> = new
+        .commands()
+        .filter(|c| !old.commands().any(|o| o == *c))
+        .collect();
+    let removed: Vec<&Command> = old
+        .commands()
+        .filter(|c| !new.commands().any(|n| n == *c))
+        .collect();
+    if added.len() == new.commands().count() {
         note(
             Rel::Unknown,
             format!(
                 "runs `{}` now (was `{}`)",
-                new.command.as_str(),
-                old.command.as_str()
+                new.command_text(),
+                old.command_text()
             ),
         );
+    } else {
+        for command in added {
+            note(
+                Rel::Wider,
+                format!("may now also run `{}`", command.as_str()),
+            );
+        }
+        for command in removed {
+            note(
+                Rel::Narrower,
+                format!("no longer runs `{}`", command.as_str()),
+            );
+        }
     }
     match (&old.sha256, &new.sha256) {
         (Some(_), None) => note(Rel::Wider, "no longer pins its executable's digest".into()),
@@ -420,7 +443,8 @@ impl Diff {
 
 /// Everything a rule is but its name and where it was written.
 fn same_privilege(a: &Rule, b: &Rule) -> bool {
-    a.command == b.command
+    a.commands().count() == b.commands().count()
+        && a.commands().all(|c| b.commands().any(|d| d == c))
         && a.sha256 == b.sha256
         && a.run_as == b.run_as
         && a.env == b.env
@@ -566,10 +590,9 @@ fn hand_over(old: &Loaded, new: &Loaded, changes: &mut [Change]) {
         let takers = new.rules.iter().filter(|other| {
             other.name != rule.name
                 && other
-                    .command
                     .selectors()
                     .iter()
-                    .any(|s| rule.command.is_spelled(s.as_bytes()))
+                    .any(|s| rule.spelled(s.as_bytes()).is_some())
         });
         for taker in takers.filter(more_privileged) {
             change.grows = true;
@@ -597,7 +620,7 @@ fn diff_order(old: &Loaded, new: &Loaded, changes: &mut Vec<Change>) {
             if !other.rules.iter().any(|r| r.name == rule.name) {
                 continue;
             }
-            for spelling in rule.command.selectors() {
+            for spelling in rule.selectors() {
                 by.entry(spelling.to_string())
                     .or_default()
                     .push(rule.name.clone());
@@ -751,6 +774,7 @@ pub(crate) mod tests {
             } else {
                 Command::Name(command.into())
             },
+            also: Vec::new(),
             sha256: None,
             run_as: RunAs::Root,
             env: Vec::new(),
@@ -843,6 +867,43 @@ pub(crate) mod tests {
         moved.name = "list".into();
         moved.source.line = 9;
         assert_eq!(compare(&old, &moved), (Rel::Same, Vec::new()));
+    }
+
+    /// `(A | B)`: an alternative added widens the rule, one dropped
+    /// narrows it, their order does not matter.
+    #[test]
+    fn commands_of_a_rule() {
+        let save = rule("save", "iptables-save");
+        let mut both = save.clone();
+        both.also = vec![Command::Name("ip6tables-save".into())];
+        assert_eq!(
+            compare(&save, &both),
+            (
+                Rel::Wider,
+                vec!["widened: may now also run `ip6tables-save`".to_string()]
+            )
+        );
+        assert_eq!(
+            compare(&both, &save),
+            (
+                Rel::Narrower,
+                vec!["narrowed: no longer runs `ip6tables-save`".to_string()]
+            )
+        );
+        let mut swapped = rule("save", "ip6tables-save");
+        swapped.also = vec![Command::Name("iptables-save".into())];
+        assert_eq!(compare(&both, &swapped), (Rel::Same, Vec::new()));
+        assert!(same_privilege(&both, &swapped));
+        assert!(!same_privilege(&both, &save));
+        // One kept, one replaced: each allows what the other does not.
+        let mut other = save.clone();
+        other.also = vec![Command::Name("arptables-save".into())];
+        assert_eq!(compare(&both, &other).0, Rel::Mixed);
+        // Nothing in common: another command.
+        assert_eq!(
+            compare(&both, &rule("save", "ebtables-save")).0,
+            Rel::Unknown
+        );
     }
 
     #[test]

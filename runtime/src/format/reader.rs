@@ -383,6 +383,7 @@ mod tests {
                 line: id + 1,
             },
             command,
+            also: Vec::new(),
             sha256: None,
             run_as: RunAs::Root,
             env: Vec::new(),

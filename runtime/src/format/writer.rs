@@ -29,7 +29,7 @@ pub fn write_ruleset_with_actions(
 ) -> Result<Vec<u8>, String> {
     let mut by_command: BTreeMap<&str, Vec<Rule>> = BTreeMap::new();
     for rule in rules {
-        for selector in rule.command.selectors() {
+        for selector in rule.selectors() {
             by_command.entry(selector).or_default().push(rule.clone());
         }
     }

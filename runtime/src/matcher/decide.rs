@@ -103,7 +103,7 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, Fault> {
                 if first_missing.is_some_and(|missing| missing.run_as != rule.run_as) {
                     break;
                 }
-                let Some(executable) = executable_for(rule, ctx) else {
+                let Some(executable) = executable_for(rule, &call, ctx) else {
                     first_missing.get_or_insert(rule);
                     continue;
                 };

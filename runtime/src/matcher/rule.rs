@@ -29,8 +29,7 @@ pub fn match_rule(
 }
 
 fn rule_matches(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Matched, Stop> {
-    let command = call.command.as_bytes();
-    if !rule.command.is_spelled(command) {
+    if rule.spelled(call.command.as_bytes()).is_none() {
         return Err(Mismatch::Command.into());
     }
     let env = match_env(rule, call, ctx)?;
@@ -167,7 +166,7 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
         }
         match match_rule(rule, &call, ctx)? {
             Ok(matched) => {
-                let Some(executable) = executable_for(rule, ctx) else {
+                let Some(executable) = executable_for(rule, &call, ctx) else {
                     reason = format!("rule `{}` matches but its executable is missing", rule.name);
                     continue;
                 };
@@ -189,8 +188,10 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
     Err(Mismatch::ChainDenied(reason).into())
 }
 
-/// What a matching rule runs: its executable on this host, or, when
-/// executables are not looked up (policy tests), the command as written.
-pub(super) fn executable_for(rule: &Rule, ctx: &Context<'_>) -> Option<PathBuf> {
-    ctx.host.find_executable(&rule.command, ctx.exec_dirs)
+/// What a matching rule runs for `call`: the executable of the alternative
+/// the caller spelled (never another's) on this host, or, when executables
+/// are not looked up (policy tests), that command as written.
+pub(super) fn executable_for(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Option<PathBuf> {
+    let command = rule.spelled(call.command.as_bytes())?;
+    ctx.host.find_executable(command, ctx.exec_dirs)
 }

@@ -91,6 +91,7 @@ fn rule(id: u32, command: &str, args: Vec<Arg>, rest: Rest) -> Rule {
         } else {
             Command::Name(command.into())
         },
+        also: Vec::new(),
         sha256: None,
         run_as: RunAs::Root,
         env: Vec::new(),
@@ -114,12 +115,7 @@ fn decide_with(rules: &[Rule], host: &Fake, words: &[&str]) -> Result<Decision, 
     let lookup = |command: &[u8]| {
         Ok(rules
             .iter()
-            .filter(|r| {
-                r.command
-                    .selectors()
-                    .iter()
-                    .any(|s| s.as_bytes() == command)
-            })
+            .filter(|r| r.selectors().iter().any(|s| s.as_bytes() == command))
             .cloned()
             .collect())
     };
@@ -145,6 +141,60 @@ fn path(base: &str) -> Arg {
             depth: PathDepth::Descendant,
         }],
         pin: Pin::Object,
+    }
+}
+
+/// `(iptables-save | /sbin/ip6tables-save)`: the rule runs the command the
+/// caller named, never another, and only those spellings select it.
+#[test]
+fn a_rule_for_several_commands_runs_the_one_named() {
+    let mut save = rule(
+        0,
+        "iptables-save",
+        vec![Arg::Literal("-c".into())],
+        Rest::Exact,
+    );
+    save.also = vec![Command::Path("/sbin/ip6tables-save".into())];
+    let rules = [save];
+    let host = Fake {
+        executables: vec!["/bin/iptables-save", "/sbin/ip6tables-save"],
+    };
+    for (words, runs) in [
+        (["iptables-save", "-c"], "/bin/iptables-save"),
+        (["ip6tables-save", "-c"], "/sbin/ip6tables-save"),
+        (["/sbin/ip6tables-save", "-c"], "/sbin/ip6tables-save"),
+    ] {
+        assert_eq!(
+            allowed_argv(decide_with(&rules, &host, &words)),
+            [runs, "-c"]
+        );
+    }
+    // The alternative named is missing: not found, not the other one.
+    let only_v6 = Fake {
+        executables: vec!["/sbin/ip6tables-save"],
+    };
+    assert!(matches!(
+        decide_with(&rules, &only_v6, &["iptables-save", "-c"]),
+        Ok(Decision::NotExecutable { .. })
+    ));
+    // Given the rule whatever the spelling, the matcher still refuses
+    // every other one.
+    let lookup = |_: &[u8]| Ok(rules.to_vec());
+    let ctx = Context::new(&[], &lookup, &host);
+    for other in [
+        "/bin/iptables-save",
+        "/usr/sbin/ip6tables-save",
+        "arptables-save",
+        "ip6tables",
+    ] {
+        let call = Invocation::parse(&argv(&[other, "-c"])).unwrap();
+        assert!(
+            matches!(
+                match_rule(&rules[0], &call, &ctx),
+                Ok(Err(Mismatch::Command))
+            ),
+            "{other}"
+        );
     }
 }
 
