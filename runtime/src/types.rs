@@ -403,9 +403,27 @@ impl<'de> Deserialize<'de> for Dfa {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PathScope {
-    /// An absolute, normalized directory or file path.
+    /// An absolute, normalized directory or file path: the scope's fixed
+    /// part, up to its first `*`. Paths are pinned beneath it.
     pub base: String,
+    /// From a `*` in the middle on (`/a/*/b/*`: `[None, Some("b")]`), the
+    /// components after `base`, one name each: `None` (`*`) any one name,
+    /// `Some` that very name. `depth` applies after them.
+    pub middle: Vec<Option<String>>,
     pub depth: PathDepth,
+}
+
+impl PathScope {
+    /// Each component a path in the scope starts with, `/` excluded:
+    /// `base`'s names, then `middle`'s (`None`: any name). `depth` says
+    /// what may follow them.
+    pub fn components(&self) -> Vec<Option<&str>> {
+        let names = self.base.split('/').filter(|name| !name.is_empty());
+        names
+            .map(Some)
+            .chain(self.middle.iter().map(Option::as_deref))
+            .collect()
+    }
 }
 
 /// How a `<path>` argument reaches the command.

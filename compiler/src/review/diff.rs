@@ -129,26 +129,26 @@ fn never_an_option(arg: &Arg) -> bool {
 }
 
 /// Whether every path `small` admits, `big` admits.
+/// Component by component: a scope is names (or `*`, any one name), then
+/// what its depth lets follow: nothing (`Exactly`), one name (`Child`) or
+/// one or more (`Descendant`).
 fn scope_covers(big: &PathScope, small: &PathScope) -> bool {
-    let below = |path: &str, base: &str| {
-        let base = base.trim_end_matches('/');
-        path.strip_prefix(base)
-            .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1)
+    let (b, s) = (big.components(), small.components());
+    // `big`'s first names admit `small`'s: `*` any name, a name itself only.
+    let leads = |len: usize| {
+        s.len() >= len
+            && b.iter()
+                .zip(&s)
+                .take(len)
+                .all(|(b, s)| b.is_none() || b == s)
     };
-    // Without a trailing `/`; the root as `/`.
-    let norm = |path: &str| match path.trim_end_matches('/') {
-        "" => "/".to_string(),
-        p => p.to_string(),
-    };
-    let parent = |path: &str| path.rsplit_once('/').map(|(p, _)| norm(p));
+    use PathDepth::*;
     match (big.depth, small.depth) {
-        _ if big == small => true,
-        (PathDepth::Child, PathDepth::Exactly) => {
-            norm(&small.base) != norm(&big.base) && parent(&small.base) == Some(norm(&big.base))
-        }
-        (PathDepth::Descendant, PathDepth::Exactly) => below(&small.base, &big.base),
-        (PathDepth::Descendant, _) => small.base == big.base || below(&small.base, &big.base),
-        _ => false,
+        (Exactly, Exactly) | (Child, Child) => s.len() == b.len() && leads(b.len()),
+        (Child, Exactly) => s.len() == b.len() + 1 && leads(b.len()),
+        (Descendant, Exactly) => s.len() > b.len() && leads(b.len()),
+        (Descendant, Child | Descendant) => leads(b.len()),
+        (Exactly | Child, _) => false,
     }
 }
 
@@ -377,6 +377,7 @@ fn paths_in_words(item: &Item) -> Option<String> {
     let words: Vec<String> = scopes
         .iter()
         .map(|scope| match scope.depth {
+            _ if !scope.middle.is_empty() => format!("a path matching `{scope}`"),
             PathDepth::Exactly => format!("`{}`", scope.base),
             PathDepth::Child => format!("an entry of `{}`", scope.base),
             PathDepth::Descendant => format!("any path under `{}`", scope.base),
@@ -786,8 +787,59 @@ pub(crate) mod tests {
     fn path(base: &str, depth: PathDepth) -> PathScope {
         PathScope {
             base: base.into(),
+            middle: Vec::new(),
             depth,
         }
+    }
+
+    /// `*` in the middle: a name turned into `*` widens; a `*` turned into
+    /// a name narrows; a `*` never covers more or fewer components.
+    #[test]
+    fn path_scopes_with_a_wildcard_in_the_middle() {
+        use PathDepth::*;
+        let scope = |base: &str, middle: &[Option<&str>], depth| PathScope {
+            base: base.into(),
+            middle: middle.iter().map(|m| m.map(str::to_string)).collect(),
+            depth,
+        };
+        let any_conf = scope("/ha", &[None, Some("k.conf")], Exactly);
+        let one_conf = path("/ha/r1/k.conf", Exactly);
+        assert!(scope_covers(&any_conf, &one_conf));
+        assert!(!scope_covers(&one_conf, &any_conf));
+        assert!(!scope_covers(&any_conf, &path("/ha/r1/x.conf", Exactly)));
+        assert!(!scope_covers(&any_conf, &path("/ha/r1/d/k.conf", Exactly)));
+        assert!(!scope_covers(&any_conf, &path("/ha/k.conf", Exactly)));
+        // Against trailing `*` and `**`.
+        assert!(scope_covers(&path("/ha", Descendant), &any_conf));
+        assert!(!scope_covers(&path("/ha", Child), &any_conf));
+        let any_child = scope("/ha", &[None], Child);
+        assert!(scope_covers(&any_child, &any_conf));
+        assert!(scope_covers(&any_child, &path("/ha/r1", Child)));
+        assert!(!scope_covers(&path("/ha/r1", Child), &any_child));
+        assert!(scope_covers(
+            &scope("/ha", &[None], Descendant),
+            &scope("/ha", &[None, Some("x")], Child)
+        ));
+        assert!(!scope_covers(
+            &scope("/ha", &[None, Some("x")], Child),
+            &scope("/ha", &[None], Descendant)
+        ));
+        let old = Item::One(Arg::Path {
+            scopes: vec![one_conf],
+            pin: rootwrap::types::Pin::Object,
+        });
+        let new = Item::One(Arg::Path {
+            scopes: vec![any_conf],
+            pin: rootwrap::types::Pin::Object,
+        });
+        let (Item::One(o), Item::One(n)) = (&old, &new) else {
+            unreachable!()
+        };
+        assert_eq!(arg_rel(o, n), Rel::Wider);
+        assert_eq!(
+            paths_in_words(&new).unwrap(),
+            "a path matching `/ha/*/k.conf`"
+        );
     }
 
     #[test]
