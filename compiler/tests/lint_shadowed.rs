@@ -167,12 +167,12 @@ fn every_pair_of_single_items() {
 #[test]
 fn groups_of_commands() {
     let mut reported = Vec::new();
-    for a in 0..COMMANDS.len() {
-        for b in 0..COMMANDS.len() {
+    for (a, a_command) in COMMANDS.iter().enumerate() {
+        for (b, b_command) in COMMANDS.iter().enumerate() {
             let a_text = command_rule_text("a", a, &[2], false);
             let b_text = command_rule_text("b", b, &[2], false);
             if check_pair(&a_text, &b_text).unwrap() {
-                reported.push((COMMANDS[a], COMMANDS[b]));
+                reported.push((*a_command, *b_command));
             }
         }
     }
