@@ -233,15 +233,18 @@ pub fn compile_sources_with(
     if diagnostics.iter().any(fails) {
         return Err(Failed { diagnostics });
     }
-    let bytes =
-        match write_ruleset_with_actions(&policy.options, &policy.ruleset_rules(), &policy.actions)
-        {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                diagnostics.push(Diagnostic::error(e));
-                return Err(Failed { diagnostics });
-            }
-        };
+    let bytes = match write_ruleset_with_actions(
+        env!("CARGO_PKG_VERSION"),
+        &policy.options,
+        &policy.ruleset_rules(),
+        &policy.actions,
+    ) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            diagnostics.push(Diagnostic::error(e));
+            return Err(Failed { diagnostics });
+        }
+    };
     // Read back through the runtime's own reader: what the tests see is what
     // the runtime will see.
     let ruleset = match Ruleset::from_bytes(&bytes) {
@@ -285,6 +288,15 @@ fn pin_executables(policy: &mut Policy) -> Vec<Diagnostic> {
         let rule = &mut lowered.rule;
         let span = lowered.site.command_span;
         let at = |d: Diagnostic| d.at(span, "this command");
+        if !rule.also.is_empty() {
+            diagnostics.push(at(Diagnostic::error(format!(
+                "cannot pin rule `{}`: one digest cannot pin its {} commands",
+                rule.name,
+                rule.also.len() + 1
+            ))
+            .help("write one rule per command to pin them")));
+            continue;
+        }
         let command = rule.command.as_str();
         let Some(path) = resolve_executable(&rule.command, &policy.options.exec_dirs) else {
             diagnostics.push(at(Diagnostic::error(format!(

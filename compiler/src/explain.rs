@@ -343,6 +343,11 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
             });
         }
         Decision::NotExecutable { rule } => {
+            // Of a rule for several commands, the one the caller named.
+            let missing = command
+                .as_ref()
+                .and_then(|c| rule.spelled(c.as_bytes()))
+                .map_or_else(|| rule.command_text(), |c| c.as_str().to_string());
             explanation.decision = ExplainDecision::NotFound;
             explanation.exit_code = ExitCode::NotFound;
             explanation.message = message(format!(
@@ -350,7 +355,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
                 rule.name,
                 rule.source.file,
                 rule.source.line,
-                rule.command.as_str(),
+                missing,
                 options.exec_dirs.join(" ")
             ));
             explanation.rule = Some(rule_info(&rule));

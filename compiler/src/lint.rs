@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use rootwrap::matcher::{Host, OnThisHost};
-use rootwrap::types::{file_name, Arg, Command, Effect, Item, Pin, Rest, Rule, RunAs};
+use rootwrap::types::{file_name, Arg, Effect, Item, Pin, Rest, Rule, RunAs};
 
 use crate::diag::Diagnostic;
 use crate::policy::{LoweredRule, Policy, RuleSite};
@@ -206,7 +206,7 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
         if rule.effect != Effect::Allow {
             continue;
         }
-        let spelled = spellings(&rule.command);
+        let spelled = rule.selectors();
         let mut earlier: Vec<usize> = spelled
             .iter()
             .filter_map(|s| by_spelling.get(s))
@@ -216,12 +216,22 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
         earlier.sort_unstable();
         earlier.dedup();
         let mut found = Vec::new();
-        lint_rule(rule, site, &mut found);
-        // An action's parameters reach no program: its steps act on
-        // descriptors themselves.
-        if !rule.command.as_str().starts_with('@') {
-            lint_pins(rule, site, &mut found);
-            typos::lint_typos(rule, site, &mut found);
+        // The lints that look at the program judge each command of a rule
+        // for several (`(A | B)`), as if it were alone.
+        for alone in one_per_command(rule) {
+            let mut each = Vec::new();
+            lint_rule(&alone, site, &mut each);
+            // An action's parameters reach no program: its steps act on
+            // descriptors themselves.
+            if !alone.command.as_str().starts_with('@') {
+                lint_pins(&alone, site, &mut each);
+                typos::lint_typos(&alone, site, &mut each);
+            }
+            for d in each {
+                if !found.contains(&d) {
+                    found.push(d);
+                }
+            }
         }
         lint_chain_env(rule, site, &policy.rules, &mut found);
         lint_other_user(rule, site, &earlier, &policy.rules, &mut found);
@@ -239,12 +249,15 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
     warnings
 }
 
-/// The argv[0] spellings that select a rule (the runtime's index).
-fn spellings(command: &Command) -> Vec<&str> {
-    match command {
-        Command::Name(name) => vec![name.as_str()],
-        Command::Path(path) => vec![path.as_str(), file_name(path)],
-    }
+/// The rule once per command it may run, each copy with that command alone.
+fn one_per_command(rule: &Rule) -> Vec<Rule> {
+    rule.commands()
+        .map(|command| Rule {
+            command: command.clone(),
+            also: Vec::new(),
+            ..rule.clone()
+        })
+        .collect()
 }
 
 /// A later rule that a call could reach only by passing over an earlier

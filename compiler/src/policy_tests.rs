@@ -24,7 +24,7 @@ pub fn run_tests(ruleset: &Ruleset<Vec<u8>>, tests: &[PolicyTest]) -> Vec<Diagno
         // executable exists, whatever the build host has installed.
         let decision = match ruleset.decide(&argv, &rootwrap::matcher::AssumeInstalled) {
             Ok(Decision::Allow(allowed)) => Ok(allowed.rule),
-            Ok(Decision::NotExecutable { rule }) => Ok(rule),
+            Ok(Decision::NotExecutable { rule }) => Ok(*rule),
             Ok(Decision::Deny { tried }) => Err(tried),
             Err(e) => {
                 failures.push(
@@ -176,7 +176,7 @@ fn overridden(
     let ctx = Context::new(&ruleset.options().exec_dirs, &lookup, &AssumeInstalled);
     let rule = match decide(argv, &ctx).ok()? {
         Decision::Allow(allowed) => allowed.rule,
-        Decision::NotExecutable { rule } => rule,
+        Decision::NotExecutable { rule } => *rule,
         Decision::Deny { .. } => return None,
     };
     if test

@@ -82,6 +82,8 @@ pub struct RuleAst {
     pub run_as: Option<Spanned<String>>,
     pub env: Vec<(Spanned<String>, ItemAst)>,
     pub command: Spanned<String>,
+    /// `(A | B ...)`: the alternatives after the first, `command`.
+    pub also: Vec<Spanned<String>>,
     /// `@sha256:HEX` after the command: the digits as written.
     pub sha256: Option<Spanned<String>>,
     pub args: Vec<ItemAst>,
@@ -392,7 +394,7 @@ fn describe(expected: &Rule) -> &'static str {
         Rule::rule_name => "a rule name",
         Rule::run_as => "`as USER`",
         Rule::account => "a user name",
-        Rule::command => "a command",
+        Rule::command | Rule::commands | Rule::command_alt => "a command",
         Rule::pin | Rule::pin_digest => "`@sha256:HEX`",
         Rule::arg | Rule::literal | Rule::word => "an argument pattern",
         Rule::group => "`(A | B)`",
@@ -451,11 +453,6 @@ fn syntax_error(
         start: at,
         end: at + 1,
     };
-    if found == "`(`" && expected.contains(&"a command") {
-        return Diagnostic::error("a rule has one command; `(` cannot start it")
-            .at(span, "alternatives of commands")
-            .help("write one rule per command: `allow a-ls: ls ARGS...` and `allow a-dir: dir ARGS...`");
-    }
     let diagnostic = Diagnostic::error(message).at(span, "here");
     match found.as_str() {
         "`(`" | "`)`" | "`|`" | "`<`" | "`>`" | "`[`" | "`]`" | "`{`" | "`}`" => diagnostic.help(
@@ -485,6 +482,56 @@ fn spanned(file: usize, base: usize, pair: &Pair<'_, Rule>) -> Spanned<String> {
         value: pair.as_str().to_string(),
         span: span_of(file, base, pair),
     }
+}
+
+/// `(A | B ...)` at the command position: the first alternative and the
+/// others. Each is one command: not empty, not itself a group; and a group
+/// holds at least two.
+fn command_alternatives(
+    file: usize,
+    base: usize,
+    pair: Pair<'_, Rule>,
+) -> Result<(Spanned<String>, Vec<Spanned<String>>), Diagnostic> {
+    let group = span_of(file, base, &pair);
+    let mut commands = Vec::new();
+    for alternative in pair.into_inner() {
+        let at = span_of(file, base, &alternative);
+        match alternative.into_inner().next() {
+            None => {
+                return Err(Diagnostic::error("an alternative of the command is empty")
+                    .at(
+                        Span {
+                            end: at.start + 1,
+                            ..at
+                        },
+                        "a command is missing here",
+                    )
+                    .help("write each alternative as a command name or an absolute path: `(iptables-save | ip6tables-save)`"))
+            }
+            Some(inner) if inner.as_rule() == Rule::commands => {
+                return Err(Diagnostic::error("alternatives of the command do not nest")
+                    .at(at, "a group inside the group")
+                    .help("list every command in one group: `(a | b | c)`"))
+            }
+            Some(inner) => commands.push(spanned(file, base, &inner)),
+        }
+    }
+    let mut commands = commands.into_iter();
+    let Some(first) = commands.next() else {
+        return Err(Diagnostic::error("an alternative of the command is empty").at(group, "here"));
+    };
+    let also: Vec<_> = commands.collect();
+    if also.is_empty() {
+        return Err(
+            Diagnostic::error(format!("a group of one command: `({})`", first.value))
+                .at(group, "one alternative")
+                .help(format!(
+                    "write the command without parentheses: `{}`",
+                    first.value
+                )),
+        );
+    }
+    Ok((first, also))
 }
 
 fn statement_ast(file: usize, base: usize, pair: Pair<'_, Rule>) -> Result<Statement, Diagnostic> {
@@ -543,6 +590,7 @@ fn rule_ast(
             value: String::new(),
             span,
         },
+        also: Vec::new(),
         sha256: None,
         args: Vec::new(),
         rest: None,
@@ -570,6 +618,11 @@ fn rule_ast(
                 }
             }
             Rule::command => rule.command = spanned(file, base, &part),
+            Rule::commands => {
+                let (first, also) = command_alternatives(file, base, part)?;
+                rule.command = first;
+                rule.also = also;
+            }
             Rule::pin => {
                 if let Some(digest) = part.into_inner().find(|p| p.as_rule() == Rule::pin_digest) {
                     rule.sha256 = Some(spanned(file, base, &digest));

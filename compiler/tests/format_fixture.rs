@@ -6,7 +6,7 @@
 use rootwrap::format::Ruleset;
 use rootwrap_compile::{compile_sources, Sources};
 
-const FILTERS_DIGEST: &str = "446c7c578215261e348ce2bd5f309e9aaf9099688becfe0f715bfb718619858c";
+const FILTERS_DIGEST: &str = "530fb88fa0701f5956386f67c710da580a072e8da8d78cf40e0fe9d66121c44c";
 
 #[test]
 fn the_shipped_filters_compile_to_the_checked_in_digest() {

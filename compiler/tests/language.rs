@@ -143,6 +143,7 @@ fn rules_lower_to_the_ruleset_types() {
             Arg::Path {
                 scopes: vec![PathScope {
                     base: "/dev".into(),
+                    middle: Vec::new(),
                     depth: PathDepth::Child
                 }],
                 pin: Pin::Object
@@ -176,10 +177,12 @@ fn rules_lower_to_the_ruleset_types() {
             scopes: vec![
                 PathScope {
                     base: "/".into(),
+                    middle: Vec::new(),
                     depth: PathDepth::Exactly
                 },
                 PathScope {
                     base: "/x".into(),
+                    middle: Vec::new(),
                     depth: PathDepth::Descendant
                 },
             ],
@@ -563,4 +566,116 @@ fn literals_print_back_as_themselves() {
             Ok(())
         })
         .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// `(A | B)` at the command position: one rule, filed under every
+/// alternative's spellings, printed back with its alternatives.
+#[test]
+fn a_rule_may_name_several_commands() {
+    let text = "allow save: (iptables-save | /sbin/ip6tables-save) [-t (nat | filter)]\n\
+                test allow save: iptables-save -t nat\n\
+                test allow save: ip6tables-save\n\
+                test allow save: /sbin/ip6tables-save -t filter\n\
+                test deny: /usr/bin/iptables-save\n\
+                test deny: iptables-restore\n";
+    let compiled = compile(&format!("{HEAD}{text}")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(compiled.policy.rules.len(), 1);
+    let rule = &compiled.policy.rules[0].rule;
+    assert_eq!(rule.command, Command::Name("iptables-save".into()));
+    assert_eq!(rule.also, [Command::Path("/sbin/ip6tables-save".into())]);
+    assert_eq!(
+        rule.selectors(),
+        ["iptables-save", "ip6tables-save", "/sbin/ip6tables-save"]
+    );
+    let printed = rule.pattern_text();
+    assert_eq!(
+        printed,
+        "(iptables-save | /sbin/ip6tables-save) [-t (nat | filter)]"
+    );
+    let again = only_rule(&format!("allow save: {printed}"));
+    assert_eq!(
+        (&again.command, &again.also, &again.args),
+        (&rule.command, &rule.also, &rule.args)
+    );
+    // The compiled ruleset files the one rule under each spelling.
+    let ruleset = rootwrap::format::Ruleset::from_bytes(&compiled.bytes).unwrap();
+    for spelling in ["iptables-save", "ip6tables-save", "/sbin/ip6tables-save"] {
+        let found = ruleset.rules_for(spelling.as_bytes()).unwrap();
+        assert_eq!(found.len(), 1, "{spelling}");
+        assert_eq!(found[0].name, "save");
+    }
+}
+
+/// `*` in the middle of a path scope: one whole name, in every path type
+/// and in an action's parameters; printed back as written.
+#[test]
+fn a_path_scope_may_have_a_wildcard_in_the_middle() {
+    let text = "allow conf: cat <path /var/lib/neutron/ha_confs/*/keepalived.conf> \
+                <path-entry /srv/*/x/*/*> <path-unpinned /a/*/b/**>\n\
+                action drop (conf: <path-entry /var/lib/neutron/ha_confs/*/keepalived.conf>):\n    unlink conf\n\
+                test allow conf: cat /var/lib/neutron/ha_confs/r1/keepalived.conf /srv/s/x/y/z /a/c/b/d/e\n\
+                test deny: cat /var/lib/neutron/ha_confs/keepalived.conf /srv/s/x/y/z /a/c/b/d/e\n\
+                test deny: cat /var/lib/neutron/ha_confs/r1/r2/keepalived.conf /srv/s/x/y/z /a/c/b/d/e\n\
+                test deny: cat /var/lib/neutron/ha_confs/r1/keepalived.conf /srv/s/y/y/z /a/c/b/d/e\n\
+                test deny: cat /var/lib/neutron/ha_confs/r1/keepalived.conf /srv/s/x/y/z /a/c/b\n";
+    let compiled = compile(&format!("{HEAD}{text}")).unwrap_or_else(|e| panic!("{e}"));
+    let rule = &compiled.policy.rules[0].rule;
+    let scopes: Vec<PathScope> = ones(rule)
+        .into_iter()
+        .map(|arg| match arg {
+            Arg::Path { mut scopes, .. } => scopes.remove(0),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        scopes[0],
+        PathScope {
+            base: "/var/lib/neutron/ha_confs".into(),
+            middle: vec![None, Some("keepalived.conf".into())],
+            depth: PathDepth::Exactly
+        }
+    );
+    assert_eq!(
+        scopes[1],
+        PathScope {
+            base: "/srv".into(),
+            middle: vec![None, Some("x".into()), None],
+            depth: PathDepth::Child
+        }
+    );
+    assert_eq!(
+        scopes[2],
+        PathScope {
+            base: "/a".into(),
+            middle: vec![None, Some("b".into())],
+            depth: PathDepth::Descendant
+        }
+    );
+    let printed = rule.pattern_text();
+    assert_eq!(
+        printed,
+        "cat <path /var/lib/neutron/ha_confs/*/keepalived.conf> <path-entry /srv/*/x/*/*> <path-unpinned /a/*/b/**>"
+    );
+    let again = only_rule(&format!("allow conf: {printed}"));
+    assert_eq!(again.args, rule.args);
+    // The action's parameter, as its rule holds it.
+    let action = &compiled.policy.rules[1].rule;
+    assert_eq!(
+        action.pattern_text(),
+        "@drop <path-entry /var/lib/neutron/ha_confs/*/keepalived.conf>"
+    );
+    // The root as the fixed part.
+    let root = only_rule("allow r: ls <path /*/x>");
+    assert_eq!(
+        ones(&root)[0],
+        Arg::Path {
+            scopes: vec![PathScope {
+                base: "/".into(),
+                middle: vec![None, Some("x".into())],
+                depth: PathDepth::Exactly
+            }],
+            pin: Pin::Object
+        }
+    );
+    assert_eq!(root.pattern_text(), "ls <path /*/x>");
 }

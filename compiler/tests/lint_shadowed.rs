@@ -39,11 +39,18 @@ const ITEMS: &[&str] = &[
     "{ -l [-a] }",
 ];
 
+/// The commands of the generated rules: one, or a group of several.
+const COMMANDS: &[&str] = &["ls", "dir", "(ls | dir)", "(dir | ls)", "(ls | vdir)"];
+
 /// The words of the command lines tried.
 const WORDS: &[&str] = &["-l", "-a", "x", "3", "7", "abc", "12", "-x", "-2"];
 
 fn rule_text(name: &str, items: &[usize], any_rest: bool) -> String {
-    let mut text = format!("allow {name}: ls");
+    command_rule_text(name, 0, items, any_rest)
+}
+
+fn command_rule_text(name: &str, command: usize, items: &[usize], any_rest: bool) -> String {
+    let mut text = format!("allow {name}: {}", COMMANDS[command]);
     for &i in items {
         text.push(' ');
         text.push_str(ITEMS[i]);
@@ -79,9 +86,9 @@ fn allows(ruleset: &Ruleset<Vec<u8>>, argv: &[OsString]) -> bool {
     )
 }
 
-/// Every command line `ls W...` with up to three words.
+/// Every command line `ls W...` and `dir W...` with up to three words.
 fn command_lines() -> Vec<Vec<OsString>> {
-    let mut all = vec![vec![OsString::from("ls")]];
+    let mut all = vec![vec![OsString::from("ls")], vec![OsString::from("dir")]];
     let mut last = all.clone();
     for _ in 0..3 {
         let mut next = Vec::new();
@@ -98,8 +105,9 @@ fn command_lines() -> Vec<Vec<OsString>> {
     all
 }
 
-fn items() -> impl Strategy<Value = (Vec<usize>, bool)> {
+fn items() -> impl Strategy<Value = (usize, Vec<usize>, bool)> {
     (
+        0..COMMANDS.len(),
         proptest::collection::vec(0..ITEMS.len(), 0..3),
         any::<bool>(),
     )
@@ -127,10 +135,13 @@ proptest! {
 
     #[test]
     fn a_shadowed_rule_allows_nothing_the_earlier_one_does_not(
-        (a_items, a_rest) in items(),
-        (b_items, b_rest) in items(),
+        (a_command, a_items, a_rest) in items(),
+        (b_command, b_items, b_rest) in items(),
     ) {
-        check_pair(&rule_text("a", &a_items, a_rest), &rule_text("b", &b_items, b_rest))?;
+        check_pair(
+            &command_rule_text("a", a_command, &a_items, a_rest),
+            &command_rule_text("b", b_command, &b_items, b_rest),
+        )?;
     }
 }
 
@@ -149,4 +160,35 @@ fn every_pair_of_single_items() {
         }
     }
     assert!(reported >= 60, "only {reported} pairs reported");
+}
+
+/// Rules for several commands (`(ls | dir)`): an earlier rule shadows a
+/// later one only when it has every command of the later one.
+#[test]
+fn groups_of_commands() {
+    let mut reported = Vec::new();
+    for (a, a_command) in COMMANDS.iter().enumerate() {
+        for (b, b_command) in COMMANDS.iter().enumerate() {
+            let a_text = command_rule_text("a", a, &[2], false);
+            let b_text = command_rule_text("b", b, &[2], false);
+            if check_pair(&a_text, &b_text).unwrap() {
+                reported.push((*a_command, *b_command));
+            }
+        }
+    }
+    for pair in [
+        ("ls", "ls"),
+        ("(ls | dir)", "ls"),
+        ("(ls | dir)", "dir"),
+        ("(ls | dir)", "(dir | ls)"),
+    ] {
+        assert!(reported.contains(&pair), "{pair:?} not reported");
+    }
+    for pair in [
+        ("ls", "(ls | dir)"),
+        ("(ls | vdir)", "(ls | dir)"),
+        ("ls", "dir"),
+    ] {
+        assert!(!reported.contains(&pair), "{pair:?} reported");
+    }
 }

@@ -68,11 +68,16 @@ fn signal_name(number: i32) -> String {
 
 impl fmt::Display for PathScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let base = self.base.trim_end_matches('/');
+        let mut text = self.base.trim_end_matches('/').to_string();
+        for name in &self.middle {
+            text.push('/');
+            text.push_str(name.as_deref().unwrap_or("*"));
+        }
         match self.depth {
-            PathDepth::Exactly => write!(f, "{}", self.base),
-            PathDepth::Child => write!(f, "{base}/*"),
-            PathDepth::Descendant => write!(f, "{base}/**"),
+            PathDepth::Exactly if text.is_empty() => write!(f, "/"),
+            PathDepth::Exactly => write!(f, "{text}"),
+            PathDepth::Child => write!(f, "{text}/*"),
+            PathDepth::Descendant => write!(f, "{text}/**"),
         }
     }
 }
@@ -180,7 +185,7 @@ impl Rule {
                 parts.push(format!("{}={}", var.name, var.value));
             }
         }
-        parts.push(self.command.as_str().to_string());
+        parts.push(self.command_text());
         if let Some(digest) = &self.sha256 {
             parts.push(format!("@sha256:{}", crate::format::hex(digest)));
         }

@@ -148,7 +148,7 @@ impl Refusal {
             }
             Refusal::NotFound(rule) => format!(
                 "Executable not found: {} (filter match = {})",
-                rule.command.as_str(),
+                rule.command_text(),
                 rule.name
             )
             .into_bytes(),
@@ -325,7 +325,7 @@ pub(crate) fn decide<R: crate::format::ReadAt + ?Sized>(
     };
     match decision {
         Decision::Allow(allowed) => Ok(allowed),
-        Decision::NotExecutable { rule } => Err(Refusal::NotFound(Box::new(rule))),
+        Decision::NotExecutable { rule } => Err(Refusal::NotFound(rule)),
         Decision::Deny { tried } => {
             // A damaged ruleset must be reported as such, never as a
             // denial.

@@ -90,6 +90,10 @@ pub struct Rule {
     pub name: String,
     pub source: Source,
     pub command: Command,
+    /// `(A | B ...)` at the command position: the alternatives after the
+    /// first (`command`); empty for one command. A caller may spell any of
+    /// them, and the one spelled is executed (see [`Rule::spelled`]).
+    pub also: Vec<Command>,
     /// `COMMAND @sha256:HEX`: the SHA-256 the executable must have on the
     /// host (checked, like its owner and mode, on the descriptor executed).
     #[serde(with = "serde_bytes")]
@@ -142,6 +146,34 @@ impl Rule {
             Effect::Disabled(disabled) => Some(disabled),
             _ => None,
         }
+    }
+}
+
+impl Rule {
+    /// The rule's commands: `command`, then the other alternatives.
+    pub fn commands(&self) -> impl Iterator<Item = &Command> {
+        std::iter::once(&self.command).chain(&self.also)
+    }
+
+    /// The argv[0] spellings a caller may use for this rule: those of every
+    /// alternative. The ruleset index files the rule under each of them.
+    pub fn selectors(&self) -> Vec<&str> {
+        self.commands().flat_map(Command::selectors).collect()
+    }
+
+    /// The alternative a caller's argv[0] spells, if any: the one the call
+    /// executes (the compiler refuses alternatives that share a spelling).
+    pub fn spelled(&self, argv0: &[u8]) -> Option<&Command> {
+        self.commands().find(|command| command.is_spelled(argv0))
+    }
+
+    /// The command as written: `NAME`, or `(A | B ...)` for alternatives.
+    pub fn command_text(&self) -> String {
+        if self.also.is_empty() {
+            return self.command.as_str().to_string();
+        }
+        let alternatives: Vec<&str> = self.commands().map(Command::as_str).collect();
+        format!("({})", alternatives.join(" | "))
     }
 }
 
@@ -424,9 +456,27 @@ impl<'de> Deserialize<'de> for Dfa {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PathScope {
-    /// An absolute, normalized directory or file path.
+    /// An absolute, normalized directory or file path: the scope's fixed
+    /// part, up to its first `*`. Paths are pinned beneath it.
     pub base: String,
+    /// From a `*` in the middle on (`/a/*/b/*`: `[None, Some("b")]`), the
+    /// components after `base`, one name each: `None` (`*`) any one name,
+    /// `Some` that very name. `depth` applies after them.
+    pub middle: Vec<Option<String>>,
     pub depth: PathDepth,
+}
+
+impl PathScope {
+    /// Each component a path in the scope starts with, `/` excluded:
+    /// `base`'s names, then `middle`'s (`None`: any name). `depth` says
+    /// what may follow them.
+    pub fn components(&self) -> Vec<Option<&str>> {
+        let names = self.base.split('/').filter(|name| !name.is_empty());
+        names
+            .map(Some)
+            .chain(self.middle.iter().map(Option::as_deref))
+            .collect()
+    }
 }
 
 /// How a `<path>` argument reaches the command.

@@ -211,6 +211,7 @@ fn admits(base: &Path, depth: PathDepth, c: &Path) -> bool {
 fn scope(base: &Path, depth: PathDepth) -> Vec<PathScope> {
     vec![PathScope {
         base: base.to_str().unwrap().to_string(),
+        middle: Vec::new(),
         depth,
     }]
 }

@@ -47,6 +47,8 @@ allow exit-with: rw-exit-with <int 0..255>
 allow false: false
 allow cat: cat
 allow list-fds: ls /proc/self/fd
+# One rule for two programs: each call runs the one it names.
+allow say: (rw-say-v4 | rw-say-v6) <int 0..9>
 
 test allow id-root: id -u
 test allow id-target: /usr/bin/id -G
@@ -61,9 +63,22 @@ test deny: sh -c id
 /// status and stderr pass through.
 const EXIT_WITH: &str = "#!/bin/sh\necho \"exit-with $1\" >&2\nexit \"$1\"\n";
 
+/// Say which program ran: the two commands of the rule `say`.
+const SAY_V4: &str = "#!/bin/sh\necho \"v4 $1\"\n";
+const SAY_V6: &str = "#!/bin/sh\necho \"v6 $1\"\n";
+
 fn fixture() -> &'static SudoFixture {
     static FIXTURE: OnceLock<SudoFixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| SudoFixture::set_up(&ruleset_source(), &[("rw-exit-with", EXIT_WITH)]))
+    FIXTURE.get_or_init(|| {
+        SudoFixture::set_up(
+            &ruleset_source(),
+            &[
+                ("rw-exit-with", EXIT_WITH),
+                ("rw-say-v4", SAY_V4),
+                ("rw-say-v6", SAY_V6),
+            ],
+        )
+    })
 }
 
 #[track_caller]
@@ -101,6 +116,19 @@ fn an_allowed_command_runs_as_root() {
         .args(["id", "-u"]));
     assert_ne!(unprivileged.code, 0, "{unprivileged:?}");
     assert!(unprivileged.stdout.is_empty(), "{unprivileged:?}");
+}
+
+/// A rule for several commands runs the one the caller names, never
+/// another, and no other spelling selects it.
+#[test]
+fn a_rule_for_several_commands_runs_the_one_named() {
+    require_root!();
+    let f = fixture();
+    assert_ran(&run(&mut f.sudo(&["rw-say-v4", "1"])), 0, "v4 1\n");
+    assert_ran(&run(&mut f.sudo(&["rw-say-v6", "2"])), 0, "v6 2\n");
+    assert_unauthorized(&run(&mut f.sudo(&["rw-say-v5", "1"])));
+    let by_path = f.exec_dir.join("rw-say-v6").display().to_string();
+    assert_unauthorized(&run(&mut f.sudo(&[by_path.as_str(), "1"])));
 }
 
 #[test]

@@ -76,6 +76,9 @@ log json {log}
 allow race-chown: chown {CALLER} <path {scope}/**>
 allow race-chmod: chmod 0666 <path {scope}/**>
 allow race-cp: cp -T --remove-destination -- <path {scope}/**> <path-entry {scope}/**>
+# `*` in the middle: pinned beneath the scope, so the `*` directory is
+# opened without following a link the caller swaps in.
+allow race-chmod-mid: chmod 0640 <path {scope}/*/victim>
 # The same operation, opted out of pinning: refused at call time, since the
 # caller owns the scope.
 allow race-chown-unpinned: chown root:{CALLER} <path-unpinned {scope}/**>
@@ -231,13 +234,14 @@ fn pinned_paths_hold_against_a_directory_swap_loop() {
     let scope = race.scope.display().to_string();
     let victim = format!("{scope}/d/victim");
     let src = format!("{scope}/src");
-    let lines: [Vec<&str>; 3] = [
+    let lines: [Vec<&str>; 4] = [
         vec!["chown", CALLER, &victim],
         vec!["chmod", "0666", &victim],
         vec!["cp", "-T", "--remove-destination", "--", &src, &victim],
+        vec!["chmod", "0640", &victim],
     ];
     let swapper = race.swapper();
-    let mut ran = [[0usize; 2]; 3];
+    let mut ran = [[0usize; 2]; 4];
     for round in 0..calls_per_rule() {
         for (i, argv) in lines.iter().enumerate() {
             let mut command = if round % 10 == 0 {
@@ -252,8 +256,8 @@ fn pinned_paths_hold_against_a_directory_swap_loop() {
     let swaps = swapper.stop();
     let after = race.victim();
     eprintln!(
-        "path race: {swaps} swaps; chown allowed {} refused {}, chmod {} / {}, cp {} / {}",
-        ran[0][0], ran[0][1], ran[1][0], ran[1][1], ran[2][0], ran[2][1]
+        "path race: {swaps} swaps; chown allowed {} refused {}, chmod {} / {}, cp {} / {}, chmod under `*` {} / {}",
+        ran[0][0], ran[0][1], ran[1][0], ran[1][1], ran[2][0], ran[2][1], ran[3][0], ran[3][1]
     );
     assert_eq!(after, race.untouched(), "a file outside the scope changed");
     assert!(swaps > 1000, "the swap loop hardly ran ({swaps} swaps)");
@@ -360,6 +364,48 @@ fn symbolic_links_the_caller_plants_are_not_followed() {
         assert_eq!(fs::read_to_string(&victim).unwrap(), "pwned\n");
         assert_eq!(race.victim(), race.untouched(), "through {target}");
     }
+}
+
+/// `<path SCOPE/*/victim>`: the caller puts a link to a root-only
+/// directory at the `*` (as `ha_confs/x -> /etc`); the call is refused,
+/// while the same call on a real directory there runs.
+#[test]
+fn a_link_the_caller_plants_at_a_wildcard_is_not_followed() {
+    require_root!();
+    let _one_at_a_time = exclusive();
+    let race = race();
+    race.reset();
+    let scope = race.scope.display().to_string();
+    let planted =
+        run(race
+            .fixture
+            .as_caller()
+            .args(["ln", "-s", "../outside", &format!("{scope}/x")]));
+    assert_eq!(planted.code, 0, "{}", planted.stderr);
+    let through = format!("{scope}/x/victim");
+    let refused = run(race
+        .fixture
+        .sudo(&["chmod", "0640", &through])
+        .stdin(Stdio::null()));
+    assert_eq!(refused.code, 99, "{}", refused.stderr);
+    assert_eq!(race.victim(), race.untouched());
+    let own = format!("{scope}/d/victim");
+    let allowed = run(race
+        .fixture
+        .sudo(&["chmod", "0640", &own])
+        .stdin(Stdio::null()));
+    assert_eq!(allowed.code, 0, "{}", allowed.stderr);
+    let mode = fs::metadata(&own).unwrap().mode() & 0o7777;
+    assert_eq!(mode, 0o640);
+    // The `*` is one name: not the scope itself, not two levels.
+    for argv in [
+        ["chmod", "0640", &format!("{scope}/victim")],
+        ["chmod", "0640", &format!("{scope}/d/d/victim")],
+    ] {
+        let denied = run(race.fixture.sudo(&argv).stdin(Stdio::null()));
+        assert_eq!(denied.code, 99, "{argv:?}: {}", denied.stderr);
+    }
+    assert_eq!(race.victim(), race.untouched());
 }
 
 #[test]

@@ -73,21 +73,33 @@ impl<'a> Shadowing<'a> {
         {
             return;
         }
-        let command = rule.command.as_str();
+        // Under each of its commands: a later rule is covered only by
+        // earlier ones that have all of its commands (see [`covers`]), so
+        // looking up its first finds them.
+        let commands: Vec<&str> = rule.commands().map(|c| c.as_str()).collect();
         match spell_out(&rule.args, Spelling::Exact) {
             Some(sequences) => {
                 let mut keys: Vec<Vec<&str>> = sequences.iter().flat_map(|s| keys(s)).collect();
                 keys.sort();
                 keys.dedup();
-                for key in keys {
-                    self.index.entry((command, key)).or_default().push(index);
+                for command in commands {
+                    for key in &keys {
+                        self.index
+                            .entry((command, key.clone()))
+                            .or_default()
+                            .push(index);
+                    }
                 }
                 if self.exact.len() <= index {
                     self.exact.resize(index + 1, None);
                 }
                 self.exact[index] = Some(sequences);
             }
-            None => self.unspelled.entry(command).or_default().push(index),
+            None => {
+                for command in commands {
+                    self.unspelled.entry(command).or_default().push(index);
+                }
+            }
         }
     }
 
@@ -234,9 +246,12 @@ fn covers(
     later_spelled: Option<&[Vec<&Arg>]>,
 ) -> bool {
     // The same spelling selects both, and the same executable serves both:
-    // if `earlier`'s is missing, so is `later`'s. The same target user,
+    // if `earlier`'s is missing, so is `later`'s; for each of `later`'s
+    // commands, `earlier` has that very command. The same target user,
     // because a chain's inner rule is looked up by it.
-    if earlier.command != later.command
+    if !later
+        .commands()
+        .all(|command| earlier.commands().any(|c| c == command))
         || earlier.sha256 != later.sha256
         || earlier.run_as != later.run_as
     {

@@ -133,6 +133,7 @@ impl Lowering<'_> {
                 line: line as u32,
             },
             command: Command::Name(spelling(&name.value)),
+            also: Vec::new(),
             sha256: None,
             run_as,
             env: Vec::new(),

@@ -171,6 +171,7 @@ impl Lowering<'_> {
         }
         let run_as = self.run_as(rule.run_as.as_ref(), &mut failed);
         let command = self.command(&rule.command);
+        let also = self.alternatives(rule, command.as_ref().ok());
         let sha256 = rule
             .sha256
             .as_ref()
@@ -243,7 +244,7 @@ impl Lowering<'_> {
             }
         }
         let args = all(items.iter().map(|item| self.item(item)));
-        let (command, sha256, args) = (command?, sha256?, args?);
+        let (command, also, sha256, args) = (command?, also?, sha256?, args?);
         if let Some(reported) = failed {
             return Err(reported);
         }
@@ -270,7 +271,14 @@ impl Lowering<'_> {
                 .as_ref()
                 .map(|r| r.span)
                 .or_else(|| rule.args.last().map(ItemAst::span)),
-            command_span: rule.command.span,
+            // A group of commands: all of it, as a lint may be about any.
+            command_span: Span {
+                end: rule
+                    .also
+                    .last()
+                    .map_or(rule.command.span.end, |c| c.span.end),
+                ..rule.command.span
+            },
             arg_spans: rule.args.iter().map(ItemAst::span).collect(),
             env_spans: rule.env.iter().map(|(_, value)| value.span()).collect(),
         };
@@ -282,6 +290,7 @@ impl Lowering<'_> {
                 line: line as u32,
             },
             command,
+            also,
             sha256,
             run_as,
             env,
@@ -432,6 +441,75 @@ impl Lowering<'_> {
                 line: line as u32,
             },
         }));
+    }
+
+    /// `(A | B ...)`: the alternatives after the first, each a command of
+    /// its own; no two may share a spelling (the caller's spelling decides
+    /// which one runs), and one digest cannot pin several executables.
+    fn alternatives(
+        &mut self,
+        rule: &RuleAst,
+        first: Option<&Command>,
+    ) -> Result<Vec<Command>, Reported> {
+        if rule.also.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let Some(digest) = &rule.sha256 {
+            return Err(self.error(
+                Diagnostic::error("one `@sha256:` cannot pin several commands")
+                    .at(digest.span, "after a group of commands")
+                    .help("write one rule per command, each with its own digest"),
+            ));
+        }
+        let mut failed = None;
+        let mut seen: Vec<(&Spanned<String>, Command)> = Vec::new();
+        seen.extend(first.map(|command| (&rule.command, command.clone())));
+        for alternative in &rule.also {
+            let command = match self.command(alternative) {
+                Ok(command) => command,
+                Err(reported) => {
+                    failed = Some(reported);
+                    continue;
+                }
+            };
+            let clash = seen.iter().find_map(|(earlier, other)| {
+                let shared = command
+                    .selectors()
+                    .into_iter()
+                    .find(|s| other.selectors().contains(s))?;
+                Some((*earlier, shared.to_string()))
+            });
+            if let Some((earlier, shared)) = clash {
+                let message = if earlier.value == alternative.value {
+                    format!("command `{}` is listed twice", alternative.value)
+                } else {
+                    format!(
+                        "commands `{}` and `{}` are both called `{shared}`",
+                        earlier.value, alternative.value
+                    )
+                };
+                failed = Some(
+                    self.error(
+                        Diagnostic::error(message)
+                            .at(alternative.span, "again")
+                            .note(Some(earlier.span), "first here")
+                            .help(
+                                "a caller's spelling must name one alternative: keep one of them",
+                            ),
+                    ),
+                );
+                continue;
+            }
+            seen.push((alternative, command));
+        }
+        match failed {
+            Some(reported) => Err(reported),
+            None => Ok(seen
+                .into_iter()
+                .skip(usize::from(first.is_some()))
+                .map(|(_, c)| c)
+                .collect()),
+        }
     }
 
     /// `@sha256:HEX`: 64 hexadecimal digits.

@@ -145,17 +145,16 @@ impl Lowering<'_> {
             // Also the commands' PATH: an empty PATH would mean the caller's
             // current directory to the C library and shells.
             let mut d = Diagnostic::error("no `exec-dirs` in any input file");
-            if let Some(rule) = rules
-                .iter()
-                .map(|r| &r.rule)
-                .find(|r| matches!(r.command, Command::Name(_)))
-            {
+            if let Some((rule, command)) = rules.iter().find_map(|r| {
+                let bare = r.rule.commands().find(|c| matches!(c, Command::Name(_)))?;
+                Some((&r.rule, bare))
+            }) {
                 d = d.note(
                     None,
                     format!(
                         "rule `{}` names its command `{}` without a path",
                         rule.name,
-                        rule.command.as_str()
+                        command.as_str()
                     ),
                 );
             }

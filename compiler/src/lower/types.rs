@@ -334,20 +334,45 @@ impl Lowering<'_> {
                 (text, PathDepth::Exactly)
             };
             let base = if base.is_empty() { "/" } else { base };
-            if base.contains('*') {
-                return Err(self.error(
-                    Diagnostic::error(format!("`{text}`: `*` and `**` may only end a path"))
-                        .at(arg.span, "here")
-                        .help("use `DIR/*` for direct entries of DIR or `DIR/**` for anything below it"),
-                ));
+            // `*` may stand for a whole component in the middle; a glob
+            // inside a name (`vg-*`) or `**` there may not.
+            if let Some(glob) = base
+                .split('/')
+                .find(|name| name.contains('*') && *name != "*")
+            {
+                let (message, help) = if glob == "**" {
+                    (
+                        format!("`{text}`: `**` may only end a path"),
+                        "use `*` for one directory in the middle, or `DIR/**` at the end for anything below DIR",
+                    )
+                } else {
+                    (
+                        format!("`{text}`: `{glob}`: `*` must be a whole component"),
+                        "`*` stands for one whole name (`/var/lib/app/*/conf`): list the directories as scopes of their own (`<path /dev/vg-a/* | /dev/vg-b/*>`)",
+                    )
+                };
+                return Err(self.error(Diagnostic::error(message).at(arg.span, "here").help(help)));
             }
-            if let Err(why) = check_absolute_path(base) {
+            // Checked as a path, each `*` standing for a name.
+            let named: Vec<&str> = base
+                .split('/')
+                .map(|name| if name == "*" { "x" } else { name })
+                .collect();
+            if let Err(why) = check_absolute_path(&named.join("/")) {
                 return Err(self.error(
                     Diagnostic::error(format!("path `{text}` {why}")).at(arg.span, "here"),
                 ));
             }
+            // The fixed part, beneath which paths are pinned, and from the
+            // first `*` on, the middle.
+            let (fixed, middle) = base.split_at(base.find("/*").unwrap_or(base.len()));
             scopes.push(PathScope {
-                base: base.to_string(),
+                base: if fixed.is_empty() { "/" } else { fixed }.to_string(),
+                middle: middle
+                    .split('/')
+                    .filter(|name| !name.is_empty())
+                    .map(|name| (name != "*").then(|| name.to_string()))
+                    .collect(),
                 depth,
             });
         }

@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use rootwrap::types::{Arg, Effect, EnvVar, Item, PathDepth, PathScope, Rest, Rule, RunAs};
+use rootwrap::types::{
+    Arg, Command, Effect, EnvVar, Item, PathDepth, PathScope, Rest, Rule, RunAs,
+};
 
 use super::load::Loaded;
 
@@ -129,26 +131,26 @@ fn never_an_option(arg: &Arg) -> bool {
 }
 
 /// Whether every path `small` admits, `big` admits.
+/// Component by component: a scope is names (or `*`, any one name), then
+/// what its depth lets follow: nothing (`Exactly`), one name (`Child`) or
+/// one or more (`Descendant`).
 fn scope_covers(big: &PathScope, small: &PathScope) -> bool {
-    let below = |path: &str, base: &str| {
-        let base = base.trim_end_matches('/');
-        path.strip_prefix(base)
-            .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1)
+    let (b, s) = (big.components(), small.components());
+    // `big`'s first names admit `small`'s: `*` any name, a name itself only.
+    let leads = |len: usize| {
+        s.len() >= len
+            && b.iter()
+                .zip(&s)
+                .take(len)
+                .all(|(b, s)| b.is_none() || b == s)
     };
-    // Without a trailing `/`; the root as `/`.
-    let norm = |path: &str| match path.trim_end_matches('/') {
-        "" => "/".to_string(),
-        p => p.to_string(),
-    };
-    let parent = |path: &str| path.rsplit_once('/').map(|(p, _)| norm(p));
+    use PathDepth::*;
     match (big.depth, small.depth) {
-        _ if big == small => true,
-        (PathDepth::Child, PathDepth::Exactly) => {
-            norm(&small.base) != norm(&big.base) && parent(&small.base) == Some(norm(&big.base))
-        }
-        (PathDepth::Descendant, PathDepth::Exactly) => below(&small.base, &big.base),
-        (PathDepth::Descendant, _) => small.base == big.base || below(&small.base, &big.base),
-        _ => false,
+        (Exactly, Exactly) | (Child, Child) => s.len() == b.len() && leads(b.len()),
+        (Child, Exactly) => s.len() == b.len() + 1 && leads(b.len()),
+        (Descendant, Exactly) => s.len() > b.len() && leads(b.len()),
+        (Descendant, Child | Descendant) => leads(b.len()),
+        (Exactly | Child, _) => false,
     }
 }
 
@@ -241,15 +243,38 @@ pub fn compare(old: &Rule, new: &Rule) -> (Rel, Vec<String>) {
             words.push(format!("{}: {text}", r.word()));
         }
     };
-    if old.command != new.command {
+    // A rule for several commands (`(A | B)`) runs the one the caller
+    // names: one more is a wider rule, one fewer a narrower one.
+    let added: Vec<&Command> = new
+        .commands()
+        .filter(|c| !old.commands().any(|o| o == *c))
+        .collect();
+    let removed: Vec<&Command> = old
+        .commands()
+        .filter(|c| !new.commands().any(|n| n == *c))
+        .collect();
+    if added.len() == new.commands().count() {
         note(
             Rel::Unknown,
             format!(
                 "runs `{}` now (was `{}`)",
-                new.command.as_str(),
-                old.command.as_str()
+                new.command_text(),
+                old.command_text()
             ),
         );
+    } else {
+        for command in added {
+            note(
+                Rel::Wider,
+                format!("may now also run `{}`", command.as_str()),
+            );
+        }
+        for command in removed {
+            note(
+                Rel::Narrower,
+                format!("no longer runs `{}`", command.as_str()),
+            );
+        }
     }
     match (&old.sha256, &new.sha256) {
         (Some(_), None) => note(Rel::Wider, "no longer pins its executable's digest".into()),
@@ -354,6 +379,7 @@ fn paths_in_words(item: &Item) -> Option<String> {
     let words: Vec<String> = scopes
         .iter()
         .map(|scope| match scope.depth {
+            _ if !scope.middle.is_empty() => format!("a path matching `{scope}`"),
             PathDepth::Exactly => format!("`{}`", scope.base),
             PathDepth::Child => format!("an entry of `{}`", scope.base),
             PathDepth::Descendant => format!("any path under `{}`", scope.base),
@@ -420,7 +446,8 @@ impl Diff {
 
 /// Everything a rule is but its name and where it was written.
 fn same_privilege(a: &Rule, b: &Rule) -> bool {
-    a.command == b.command
+    a.commands().count() == b.commands().count()
+        && a.commands().all(|c| b.commands().any(|d| d == c))
         && a.sha256 == b.sha256
         && a.run_as == b.run_as
         && a.env == b.env
@@ -673,10 +700,9 @@ fn hand_over(old: &Loaded, new: &Loaded, changes: &mut [Change]) {
         let takers = new.rules.iter().filter(|other| {
             other.name != rule.name
                 && other
-                    .command
                     .selectors()
                     .iter()
-                    .any(|s| rule.command.is_spelled(s.as_bytes()))
+                    .any(|s| rule.spelled(s.as_bytes()).is_some())
         });
         for taker in takers.filter(more_privileged) {
             change.grows = true;
@@ -711,7 +737,7 @@ fn diff_order(old: &Loaded, new: &Loaded, changes: &mut Vec<Change>) {
             if !allows(loaded, &rule.name) || !allows(other, &rule.name) {
                 continue;
             }
-            for spelling in rule.command.selectors() {
+            for spelling in rule.selectors() {
                 by.entry(spelling.to_string())
                     .or_default()
                     .push(rule.name.clone());
@@ -865,6 +891,7 @@ pub(crate) mod tests {
             } else {
                 Command::Name(command.into())
             },
+            also: Vec::new(),
             sha256: None,
             run_as: RunAs::Root,
             env: Vec::new(),
@@ -877,8 +904,59 @@ pub(crate) mod tests {
     fn path(base: &str, depth: PathDepth) -> PathScope {
         PathScope {
             base: base.into(),
+            middle: Vec::new(),
             depth,
         }
+    }
+
+    /// `*` in the middle: a name turned into `*` widens; a `*` turned into
+    /// a name narrows; a `*` never covers more or fewer components.
+    #[test]
+    fn path_scopes_with_a_wildcard_in_the_middle() {
+        use PathDepth::*;
+        let scope = |base: &str, middle: &[Option<&str>], depth| PathScope {
+            base: base.into(),
+            middle: middle.iter().map(|m| m.map(str::to_string)).collect(),
+            depth,
+        };
+        let any_conf = scope("/ha", &[None, Some("k.conf")], Exactly);
+        let one_conf = path("/ha/r1/k.conf", Exactly);
+        assert!(scope_covers(&any_conf, &one_conf));
+        assert!(!scope_covers(&one_conf, &any_conf));
+        assert!(!scope_covers(&any_conf, &path("/ha/r1/x.conf", Exactly)));
+        assert!(!scope_covers(&any_conf, &path("/ha/r1/d/k.conf", Exactly)));
+        assert!(!scope_covers(&any_conf, &path("/ha/k.conf", Exactly)));
+        // Against trailing `*` and `**`.
+        assert!(scope_covers(&path("/ha", Descendant), &any_conf));
+        assert!(!scope_covers(&path("/ha", Child), &any_conf));
+        let any_child = scope("/ha", &[None], Child);
+        assert!(scope_covers(&any_child, &any_conf));
+        assert!(scope_covers(&any_child, &path("/ha/r1", Child)));
+        assert!(!scope_covers(&path("/ha/r1", Child), &any_child));
+        assert!(scope_covers(
+            &scope("/ha", &[None], Descendant),
+            &scope("/ha", &[None, Some("x")], Child)
+        ));
+        assert!(!scope_covers(
+            &scope("/ha", &[None, Some("x")], Child),
+            &scope("/ha", &[None], Descendant)
+        ));
+        let old = Item::One(Arg::Path {
+            scopes: vec![one_conf],
+            pin: rootwrap::types::Pin::Object,
+        });
+        let new = Item::One(Arg::Path {
+            scopes: vec![any_conf],
+            pin: rootwrap::types::Pin::Object,
+        });
+        let (Item::One(o), Item::One(n)) = (&old, &new) else {
+            unreachable!()
+        };
+        assert_eq!(arg_rel(o, n), Rel::Wider);
+        assert_eq!(
+            paths_in_words(&new).unwrap(),
+            "a path matching `/ha/*/k.conf`"
+        );
     }
 
     #[test]
@@ -958,6 +1036,43 @@ pub(crate) mod tests {
         moved.name = "list".into();
         moved.source.line = 9;
         assert_eq!(compare(&old, &moved), (Rel::Same, Vec::new()));
+    }
+
+    /// `(A | B)`: an alternative added widens the rule, one dropped
+    /// narrows it, their order does not matter.
+    #[test]
+    fn commands_of_a_rule() {
+        let save = rule("save", "iptables-save");
+        let mut both = save.clone();
+        both.also = vec![Command::Name("ip6tables-save".into())];
+        assert_eq!(
+            compare(&save, &both),
+            (
+                Rel::Wider,
+                vec!["widened: may now also run `ip6tables-save`".to_string()]
+            )
+        );
+        assert_eq!(
+            compare(&both, &save),
+            (
+                Rel::Narrower,
+                vec!["narrowed: no longer runs `ip6tables-save`".to_string()]
+            )
+        );
+        let mut swapped = rule("save", "ip6tables-save");
+        swapped.also = vec![Command::Name("iptables-save".into())];
+        assert_eq!(compare(&both, &swapped), (Rel::Same, Vec::new()));
+        assert!(same_privilege(&both, &swapped));
+        assert!(!same_privilege(&both, &save));
+        // One kept, one replaced: each allows what the other does not.
+        let mut other = save.clone();
+        other.also = vec![Command::Name("arptables-save".into())];
+        assert_eq!(compare(&both, &other).0, Rel::Mixed);
+        // Nothing in common: another command.
+        assert_eq!(
+            compare(&both, &rule("save", "ebtables-save")).0,
+            Rel::Unknown
+        );
     }
 
     #[test]

@@ -74,22 +74,12 @@ pub fn render(loaded: &Loaded) -> String {
             );
         }
     }
-    match loaded.source {
-        Some(_) => {
-            let _ = writeln!(
-                out,
-                "compiler     rootwrap-compile {} (this one, just now)",
-                env!("CARGO_PKG_VERSION")
-            );
-        }
-        None => {
-            let _ = writeln!(
-                out,
-                "compiler     not recorded: format version {} has no field for it",
-                loaded.format_version
-            );
-        }
-    }
+    let compiler = match (ruleset.compiler(), &loaded.source) {
+        (Some(version), Some(_)) => format!("rootwrap-compile {version} (this one, just now)"),
+        (Some(version), None) => format!("rootwrap-compile {version}"),
+        (None, _) => "not recorded".to_string(),
+    };
+    let _ = writeln!(out, "compiler     {compiler}");
     let _ = writeln!(out, "exec-dirs    {}", options.exec_dirs.join(" "));
     let targets = super::log_targets(options);
     let _ = writeln!(

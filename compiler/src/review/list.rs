@@ -24,6 +24,8 @@ pub struct Listing {
     /// As in `explain --json`.
     pub ruleset: RulesetInfo,
     pub format_version: u32,
+    /// The compiler's version the ruleset records, or null.
+    pub compiler: Option<String>,
     pub log: LogInfo,
     /// Every option as a filter-file line, defaults included.
     pub options: Vec<String>,
@@ -136,6 +138,7 @@ pub fn listing(loaded: &Loaded, user: Option<(&str, &Reach)>) -> Listing {
             exec_dirs: options.exec_dirs.clone(),
         },
         format_version: loaded.format_version,
+        compiler: loaded.ruleset.compiler().map(str::to_string),
         log: LogInfo {
             syslog: options.log.syslog.map(|s| SyslogInfo {
                 facility: super::name_of(SYSLOG_FACILITIES, s.facility),
@@ -176,6 +179,14 @@ pub fn render(listing: &Listing) -> String {
         out,
         "  digest     sha256:{} (as the audit log shows it)",
         ruleset.sha256
+    );
+    let _ = writeln!(
+        out,
+        "  compiler   {}",
+        listing.compiler.as_deref().map_or_else(
+            || "not recorded".to_string(),
+            |version| format!("rootwrap-compile {version}")
+        )
     );
     let _ = writeln!(out, "  exec-dirs  {}", ruleset.exec_dirs.join(" "));
     let mut log = Vec::new();

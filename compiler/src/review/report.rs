@@ -154,10 +154,12 @@ pub fn render(loaded: &Loaded, against: Option<(&Loaded, &Diff)>) -> String {
     }
     let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, rule) in loaded.rules.iter().enumerate() {
-        groups
-            .entry(file_name(rule.command.as_str()))
-            .or_default()
-            .push(i);
+        // A rule for several commands is shown with each.
+        let mut names: Vec<&str> = rule.commands().map(|c| file_name(c.as_str())).collect();
+        names.dedup();
+        for name in names {
+            groups.entry(name).or_default().push(i);
+        }
     }
     for (command, indexes) in groups {
         let _ = writeln!(

@@ -44,7 +44,7 @@ impl Reach {
             .iter()
             .filter(|grant| match &grant.scope {
                 Scope::All => true,
-                Scope::Arguments(pattern) => rule.command.selectors().iter().any(|selector| {
+                Scope::Arguments(pattern) => rule.selectors().iter().any(|selector| {
                     let call = format!("{ruleset} {selector}");
                     glob_prefix(pattern.as_bytes(), call.as_bytes())
                 }),

@@ -505,6 +505,7 @@ mod tests {
                 line: 4,
             },
             command: Command::Name("cat".into()),
+            also: Vec::new(),
             sha256: None,
             run_as: RunAs::Root,
             env: Vec::new(),

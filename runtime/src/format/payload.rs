@@ -60,6 +60,9 @@ mod digest_bytes {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Index {
     pub options: Options,
+    /// The version of the compiler that wrote the ruleset; empty when the
+    /// writer recorded none (tests, fuzzing).
+    pub compiler: String,
     pub rule_count: u32,
     pub buckets: Vec<SectionRef>,
 }

@@ -172,6 +172,11 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
         &self.index.options
     }
 
+    /// The version of the compiler that wrote the ruleset, if recorded.
+    pub fn compiler(&self) -> Option<&str> {
+        Some(self.index.compiler.as_str()).filter(|v| !v.is_empty())
+    }
+
     pub fn rule_count(&self) -> u32 {
         self.index.rule_count
     }
@@ -419,6 +424,7 @@ mod tests {
                 line: id + 1,
             },
             command,
+            also: Vec::new(),
             sha256: None,
             run_as: RunAs::Root,
             env: Vec::new(),

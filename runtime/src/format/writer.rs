@@ -11,22 +11,25 @@ use super::payload::{
     bucket_of, Bucket, Index, Section, SectionRef, COMMANDS_PER_BUCKET, MAX_BUCKETS,
 };
 
-/// Encodes a ruleset. Deterministic: the same options and rules give the
-/// same bytes.
+/// Encodes a ruleset, recording no compiler. Deterministic: the same
+/// options and rules give the same bytes.
 pub fn write_ruleset(options: &Options, rules: &[Rule]) -> Result<Vec<u8>, String> {
-    write_ruleset_with_actions(options, rules, &[])
+    write_ruleset_with_actions("", options, rules, &[])
 }
 
 /// As [`write_ruleset`], with actions: each is stored with the rules for
 /// its spelling `@NAME` (its parameters' rule must be among `rules`).
+/// `compiler` is the compiler's version, recorded for review (`info`,
+/// `list`); empty: not recorded.
 pub fn write_ruleset_with_actions(
+    compiler: &str,
     options: &Options,
     rules: &[Rule],
     actions: &[(String, Action)],
 ) -> Result<Vec<u8>, String> {
     let mut by_command: BTreeMap<&str, Vec<Rule>> = BTreeMap::new();
     for rule in rules {
-        for selector in rule.command.selectors() {
+        for selector in rule.selectors() {
             by_command.entry(selector).or_default().push(rule.clone());
         }
     }
@@ -76,6 +79,7 @@ pub fn write_ruleset_with_actions(
     }
     let index = codec::encode(&Index {
         options: options.clone(),
+        compiler: compiler.to_string(),
         rule_count: u32::try_from(rules.len()).map_err(|_| "too many rules".to_string())?,
         buckets: bucket_refs,
     })?;

@@ -2,7 +2,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::canonical::canonicalize;
 use crate::format::RulesetError;
@@ -269,11 +269,27 @@ pub fn match_path(scopes: &[PathScope], arg: &OsStr) -> Option<PathBuf> {
 /// The base of `scope` that `resolved` lies in, free of symbolic links:
 /// as written, or as resolved through root's own links.
 fn within(host: &dyn Host, scope: &PathScope, resolved: &Path) -> Option<PathBuf> {
-    let inside = |base: &Path| match scope.depth {
-        PathDepth::Exactly => resolved == base,
-        PathDepth::Child => resolved.parent() == Some(base) && resolved != base,
-        // Component-wise: `/var/lib/images` never admits `/var/lib/images2`.
-        PathDepth::Descendant => resolved != base && resolved.starts_with(base),
+    // Component-wise: `/var/lib/images` never admits `/var/lib/images2`.
+    let inside = |base: &Path| {
+        let Ok(below) = resolved.strip_prefix(base) else {
+            return false;
+        };
+        let mut names = below.components();
+        // `*` in the middle: any one name (`resolved` is canonical: no
+        // `.` or `..`), else that very name.
+        for wanted in &scope.middle {
+            match (names.next(), wanted) {
+                (Some(Component::Normal(_)), None) => {}
+                (Some(Component::Normal(name)), Some(wanted)) if name == wanted.as_str() => {}
+                _ => return false,
+            }
+        }
+        let after = names.count();
+        match scope.depth {
+            PathDepth::Exactly => after == 0,
+            PathDepth::Child => after == 1,
+            PathDepth::Descendant => after >= 1,
+        }
     };
     let written = Path::new(&scope.base);
     // The base as written (then, `resolved` being canonical, it holds no

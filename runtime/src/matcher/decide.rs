@@ -78,7 +78,7 @@ pub enum Decision {
     Allow(Box<Allowed>),
     /// Rules matched, but none of their executables exists on this host.
     NotExecutable {
-        rule: Rule,
+        rule: Box<Rule>,
     },
     /// No rule matched; each rule for the command with its reason.
     Deny {
@@ -144,7 +144,7 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, Fault> {
                 if first_missing.is_some_and(|missing| missing.run_as != rule.run_as) {
                     break;
                 }
-                let Some(executable) = executable_for(rule, ctx) else {
+                let Some(executable) = executable_for(rule, &call, ctx) else {
                     first_missing.get_or_insert(rule);
                     continue;
                 };
@@ -188,7 +188,9 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, Fault> {
         }
     }
     Ok(match first_missing {
-        Some(rule) => Decision::NotExecutable { rule: rule.clone() },
+        Some(rule) => Decision::NotExecutable {
+            rule: Box::new(rule.clone()),
+        },
         None => Decision::Deny { tried },
     })
 }

@@ -33,9 +33,10 @@ pub fn match_rule(
 fn rule_matches(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Matched, Stop> {
     let command = call.command.as_bytes();
     let spelled = if rule.is_deny() {
-        crate::types::deny_covers(&rule.command, command)
+        rule.commands()
+            .any(|alternative| crate::types::deny_covers(alternative, command))
     } else {
-        rule.command.is_spelled(command)
+        rule.spelled(command).is_some()
     };
     if !spelled {
         return Err(Mismatch::Command.into());
@@ -196,7 +197,7 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
         }
         match match_rule(rule, &call, ctx)? {
             Ok(matched) => {
-                let Some(executable) = executable_for(rule, ctx) else {
+                let Some(executable) = executable_for(rule, &call, ctx) else {
                     reason = format!("rule `{}` matches but its executable is missing", rule.name);
                     continue;
                 };
@@ -218,8 +219,10 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
     Err(Mismatch::ChainDenied(reason).into())
 }
 
-/// What a matching rule runs: its executable on this host, or, when
-/// executables are not looked up (policy tests), the command as written.
-pub(super) fn executable_for(rule: &Rule, ctx: &Context<'_>) -> Option<PathBuf> {
-    ctx.host.find_executable(&rule.command, ctx.exec_dirs)
+/// What a matching rule runs for `call`: the executable of the alternative
+/// the caller spelled (never another's) on this host, or, when executables
+/// are not looked up (policy tests), that command as written.
+pub(super) fn executable_for(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Option<PathBuf> {
+    let command = rule.spelled(call.command.as_bytes())?;
+    ctx.host.find_executable(command, ctx.exec_dirs)
 }

@@ -15,8 +15,11 @@ use super::*;
 /// named `escape` is a symbolic link to `/etc`; each component costs one
 /// lookup; process 42 runs `/usr/bin/target`; only the listed
 /// executables exist; paths under `/srv/refused` cannot be pinned.
+#[derive(Default)]
 struct Fake {
     executables: Vec<&'static str>,
+    /// The bases paths were pinned beneath, in order.
+    pinned_beneath: std::cell::RefCell<Vec<PathBuf>>,
 }
 
 impl Host for Fake {
@@ -38,7 +41,8 @@ impl Host for Fake {
     fn canonicalize_trusted(&self, path: &Path) -> Option<PathBuf> {
         Some(path.to_path_buf())
     }
-    fn pin(&self, _: &Path, checked: &Path, _: Pin) -> Option<Result<PinnedPath, PathRefusal>> {
+    fn pin(&self, base: &Path, checked: &Path, _: Pin) -> Option<Result<PinnedPath, PathRefusal>> {
+        self.pinned_beneath.borrow_mut().push(base.to_path_buf());
         checked
             .starts_with("/srv/refused")
             .then_some(Err(PathRefusal::Symlink))
@@ -91,6 +95,7 @@ fn rule(id: u32, command: &str, args: Vec<Arg>, rest: Rest) -> Rule {
         } else {
             Command::Name(command.into())
         },
+        also: Vec::new(),
         sha256: None,
         run_as: RunAs::Root,
         env: Vec::new(),
@@ -107,6 +112,7 @@ fn argv(words: &[&str]) -> Vec<OsString> {
 fn all_present() -> Fake {
     Fake {
         executables: vec!["/bin/cat", "/bin/kill", "/bin/nice", "/bin/echo"],
+        ..Fake::default()
     }
 }
 
@@ -115,12 +121,7 @@ fn decide_with(rules: &[Rule], host: &Fake, words: &[&str]) -> Result<Decision, 
     let lookup = |command: &[u8]| {
         Ok(rules
             .iter()
-            .filter(|r| {
-                r.command
-                    .selectors()
-                    .iter()
-                    .any(|s| s.as_bytes() == command)
-            })
+            .filter(|r| r.selectors().iter().any(|s| s.as_bytes() == command))
             .cloned()
             .collect())
     };
@@ -143,9 +144,66 @@ fn path(base: &str) -> Arg {
     Arg::Path {
         scopes: vec![PathScope {
             base: base.into(),
+            middle: Vec::new(),
             depth: PathDepth::Descendant,
         }],
         pin: Pin::Object,
+    }
+}
+
+/// `(iptables-save | /sbin/ip6tables-save)`: the rule runs the command the
+/// caller named, never another, and only those spellings select it.
+#[test]
+fn a_rule_for_several_commands_runs_the_one_named() {
+    let mut save = rule(
+        0,
+        "iptables-save",
+        vec![Arg::Literal("-c".into())],
+        Rest::Exact,
+    );
+    save.also = vec![Command::Path("/sbin/ip6tables-save".into())];
+    let rules = [save];
+    let host = Fake {
+        executables: vec!["/bin/iptables-save", "/sbin/ip6tables-save"],
+        ..Fake::default()
+    };
+    for (words, runs) in [
+        (["iptables-save", "-c"], "/bin/iptables-save"),
+        (["ip6tables-save", "-c"], "/sbin/ip6tables-save"),
+        (["/sbin/ip6tables-save", "-c"], "/sbin/ip6tables-save"),
+    ] {
+        assert_eq!(
+            allowed_argv(decide_with(&rules, &host, &words)),
+            [runs, "-c"]
+        );
+    }
+    // The alternative named is missing: not found, not the other one.
+    let only_v6 = Fake {
+        executables: vec!["/sbin/ip6tables-save"],
+        ..Fake::default()
+    };
+    assert!(matches!(
+        decide_with(&rules, &only_v6, &["iptables-save", "-c"]),
+        Ok(Decision::NotExecutable { .. })
+    ));
+    // Given the rule whatever the spelling, the matcher still refuses
+    // every other one.
+    let lookup = |_: &[u8]| Ok(rules.to_vec());
+    let ctx = Context::new(&[], &lookup, &host);
+    for other in [
+        "/bin/iptables-save",
+        "/usr/sbin/ip6tables-save",
+        "arptables-save",
+        "ip6tables",
+    ] {
+        let call = Invocation::parse(&argv(&[other, "-c"])).unwrap();
+        assert!(
+            matches!(
+                match_rule(&rules[0], &call, &ctx),
+                Ok(Err(Mismatch::Command))
+            ),
+            "{other}"
+        );
     }
 }
 
@@ -169,6 +227,55 @@ fn paths_are_checked_and_passed_in_canonical_form() {
     }
 }
 
+/// `/ha/*/k.conf`: `*` in the middle is one whole name, the path is
+/// checked canonical and pinned beneath the fixed part, `/ha`, so that a
+/// link put at the `*` is refused by the pin as well.
+#[test]
+fn a_wildcard_in_the_middle_of_a_scope_is_one_name() {
+    let scope = PathScope {
+        base: "/ha".into(),
+        middle: vec![None, Some("k.conf".into())],
+        depth: PathDepth::Exactly,
+    };
+    let conf = Arg::Path {
+        scopes: vec![scope],
+        pin: Pin::Object,
+    };
+    let rules = [rule(0, "cat", vec![conf], Rest::Exact)];
+    let host = all_present();
+    for (given, passed) in [
+        ("/ha/r1/k.conf", "/ha/r1/k.conf"),
+        ("/ha/../ha/r2/./k.conf", "/ha/r2/k.conf"),
+    ] {
+        assert_eq!(
+            allowed_argv(decide_with(&rules, &host, &["cat", given])),
+            ["/bin/cat", passed]
+        );
+    }
+    assert_eq!(
+        *host.pinned_beneath.borrow(),
+        [PathBuf::from("/ha"), PathBuf::from("/ha")]
+    );
+    for refused in [
+        "/ha/k.conf",
+        "/ha/r1/x/k.conf",
+        "/ha/r1/k.conf2",
+        "/ha/r1",
+        "/ha/r1/k.conf/x",
+        // A link at the `*`: resolved first, to /etc/k.conf.
+        "/ha/escape/k.conf",
+        "/hax/r1/k.conf",
+    ] {
+        assert!(
+            matches!(
+                decide_with(&rules, &host, &["cat", refused]),
+                Ok(Decision::Deny { .. })
+            ),
+            "{refused}"
+        );
+    }
+}
+
 /// One argument may be checked as an entry (a link there is the entry
 /// itself) and as a path (the link is followed) in one call: the cache
 /// of canonical forms must tell the two apart.
@@ -177,6 +284,7 @@ fn an_argument_checked_as_entry_and_as_path_is_resolved_for_each() {
     let entry = Arg::Path {
         scopes: vec![PathScope {
             base: "/srv".into(),
+            middle: Vec::new(),
             depth: PathDepth::Descendant,
         }],
         pin: Pin::Entry,
@@ -232,9 +340,7 @@ fn a_missing_executable_passes_over_to_a_rule_of_the_same_user() {
         allowed_argv(decide_with(&rules, &host, &["cat", "x"])),
         ["/bin/cat", "x"]
     );
-    let host = Fake {
-        executables: Vec::new(),
-    };
+    let host = Fake::default();
     assert!(matches!(
         decide_with(&rules, &host, &["cat", "x"]),
         Ok(Decision::NotExecutable { rule }) if rule.id == 0
@@ -243,6 +349,7 @@ fn a_missing_executable_passes_over_to_a_rule_of_the_same_user() {
     let rules = [rules[0].clone(), other_user];
     let host = Fake {
         executables: vec!["/opt/cat"],
+        ..Fake::default()
     };
     assert!(matches!(
         decide_with(&rules, &host, &["cat", "x"]),
