@@ -124,6 +124,9 @@ enum Sub {
     /// Compare the privileges of two rulesets, rule by rule.
     /// Exit 0 same or narrower, 1 privileges grew, 2 unreadable input.
     Diff {
+        /// Print one JSON object (schema `rootwrap-diff/1`) instead of text.
+        #[arg(long)]
+        json: bool,
         /// The ruleset before (compiled, or filter files).
         old: PathBuf,
         /// The ruleset after.
@@ -196,7 +199,9 @@ fn main() -> ExitCode {
             ruleset,
         }) => ExitCode::from(review::list_command(&ruleset, user.as_deref(), json)),
         Some(Sub::Info { ruleset }) => ExitCode::from(review::info_command(&ruleset)),
-        Some(Sub::Diff { old, new }) => ExitCode::from(review::diff_command(&old, &new)),
+        Some(Sub::Diff { old, new, json }) => {
+            ExitCode::from(review::diff_command(&old, &new, json))
+        }
         Some(Sub::Test { ruleset, vectors }) => {
             ExitCode::from(review::test_command(&ruleset, &vectors))
         }

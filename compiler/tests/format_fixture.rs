@@ -6,7 +6,7 @@
 use rootwrap::format::Ruleset;
 use rootwrap_compile::{compile_sources, Sources};
 
-const FILTERS_DIGEST: &str = "83d64689f11c745e15d038dd4c94eae685987e3e1665b7911b6c9c6951526d31";
+const FILTERS_DIGEST: &str = "446c7c578215261e348ce2bd5f309e9aaf9099688becfe0f715bfb718619858c";
 
 #[test]
 fn the_shipped_filters_compile_to_the_checked_in_digest() {

@@ -91,12 +91,14 @@ fn list_shows_every_rule_as_it_reads_back() {
     case("list-source", &["list", "new.rwf"], 0);
     case("list-compiled", &["list", "old.rwc"], 0);
     case("list-actions", &["list", "actions.rwf"], 0);
+    // `via CHAIN, ...` reads back as written.
+    case("list-via", &["list", "via-new.rwf"], 0);
 }
 
 #[test]
 fn list_declarations_compile_back_to_the_same_rules() {
     let dir = work_dir();
-    for input in ["new.rwf", "actions.rwf"] {
+    for input in ["new.rwf", "actions.rwf", "via-new.rwf"] {
         let (code, stdout, stderr) = run(dir, &["list", "--json", input]);
         assert_eq!(code, 0, "{stderr}");
         let listing: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -169,6 +171,50 @@ fn list_json_is_the_documented_schema() {
     assert_eq!(
         fields, documented,
         "book/src/reviewing.md's table and the JSON differ"
+    );
+}
+
+/// `diff --json`: every field the book documents, and the text diff's
+/// exit status.
+#[test]
+fn diff_json_is_the_documented_schema() {
+    let stdout = case("diff-json", &["diff", "--json", "old.rwf", "new.rwf"], 1);
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(value["schema"], "rootwrap-diff/1");
+    assert_eq!(value["grows"], true);
+    let (code, narrower, _) = run(work_dir(), &["diff", "--json", "old.rwf", "narrower.rwf"]);
+    assert_eq!(code, 0);
+    let narrower: serde_json::Value = serde_json::from_str(&narrower).unwrap();
+    assert_eq!(narrower["grows"], false);
+    let (code, _, _) = run(work_dir(), &["diff", "--json", "old.rwf", "vectors.rwt"]);
+    assert_eq!(code, 2);
+    assert_documented(&value, "diff-json-schema", &[]);
+}
+
+/// The fields of `value` equal the book's table between `<!-- MARKER -->`
+/// markers in reviewing.md, with `absent` (fields this value lacks).
+fn assert_documented(value: &serde_json::Value, marker: &str, absent: &[&str]) {
+    let mut fields = Vec::new();
+    collect_fields(value, "", &mut fields);
+    fields.extend(absent.iter().map(|f| f.to_string()));
+    fields.sort();
+    fields.dedup();
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src/reviewing.md");
+    let book = fs::read_to_string(&book).unwrap();
+    let section = book
+        .split(&format!("<!-- {marker} -->"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("the book's table between <!-- {marker} --> markers"));
+    let mut documented: Vec<String> = section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|line| line.split('`').next())
+        .map(String::from)
+        .collect();
+    documented.sort();
+    assert_eq!(
+        fields, documented,
+        "book/src/reviewing.md's {marker} table and the JSON differ"
     );
 }
 
@@ -258,6 +304,8 @@ fn diff_reports_growth_in_words_and_in_its_exit_code() {
         0,
     );
     case("diff-bad-input", &["diff", "old.rwf", "vectors.rwt"], 2);
+    // `via` added narrows, removed widens, swapped does both.
+    case("diff-via", &["diff", "via-old.rwf", "via-new.rwf"], 1);
 }
 
 #[test]

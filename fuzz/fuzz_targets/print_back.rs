@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use rootwrap::display::literal;
 use rootwrap::format::Ruleset;
-use rootwrap::types::{Options, Rule, RunAs, Source};
+use rootwrap::types::{Options, Rule, Source};
 use rootwrap_compile::{compile_sources, Sources};
 
 fuzz_target!(|data: &[u8]| {
@@ -71,13 +71,9 @@ fn print_back(options: &Options, rules: &[Rule]) -> String {
         out.push_str(&format!("exec-dirs {}\n", dirs.join(" ")));
     }
     for rule in rules {
-        let run_as = match &rule.run_as {
-            RunAs::Root => String::new(),
-            RunAs::User(user) => format!(" as {user}"),
-        };
         out.push_str(&format!(
-            "allow {}{run_as}: {}\n",
-            rule.name,
+            "allow {}: {}\n",
+            rule.head_text(),
             rule.pattern_text()
         ));
     }

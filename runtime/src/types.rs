@@ -101,6 +101,10 @@ pub struct Rule {
     pub args: Vec<Item>,
     /// What may follow them.
     pub rest: Rest,
+    /// `via CHAIN, ...`: the names of the `then allowed` rules through
+    /// which alone this rule allows a command line. Empty: a command line
+    /// called directly, or chained through any rule.
+    pub via: Vec<String>,
 }
 
 /// Where a rule was written: shown in logs and explanations.

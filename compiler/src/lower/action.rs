@@ -146,6 +146,7 @@ impl Lowering<'_> {
             env: Vec::new(),
             args: params.args.iter().cloned().map(Item::One).collect(),
             rest: Rest::Exact,
+            via: Vec::new(),
         };
         let site = RuleSite {
             span: name.span,
@@ -155,6 +156,7 @@ impl Lowering<'_> {
             command_span: name.span,
             arg_spans: ast.params.iter().map(|(_, p)| p.span()).collect(),
             env_spans: Vec::new(),
+            via_spans: Vec::new(),
         };
         let action = Action {
             params: params.names.iter().map(|n| n.to_string()).collect(),

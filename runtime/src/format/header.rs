@@ -7,7 +7,7 @@ use super::errors::TextKind;
 use super::RulesetError;
 
 pub const MAGIC: [u8; 8] = *b"RWRULES\0";
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// regex-automata 0.4's sparse DFA serialization, little-endian. Changes
 /// whenever the pinned regex-automata version's format could.
 pub const DFA_FORMAT: u32 = 0x0004_0001;

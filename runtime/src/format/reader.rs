@@ -383,6 +383,7 @@ mod tests {
             env: Vec::new(),
             args: Vec::new(),
             rest: Rest::Exact,
+            via: Vec::new(),
         }
     }
 

@@ -98,6 +98,11 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, Fault> {
     let mut first_missing: Option<&Rule> = None;
     let mut tried = Vec::new();
     for rule in &rules {
+        // Reached only through a chain: never a command line of its own.
+        if !rule.via.is_empty() {
+            tried.push((rule.clone(), Mismatch::ViaOnly(rule.via.clone())));
+            continue;
+        }
         match match_rule(rule, &call, ctx)? {
             Ok(matched) => {
                 if first_missing.is_some_and(|missing| missing.run_as != rule.run_as) {

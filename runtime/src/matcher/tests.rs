@@ -96,6 +96,7 @@ fn rule(id: u32, command: &str, args: Vec<Arg>, rest: Rest) -> Rule {
         env: Vec::new(),
         args: args.into_iter().map(Item::One).collect(),
         rest,
+        via: Vec::new(),
     }
 }
 
@@ -266,7 +267,10 @@ fn a_chain_runs_the_executable_of_the_rule_that_allows_it() {
     );
     match decide_with(&rules, &host, &["nice", "-n5", "cat", "/etc/x"]) {
         Ok(Decision::Deny { tried }) => {
-            assert!(matches!(tried[0].1, Mismatch::ChainDenied(_)), "{tried:?}")
+            assert!(
+                matches!(tried[0].1, Mismatch::ChainDenied { .. }),
+                "{tried:?}"
+            )
         }
         other => panic!("{other:?}"),
     }
