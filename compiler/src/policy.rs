@@ -57,6 +57,8 @@ pub struct RuleSite {
     pub env_spans: Vec<Span>,
     /// Spans of the names in its `via CHAIN, ...`, in order.
     pub via_spans: Vec<Span>,
+    /// The comments written with it (above it, or after it on its line).
+    pub comment: String,
 }
 
 impl RuleSite {

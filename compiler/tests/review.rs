@@ -35,7 +35,7 @@ fn work_dir() -> &'static Path {
             let path = entry.unwrap().path();
             fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
         }
-        for name in ["old", "new"] {
+        for name in ["old", "new", "chain"] {
             let (code, _, stderr) = run(
                 &dir,
                 &["-o", &format!("{name}.rwc"), &format!("{name}.rwf")],
@@ -65,6 +65,15 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
 fn case(name: &str, args: &[&str], code: i32) -> String {
     let dir = work_dir();
     let (got, stdout, stderr) = run(dir, args);
+    // `explain` warns when the runtime would refuse the file as not root's
+    // (a run as another user than root): not what these cases are about.
+    let trusted = |text: String| -> String {
+        text.lines()
+            .filter(|line| !line.starts_with("  warning:  the runtime would refuse this file"))
+            .map(|line| format!("{line}\n"))
+            .collect()
+    };
+    let (stdout, stderr) = (trusted(stdout), trusted(stderr));
     let text = format!(
         "$ rootwrap-compile {}\nexit {got}\n--- stdout\n{stdout}--- stderr\n{stderr}",
         args.join(" ")
@@ -172,6 +181,72 @@ fn list_json_is_the_documented_schema() {
         fields, documented,
         "book/src/reviewing.md's table and the JSON differ"
     );
+}
+
+/// A denied chained command line: the chaining rule whose own arguments
+/// match, then every rule for the chained command, closest first, as many
+/// as a policy test failure lists and "and N more"; a `via` rule called
+/// directly says through which chain it is reached.
+#[test]
+fn explain_of_a_denied_chain_lists_the_closest_rules() {
+    case(
+        "explain-chain-denied",
+        &[
+            "explain",
+            "chain.rwc",
+            "--",
+            "ip",
+            "netns",
+            "exec",
+            "qr-1",
+            "ip",
+            "link",
+            "set",
+            "eth0",
+            "mtu",
+            "100000",
+        ],
+        99,
+    );
+    case(
+        "explain-via-direct",
+        &[
+            "explain",
+            "chain.rwc",
+            "--",
+            "ip",
+            "link",
+            "set",
+            "eth0",
+            "up",
+        ],
+        99,
+    );
+    let stdout = case(
+        "explain-chain-denied-json",
+        &[
+            "explain",
+            "--json",
+            "chain.rwc",
+            "--",
+            "ip",
+            "netns",
+            "exec",
+            "qr-1",
+            "ip",
+            "link",
+            "set",
+            "eth0",
+            "mtu",
+            "100000",
+        ],
+        99,
+    );
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let chained = value["candidates"][0]["chained"].as_array().unwrap();
+    // All of them in JSON, the text shows 8.
+    assert_eq!(chained.len(), 11);
+    assert_eq!(chained[0]["rule"]["name"], "link-mtu");
 }
 
 /// `diff --json`: every field the book documents, and the text diff's

@@ -157,6 +157,7 @@ impl Lowering<'_> {
             arg_spans: ast.params.iter().map(|(_, p)| p.span()).collect(),
             env_spans: Vec::new(),
             via_spans: Vec::new(),
+            comment: String::new(),
         };
         let action = Action {
             params: params.names.iter().map(|n| n.to_string()).collect(),

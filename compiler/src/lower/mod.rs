@@ -341,6 +341,7 @@ impl Lowering<'_> {
             arg_spans: rule.args.iter().map(ItemAst::span).collect(),
             env_spans: rule.env.iter().map(|(_, value)| value.span()).collect(),
             via_spans: rule.via.iter().map(|chain| chain.span).collect(),
+            comment: self.sources.comments_at(rule.span),
         };
         let via = rule.via.iter().map(|chain| chain.value.clone()).collect();
         let rule = Rule {
