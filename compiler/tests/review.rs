@@ -390,6 +390,26 @@ fn vectors_are_checked_against_a_ruleset() {
     case("test-bad", &["test", "old.rwc", "vectors-bad.rwt"], 2);
 }
 
+/// A `via` rule's article says which chains reach it, and its declaration
+/// reads back with `via`.
+#[test]
+fn the_report_shows_via() {
+    let dir = work_dir();
+    let (code, _, stderr) = run(dir, &["report", "via-new.rwf", "-o", "via.html"]);
+    assert_eq!(code, 0, "{stderr}");
+    let page = fs::read_to_string(dir.join("via.html")).unwrap();
+    let link = article(&page, "link-up");
+    assert!(
+        link.contains(" · reached only through <code>in-router</code>"),
+        "{link}"
+    );
+    assert!(
+        link.contains("allow link-up via in-router: ip link set &lt;ifname&gt; up"),
+        "{link}"
+    );
+    assert!(!article(&page, "addr-show").contains("reached only through"));
+}
+
 #[test]
 fn the_report_is_one_self_contained_page() {
     let dir = work_dir();

@@ -171,9 +171,16 @@ pub fn render(loaded: &Loaded, against: Option<(&Loaded, &Diff)>) -> String {
                 Some(action) => super::action_lines(rule, action),
                 None => vec![super::rule_line(rule)],
             };
+            let via = match rule.via.is_empty() {
+                true => String::new(),
+                false => format!(
+                    " · reached only through <code>{}</code>",
+                    escape(&rule.via.join(", "))
+                ),
+            };
             let _ = writeln!(
                 out,
-                "<article class=\"rule\" data-risk=\"{}\" id=\"rule-{}\">\n<p><span class=\"risk\">{} risk</span> · <strong>{}</strong> · {}:{} · runs as <strong>{}</strong></p>\n<pre>{}</pre>",
+                "<article class=\"rule\" data-risk=\"{}\" id=\"rule-{}\">\n<p><span class=\"risk\">{} risk</span> · <strong>{}</strong> · {}:{} · runs as <strong>{}</strong>{via}</p>\n<pre>{}</pre>",
                 level.word(),
                 escape(&rule.name),
                 level.word(),
