@@ -12,15 +12,20 @@ use crate::diag::Diagnostic;
 use crate::lint::Lint;
 use crate::policy::{LoweredRule, Policy};
 
-/// Words of a comment that say a rule runs inside a chain.
+/// Words of a comment that say a rule runs inside a chain. Not the
+/// chaining command itself (`netns exec`): a comment may say it is refused
+/// (the importer's do).
 const COMMENT_HINTS: &[&str] = &[
-    "netns exec",
     "chained",
     "through the chain",
     "in the namespace",
     "in a namespace",
     "inside the namespace",
     "inside a namespace",
+    "in the netns",
+    "in a netns",
+    "inside the netns",
+    "inside a netns",
 ];
 
 /// Words of a rule's name (split at `-`, `_`, `.`) that say so.
