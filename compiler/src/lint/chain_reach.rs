@@ -13,20 +13,10 @@ use crate::lint::Lint;
 use crate::policy::{LoweredRule, Policy};
 
 /// Words of a comment that say a rule runs inside a chain. Not the
-/// chaining command itself (`netns exec`): a comment may say it is refused
-/// (the importer's do).
-const COMMENT_HINTS: &[&str] = &[
-    "chained",
-    "through the chain",
-    "in the namespace",
-    "in a namespace",
-    "inside the namespace",
-    "inside a namespace",
-    "in the netns",
-    "in a netns",
-    "inside the netns",
-    "inside a netns",
-];
+/// chaining command itself (`netns exec`: a comment may say it is refused,
+/// as the importer's do), nor "in a namespace" (a section's comment above
+/// several rules says where some of them run).
+const COMMENT_HINTS: &[&str] = &["chained", "through the chain", "via the chain"];
 
 /// Words of a rule's name (split at `-`, `_`, `.`) that say so.
 const NAME_HINTS: &[&str] = &["chained", "inside"];
