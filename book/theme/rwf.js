@@ -6,7 +6,7 @@
   'use strict';
 
   // The grammar's kw_* rules.
-  var KEYWORDS = ['allow', 'as', 'env', 'test', 'deny', 'disable', 'because', 'then', 'allowed', 'action', 'undo'];
+  var KEYWORDS = ['allow', 'via', 'as', 'env', 'test', 'deny', 'disable', 'because', 'then', 'allowed', 'action', 'undo'];
   // Ruleset options, and the words their values use.
   var OPTIONS = ['ruleset', 'exec-dirs', 'log', 'on-log-failure', 'daemon'];
   var OPTION_WORDS = ['syslog', 'json', 'refuse', 'continue'];

@@ -189,6 +189,34 @@ impl Sources {
     }
 
     /// 1-based line and column (in characters) of a byte offset.
+    /// The comments that go with the statement at `span`: the `#` lines
+    /// right above it and a `#` comment after it on its last line, without
+    /// their `#`, one per line.
+    pub fn comments_at(&self, span: Span) -> String {
+        let text = self.text(span.file);
+        let (line, _) = self.line_col(span.file, span.start);
+        let mut above = Vec::new();
+        for before in (1..line).rev() {
+            let (start, end) = self.line_range(span.file, before);
+            let Some(comment) = text
+                .get(start..end)
+                .and_then(|l| l.trim_start().strip_prefix('#'))
+            else {
+                break;
+            };
+            above.push(comment.trim());
+        }
+        above.reverse();
+        let (last, _) = self.line_col(span.file, span.end.saturating_sub(1).max(span.start));
+        let (_, end) = self.line_range(span.file, last);
+        let after = text
+            .get(span.end.min(end)..end)
+            .and_then(|rest| rest.split_once('#'))
+            .map(|(_, comment)| comment.trim());
+        above.extend(after);
+        above.join("\n")
+    }
+
     pub fn line_col(&self, file: usize, offset: usize) -> (usize, usize) {
         let Some(f) = self.files.get(file) else {
             return (1, 1);

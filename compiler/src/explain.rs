@@ -11,10 +11,11 @@ use serde::Serialize;
 use rootwrap::audit::escape;
 use rootwrap::exit::ExitCode;
 use rootwrap::format::{Ruleset, RulesetError};
-use rootwrap::matcher::{denying_rule, disabled_match, selector, Decision, Invocation};
+use rootwrap::matcher::{denying_rule, disabled_match, selector, Decision, Invocation, Mismatch};
 use rootwrap::types::{Effect, OnLogFailure, Rule};
 
 use crate::diag::did_you_mean;
+use crate::policy_tests::{more_tried, SHOWN_TRIED};
 
 /// What the runtime would do with the call; serialized as `allow`, `deny`,
 /// `not-found`, `bad-ruleset` or `exec-failed`.
@@ -84,6 +85,18 @@ pub struct RuleInfo {
     /// How its declaration starts (`allow` or `deny`, disabled or not).
     #[serde(skip)]
     pub keyword: &'static str,
+    /// `via CHAIN, ...`: the chaining rules it is reached through only.
+    pub via: Vec<String>,
+}
+
+impl RuleInfo {
+    /// `NAME [via CHAIN, ...]`, as the declaration reads.
+    fn head(&self) -> String {
+        match self.via.is_empty() {
+            true => self.name.clone(),
+            false => format!("{} via {}", self.name, self.via.join(", ")),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -142,6 +155,36 @@ pub struct PinnedInfo {
 pub struct Candidate {
     pub rule: RuleInfo,
     pub reason: String,
+    /// For a chaining rule whose own arguments match: every rule for the
+    /// chained command line, closest first (the furthest argument
+    /// reached), with why it does not allow it.
+    pub chained: Vec<Candidate>,
+}
+
+/// `tried` as candidates; a chaining rule's chained rules closest first.
+fn candidates(tried: Vec<(Rule, Mismatch)>) -> Vec<Candidate> {
+    tried
+        .into_iter()
+        .map(|(rule, why)| {
+            let (reason, chained) = match why {
+                Mismatch::ChainDenied { mut tried, .. } if !tried.is_empty() => {
+                    tried.sort_by_key(|(_, why)| std::cmp::Reverse(why.reached()));
+                    (
+                        "its own arguments match, but no rule allows the chained command line"
+                            .to_string(),
+                        candidates(tried),
+                    )
+                }
+                why => (why.to_string(), Vec::new()),
+            };
+            Candidate {
+                rule: rule_info(&rule),
+                // It may quote an argument: one escaped line too.
+                reason: message(reason),
+                chained,
+            }
+        })
+        .collect()
 }
 
 /// A rule as the JSON documents show it (`explain`, `list`).
@@ -157,6 +200,7 @@ pub fn rule_info(rule: &Rule) -> RuleInfo {
             Effect::Disabled(_) => "disabled",
         },
         keyword: crate::review::keyword(rule),
+        via: rule.via.clone(),
     }
 }
 
@@ -423,14 +467,7 @@ pub fn explain(path: &Path, argv: &[OsString]) -> Explanation {
                     .warnings
                     .extend(crate::lint::unpinned_host_warnings(rule));
             }
-            explanation.candidates = tried
-                .into_iter()
-                .map(|(rule, why)| Candidate {
-                    rule: rule_info(&rule),
-                    // It may quote an argument: one escaped line too.
-                    reason: message(why.to_string()),
-                })
-                .collect();
+            explanation.candidates = candidates(tried);
         }
     }
     explanation
@@ -451,6 +488,43 @@ fn render_binary(out: &mut String, binary: &BinaryInfo) {
     );
     if let Some(digest) = &binary.pinned {
         let _ = writeln!(out, "  pinned:   sha256:{digest} matches");
+    }
+}
+
+/// Each candidate and why it did not match, indented by `indent`; a
+/// chaining rule's chained candidates below it, as many as a policy test
+/// failure lists.
+fn render_candidates(out: &mut String, candidates: &[Candidate], indent: &str) {
+    for candidate in candidates {
+        let rule = &candidate.rule;
+        let _ = writeln!(
+            out,
+            "{indent}rule `{}` ({}:{}): {}",
+            rule.name, rule.file, rule.line, candidate.reason
+        );
+        let _ = writeln!(
+            out,
+            "{indent}    {} {}: {}",
+            rule.keyword,
+            rule.head(),
+            rule.pattern
+        );
+        if candidate.chained.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{indent}    the chained command line, closest rules first:"
+        );
+        let shown = &candidate.chained[..candidate.chained.len().min(SHOWN_TRIED)];
+        render_candidates(out, shown, &format!("{indent}      "));
+        if candidate.chained.len() > SHOWN_TRIED {
+            let _ = writeln!(
+                out,
+                "{indent}      {}",
+                more_tried(candidate.chained.len() - SHOWN_TRIED)
+            );
+        }
     }
 }
 
@@ -487,29 +561,22 @@ pub fn render(e: &Explanation) -> String {
         let _ = writeln!(
             out,
             "  rule:     {} {}: {}",
-            rule.keyword, rule.name, rule.pattern
+            rule.keyword,
+            rule.head(),
+            rule.pattern
         );
     }
     if let Some(rule) = &e.chained_rule {
         let _ = writeln!(
             out,
             "  chained:  allow {}: {} ({}:{})",
-            rule.name, rule.pattern, rule.file, rule.line
+            rule.head(),
+            rule.pattern,
+            rule.file,
+            rule.line
         );
     }
-    for candidate in &e.candidates {
-        let rule = &candidate.rule;
-        let _ = writeln!(
-            out,
-            "  rule `{}` ({}:{}): {}",
-            rule.name, rule.file, rule.line, candidate.reason
-        );
-        let _ = writeln!(
-            out,
-            "      {} {}: {}",
-            rule.keyword, rule.name, rule.pattern
-        );
-    }
+    render_candidates(&mut out, &e.candidates, "  ");
     if let Some(ruleset) = &e.ruleset {
         let _ = writeln!(
             out,

@@ -9,6 +9,7 @@ use rootwrap::types::{file_name, Arg, Effect, Item, Pin, Rest, Rule, RunAs};
 use crate::diag::Diagnostic;
 use crate::policy::{LoweredRule, Policy, RuleSite};
 
+mod chain_reach;
 mod shadowed;
 mod typos;
 
@@ -29,10 +30,11 @@ pub enum Lint {
     AsTypo,
     GluedItems,
     LogPath,
+    ChainReach,
 }
 
 impl Lint {
-    pub const ALL: [Lint; 14] = [
+    pub const ALL: [Lint; 15] = [
         Lint::CodeRunner,
         Lint::AnyArgs,
         Lint::AnyArg,
@@ -47,6 +49,7 @@ impl Lint {
         Lint::AsTypo,
         Lint::GluedItems,
         Lint::LogPath,
+        Lint::ChainReach,
     ];
 
     /// The lint with this code.
@@ -61,7 +64,7 @@ impl Lint {
     pub fn is_risk(self) -> bool {
         !matches!(
             self,
-            Lint::Shadowed | Lint::AsTypo | Lint::GluedItems | Lint::LogPath
+            Lint::Shadowed | Lint::AsTypo | Lint::GluedItems | Lint::LogPath | Lint::ChainReach
         )
     }
 
@@ -82,6 +85,7 @@ impl Lint {
             Lint::AsTypo => "as-typo",
             Lint::GluedItems => "glued-items",
             Lint::LogPath => "log-path",
+            Lint::ChainReach => "chain-reach",
         }
     }
 }
@@ -246,6 +250,7 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
             by_spelling.entry(spelling).or_default().push(index);
         }
     }
+    chain_reach::lint(policy, &mut warnings);
     warnings
 }
 

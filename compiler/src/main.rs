@@ -124,6 +124,9 @@ enum Sub {
     /// Compare the privileges of two rulesets, rule by rule.
     /// Exit 0 same or narrower, 1 privileges grew, 2 unreadable input.
     Diff {
+        /// Print one JSON object (schema `rootwrap-diff/1`) instead of text.
+        #[arg(long)]
+        json: bool,
         /// The ruleset before (compiled, or filter files).
         old: PathBuf,
         /// The ruleset after.
@@ -196,7 +199,9 @@ fn main() -> ExitCode {
             ruleset,
         }) => ExitCode::from(review::list_command(&ruleset, user.as_deref(), json)),
         Some(Sub::Info { ruleset }) => ExitCode::from(review::info_command(&ruleset)),
-        Some(Sub::Diff { old, new }) => ExitCode::from(review::diff_command(&old, &new)),
+        Some(Sub::Diff { old, new, json }) => {
+            ExitCode::from(review::diff_command(&old, &new, json))
+        }
         Some(Sub::Test { ruleset, vectors }) => {
             ExitCode::from(review::test_command(&ruleset, &vectors))
         }
@@ -259,6 +264,9 @@ fn import_oslo(
             return 1;
         }
     };
+    let todo = import.todo();
+    let mut outputs = import.outputs();
+    outputs.push((oslo::TODO_FILE.to_string(), oslo::Import::todo_file(&todo)));
     match output {
         None => {
             use std::io::Write as _;
@@ -268,7 +276,7 @@ fn import_oslo(
                 .write_all(import.combined().as_bytes());
         }
         Some(dir) => {
-            let others = match oslo::check_output_dir(dir, &import.outputs(), force) {
+            let others = match oslo::check_output_dir(dir, &outputs, force) {
                 Ok(others) => others,
                 Err(why) => {
                     eprintln!("rootwrap-compile: {why}");
@@ -285,8 +293,8 @@ fn import_oslo(
                 eprintln!("rootwrap-compile: cannot create {}: {e}", dir.display());
                 return 1;
             }
-            for (name, text) in import.outputs() {
-                let path = dir.join(&name);
+            for (name, text) in &outputs {
+                let path = dir.join(name);
                 if let Err(e) = write_atomically(&path, text.as_bytes()) {
                     eprintln!("rootwrap-compile: cannot write {}: {e}", path.display());
                     return 1;
@@ -295,11 +303,13 @@ fn import_oslo(
         }
     }
     eprint!("{}", import.summary());
+    eprint!("{todo}");
     if let Some(dir) = output {
         eprintln!(
-            "import-oslo: wrote {} file(s) to {}; compile them with `rootwrap-compile -o RULESET.rwc {}`",
-            import.outputs().len(),
+            "import-oslo: wrote {} file(s) to {} (the to-do list as {}); compile them with `rootwrap-compile -o RULESET.rwc {}`",
+            outputs.len(),
             dir.display(),
+            oslo::TODO_FILE,
             dir.display()
         );
     }

@@ -55,6 +55,10 @@ pub struct RuleSite {
     pub arg_spans: Vec<Span>,
     /// Spans of the values of the rule's `env` variables, in order.
     pub env_spans: Vec<Span>,
+    /// Spans of the names in its `via CHAIN, ...`, in order.
+    pub via_spans: Vec<Span>,
+    /// The comments written with it (above it, or after it on its line).
+    pub comment: String,
 }
 
 impl RuleSite {

@@ -12,8 +12,14 @@ use rootwrap::types::{Effect, Rule};
 use crate::diag::Diagnostic;
 use crate::policy::PolicyTest;
 
-/// The most rules a failed allow test lists; it counts the others.
-const SHOWN_TRIED: usize = 8;
+/// The most rules a failed allow test (or a denied chain in `explain`)
+/// lists; it counts the others.
+pub(crate) const SHOWN_TRIED: usize = 8;
+
+/// The line that counts the rules tried beyond [`SHOWN_TRIED`].
+pub(crate) fn more_tried(more: usize) -> String {
+    format!("and {more} more rules for this command, none of which matches")
+}
 
 pub fn run_tests(ruleset: &Ruleset<Vec<u8>>, tests: &[PolicyTest]) -> Vec<Diagnostic> {
     let mut failures = Vec::new();
@@ -109,13 +115,7 @@ pub fn run_tests(ruleset: &Ruleset<Vec<u8>>, tests: &[PolicyTest]) -> Vec<Diagno
                     );
                 }
                 if tried.len() > SHOWN_TRIED {
-                    d = d.note(
-                        None,
-                        format!(
-                            "and {} more rules for this command, none of which matches",
-                            tried.len() - SHOWN_TRIED
-                        ),
-                    );
+                    d = d.note(None, more_tried(tried.len() - SHOWN_TRIED));
                 }
                 failures.push(d);
             }

@@ -79,6 +79,8 @@ pub struct RuleAst {
     /// `deny NAME ...` rather than `allow NAME ...`.
     pub deny: bool,
     pub name: Spanned<String>,
+    /// `via CHAIN, ...`: the chaining rules it is reached through only.
+    pub via: Vec<Spanned<String>>,
     pub run_as: Option<Spanned<String>>,
     pub env: Vec<(Spanned<String>, ItemAst)>,
     pub command: Spanned<String>,
@@ -393,6 +395,7 @@ fn describe(expected: &Rule) -> &'static str {
         Rule::kw_because => "`because \"reason\"`",
         Rule::rule_name => "a rule name",
         Rule::run_as => "`as USER`",
+        Rule::via | Rule::kw_via => "`via RULE`",
         Rule::account => "a user name",
         Rule::command | Rule::commands | Rule::command_alt => "a command",
         Rule::pin | Rule::pin_digest => "`@sha256:HEX`",
@@ -584,6 +587,7 @@ fn rule_ast(
             value: String::new(),
             span,
         },
+        via: Vec::new(),
         run_as: None,
         env: Vec::new(),
         command: Spanned {
@@ -602,6 +606,11 @@ fn rule_ast(
         match part.as_rule() {
             Rule::kw_deny => rule.deny = true,
             Rule::rule_name => rule.name = spanned(file, base, &part),
+            Rule::via => rule.via.extend(
+                part.into_inner()
+                    .filter(|p| p.as_rule() == Rule::rule_name)
+                    .map(|name| spanned(file, base, &name)),
+            ),
             Rule::run_as => {
                 if let Some(account) = part.into_inner().find(|p| p.as_rule() == Rule::account) {
                     rule.run_as = Some(spanned(file, base, &account));

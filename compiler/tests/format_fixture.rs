@@ -6,7 +6,7 @@
 use rootwrap::format::Ruleset;
 use rootwrap_compile::{compile_sources, Sources};
 
-const FILTERS_DIGEST: &str = "530fb88fa0701f5956386f67c710da580a072e8da8d78cf40e0fe9d66121c44c";
+const FILTERS_DIGEST: &str = "b9a7920c9c24a8ab595aba9414230b1c7d87f27dbd817a048cf918cc129b9047";
 
 #[test]
 fn the_shipped_filters_compile_to_the_checked_in_digest() {

@@ -992,7 +992,10 @@ fn command_line_outputs_and_exit_codes() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     written.sort();
-    assert_eq!(written, ["00-ruleset.rwf", "good.rwf", "mixed.rwf"]);
+    assert_eq!(
+        written,
+        ["00-ruleset.rwf", "REVIEW-TODO.txt", "good.rwf", "mixed.rwf"]
+    );
     let rwc = dir.join("r.rwc");
     let (code, _, stderr) = cli(&["-o", rwc.to_str().unwrap(), out.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
@@ -1010,7 +1013,136 @@ fn command_line_outputs_and_exit_codes() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The review to-do list after an import, whole: printed at the end of
+/// the summary and written next to the output. A small deployment with a
+/// finding of each common kind, a renamed exact repeat (listed once, as
+/// renamed), a refused filter, and a near miss (`tee_conf`: a regex path
+/// that cannot climb out). `UPDATE_EXPECT=1` rewrites `oslo-todo/todo.out`.
+#[test]
+fn the_review_todo_list_is_whole() {
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oslo-todo");
+    let dir = scratch("todo");
+    let out = dir.join("out");
+    let args = [
+        "import-oslo",
+        "--no-privsep-helper",
+        "-o",
+        out.to_str().unwrap(),
+        "compute.filters",
+        "network.filters",
+    ];
+    let output = Command::new(env!("CARGO_BIN_EXE_rootwrap-compile"))
+        .args(args)
+        .current_dir(&cases)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let written = fs::read_to_string(out.join("REVIEW-TODO.txt")).unwrap();
+    let text = format!(
+        "$ rootwrap-compile {}\nexit {}\n--- stderr\n{stderr}--- REVIEW-TODO.txt\n{written}",
+        args.join(" "),
+        output.status.code().unwrap_or(-1)
+    )
+    .replace(&dir.display().to_string(), "$DIR");
+    let expected_path = cases.join("todo.out");
+    if std::env::var_os("UPDATE_EXPECT").is_some_and(|v| v == "1") {
+        fs::write(&expected_path, &text).unwrap();
+    } else {
+        let expected = fs::read_to_string(&expected_path).unwrap();
+        assert!(
+            text == expected,
+            "differs from {}:\n{text}",
+            expected_path.display()
+        );
+    }
+    // The file is the printed list, marked as an import's: `--force` may
+    // replace it.
+    assert!(Import::written_by_import(&written));
+    assert!(stderr.contains(written.split_once('\n').unwrap().1));
+    let (code, _, stderr) = cli(&[
+        "import-oslo",
+        "--force",
+        "--no-privsep-helper",
+        "-o",
+        out.to_str().unwrap(),
+        cases.join("network.filters").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 // ------------------------------------------------------------- the corpus
+
+/// The to-do list of each corpus file: every lint finding is tied to the
+/// filter it came from (`FILE:LINE`), never left unplaced, and the count in
+/// its first line is the sum of its groups'. Prints the findings per lint
+/// over the corpus.
+#[test]
+fn every_corpus_finding_is_on_the_review_todo_list() {
+    let Some(corpus) = corpus() else {
+        return prerequisite::missing("no corpus at ../shared/corpus/oslo-filters");
+    };
+    let mut files = Vec::new();
+    let mut stack = vec![corpus.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n != "MANIFEST.md") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut totals: std::collections::BTreeMap<String, usize> = Default::default();
+    for path in &files {
+        let import = import_paths(std::slice::from_ref(path), ImportOptions::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let todo = import.todo();
+        let mut lines = todo.lines();
+        let head = lines.next().unwrap();
+        let decisions: usize = head
+            .strip_prefix("import-oslo: review to-do: ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{}: {head}", path.display()));
+        let mut group = String::new();
+        let mut sum = 0;
+        for line in lines {
+            if let Some(entry) = line.strip_prefix("    ") {
+                assert!(
+                    !entry.starts_with("00-ruleset.rwf") || group == "log-path",
+                    "{}: a finding not tied to its filter: {line}",
+                    path.display()
+                );
+                continue;
+            }
+            let Some((code, rest)) = line.trim_start().split_once(" (") else {
+                continue;
+            };
+            let Some(n) = rest
+                .split_once("):")
+                .and_then(|(n, _)| n.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            group = code.to_string();
+            sum += n;
+            *totals.entry(group.clone()).or_default() += n;
+        }
+        assert_eq!(decisions, sum, "{}:\n{todo}", path.display());
+        assert!(
+            !todo.contains("do not compile"),
+            "{}:\n{todo}",
+            path.display()
+        );
+    }
+    println!(
+        "corpus review to-do, per file and summed over the {} files: {totals:?}",
+        files.len()
+    );
+}
 
 fn corpus() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/oslo-filters");

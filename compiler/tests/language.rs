@@ -679,3 +679,34 @@ fn a_path_scope_may_have_a_wildcard_in_the_middle() {
     );
     assert_eq!(root.pattern_text(), "ls <path /*/x>");
 }
+
+/// `via CHAIN, ...` lowers to the names, in order, and prints back (with
+/// `as USER`) as a head that compiles to the same rule.
+#[test]
+fn via_lowers_and_prints_back() {
+    let text = format!(
+        "{HEAD}allow in-a as nova: nice -n 5 then allowed\nallow in-b as nova: nice -n 7 then allowed\nallow r via in-a, in-b as nova: ls /srv\n"
+    );
+    let compiled = compile(&text).unwrap_or_else(|e| panic!("{e}"));
+    let rule = &compiled.policy.rules[2].rule;
+    assert_eq!(rule.via, ["in-a", "in-b"]);
+    assert_eq!(rule.head_text(), "r via in-a, in-b as nova");
+    let again = format!(
+        "{HEAD}allow in-a as nova: nice -n 5 then allowed\nallow in-b as nova: nice -n 7 then allowed\nallow {}: {}\n",
+        rule.head_text(),
+        rule.pattern_text()
+    );
+    let second = compile(&again).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(&second.policy.rules[2].rule, rule);
+    // A rule defined after the rule that names it is found too.
+    let later = format!("{HEAD}allow r via c: ls\nallow c: nice then allowed\n");
+    assert_eq!(
+        compile(&later)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .policy
+            .rules[0]
+            .rule
+            .via,
+        ["c"]
+    );
+}

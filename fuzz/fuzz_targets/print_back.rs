@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use rootwrap::display::literal;
 use rootwrap::format::Ruleset;
-use rootwrap::types::{Effect, Options, Rule, RunAs, Source};
+use rootwrap::types::{Options, Rule, Source};
 use rootwrap_compile::{compile_sources, Sources};
 
 fuzz_target!(|data: &[u8]| {
@@ -72,16 +72,10 @@ fn print_back(options: &Options, rules: &[Rule]) -> String {
         out.push_str(&format!("exec-dirs {}\n", dirs.join(" ")));
     }
     for rule in rules {
-        let run_as = match (&rule.run_as, &rule.effect) {
-            (RunAs::User(user), _) => format!(" as {user}"),
-            // `deny x as root:` holds for calls run as root only.
-            (RunAs::Root, Effect::Deny { any_user: false }) => " as root".to_string(),
-            (RunAs::Root, _) => String::new(),
-        };
         let keyword = if rule.is_deny() { "deny" } else { "allow" };
         out.push_str(&format!(
-            "{keyword} {}{run_as}: {}\n",
-            rule.name,
+            "{keyword} {}: {}\n",
+            rule.head_text(),
             rule.pattern_text()
         ));
     }

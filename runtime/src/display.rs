@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::types::{Arg, Item, PathDepth, PathScope, Rest, Rule};
+use crate::types::{Arg, Item, PathDepth, PathScope, Rest, Rule, RunAs};
 use crate::values::SIGNALS;
 
 /// Words the grammar reads as keywords where an argument may stand
@@ -176,6 +176,27 @@ impl fmt::Display for Rest {
 }
 
 impl Rule {
+    /// The rule's head in filter-file syntax, between `allow` (or `deny`)
+    /// and the `:`: `NAME [via CHAIN, ...] [as USER]`.
+    pub fn head_text(&self) -> String {
+        let mut head = self.name.clone();
+        if !self.via.is_empty() {
+            head.push_str(" via ");
+            head.push_str(&self.via.join(", "));
+        }
+        // `deny NAME as root:` holds only for calls run as root.
+        let deny_as_root = matches!(self.effect, crate::types::Effect::Deny { any_user: false });
+        match &self.run_as {
+            RunAs::User(user) => {
+                head.push_str(" as ");
+                head.push_str(user);
+            }
+            RunAs::Root if deny_as_root => head.push_str(" as root"),
+            RunAs::Root => {}
+        }
+        head
+    }
+
     /// The rule's pattern in filter-file syntax, after the `:`.
     pub fn pattern_text(&self) -> String {
         let mut parts = Vec::new();

@@ -105,6 +105,10 @@ pub struct Rule {
     pub args: Vec<Item>,
     /// What may follow them.
     pub rest: Rest,
+    /// `via CHAIN, ...`: the names of the `then allowed` rules through
+    /// which alone this rule allows a command line. Empty: a command line
+    /// called directly, or chained through any rule.
+    pub via: Vec<String>,
     /// What a match does: allow, deny, or nothing (disabled).
     pub effect: Effect,
 }

@@ -139,6 +139,7 @@ impl Lowering<'_> {
             env: Vec::new(),
             args: params.args.iter().cloned().map(Item::One).collect(),
             rest: Rest::Exact,
+            via: Vec::new(),
             effect: rootwrap::types::Effect::Allow,
         };
         let site = RuleSite {
@@ -149,6 +150,8 @@ impl Lowering<'_> {
             command_span: name.span,
             arg_spans: ast.params.iter().map(|(_, p)| p.span()).collect(),
             env_spans: Vec::new(),
+            via_spans: Vec::new(),
+            comment: String::new(),
         };
         let action = Action {
             params: params.names.iter().map(|n| n.to_string()).collect(),

@@ -114,6 +114,7 @@ pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagno
         lowering.disable(disable, &mut policy.rules, &mut disabled);
     }
     policy.options = lowering.finish_options(&policy.rules);
+    lowering.check_via(&policy.rules);
     for test in &policy.tests {
         if let Some(name) = &test.rule {
             if !lowering.rule_names.contains_key(&name.value) {
@@ -134,6 +135,77 @@ pub fn lower(sources: &Sources, files: &[Vec<Statement>]) -> (Policy, Vec<Diagno
 }
 
 impl Lowering<'_> {
+    /// `via CHAIN, ...` names rules that exist, end in `then allowed` and
+    /// run as the same user: a rule reached through anything else could
+    /// never allow a call.
+    fn check_via(&mut self, rules: &[LoweredRule]) {
+        for lowered in rules {
+            let rule = &lowered.rule;
+            if !rule.via.is_empty() && rule.rest == Rest::Chain {
+                self.error(
+                    Diagnostic::error(format!(
+                        "rule `{}` is reached through a chain and chains itself",
+                        rule.name
+                    ))
+                    .at(lowered.site.rest.unwrap_or(lowered.site.span), "`then allowed`")
+                    .note(None, "chains do not nest: the runtime never lets a chained command line chain again")
+                    .help("remove `via ...`, or end the rule without `then allowed`"),
+                );
+                continue;
+            }
+            for (chain, span) in rule.via.iter().zip(&lowered.site.via_spans) {
+                let target = self.rule_names.get(chain).and_then(|&i| rules.get(i));
+                let Some(target) = target else {
+                    let known: Vec<&str> = rules
+                        .iter()
+                        .filter(|r| r.rule.rest == Rest::Chain)
+                        .map(|r| r.rule.name.as_str())
+                        .collect();
+                    let mut d = Diagnostic::error(format!(
+                        "rule `{}` is reached via `{chain}`, which does not exist",
+                        rule.name
+                    ))
+                    .at(*span, "no rule of this name");
+                    d = match did_you_mean(chain, &known) {
+                        Some(close) => d.help(format!("did you mean `{close}`?")),
+                        None if known.is_empty() => d.help(
+                            "`via` names a rule that ends in `then allowed`; this ruleset has none",
+                        ),
+                        None => d.help(format!(
+                            "the rules that end in `then allowed`: {}",
+                            known.join(", ")
+                        )),
+                    };
+                    self.error(d);
+                    continue;
+                };
+                if target.rule.rest != Rest::Chain {
+                    self.error(
+                        Diagnostic::error(format!(
+                            "rule `{}` is reached via `{chain}`, which does not end in `then allowed`",
+                            rule.name
+                        ))
+                        .at(*span, "not a chaining rule")
+                        .note(Some(target.site.span), format!("`{chain}` is defined here"))
+                        .help("`via` names the rules that run this one's command lines: `ip netns exec <netns> then allowed`, `nice ... then allowed`"),
+                    );
+                } else if target.rule.run_as != rule.run_as {
+                    self.error(
+                        Diagnostic::error(format!(
+                            "rule `{}` runs as {}, but `{chain}`, which it is reached via, runs as {}",
+                            rule.name,
+                            rule.run_as.user_name(),
+                            target.rule.run_as.user_name()
+                        ))
+                        .at(*span, "never reached through this chain")
+                        .note(Some(target.site.span), "a chained command line runs as the chaining rule's user, so only rules with that user allow it")
+                        .help("give both rules the same `as USER`"),
+                    );
+                }
+            }
+        }
+    }
+
     fn error(&mut self, diagnostic: Diagnostic) -> Reported {
         self.reporter.error(diagnostic)
     }
@@ -281,7 +353,10 @@ impl Lowering<'_> {
             },
             arg_spans: rule.args.iter().map(ItemAst::span).collect(),
             env_spans: rule.env.iter().map(|(_, value)| value.span()).collect(),
+            via_spans: rule.via.iter().map(|chain| chain.span).collect(),
+            comment: self.sources.comments_at(rule.span),
         };
+        let via = rule.via.iter().map(|chain| chain.value.clone()).collect();
         let rule = Rule {
             id: earlier.len() as u32,
             name: name.value.clone(),
@@ -296,6 +371,7 @@ impl Lowering<'_> {
             env,
             args,
             rest,
+            via,
             effect: if rule.deny {
                 Effect::Deny {
                     any_user: rule.run_as.is_none(),
@@ -357,6 +433,13 @@ impl Lowering<'_> {
                 Diagnostic::error("a deny rule cannot end in `then allowed`")
                     .at(rest.span, "here")
                     .help("deny the chained command line itself: a deny applies to it through every rule that chains (`... then allowed`)"),
+            ));
+        }
+        if let Some(first) = rule.via.first() {
+            failed = Some(self.error(
+                Diagnostic::error("a deny rule takes no `via`")
+                    .at(first.span, "here")
+                    .help("a deny applies to a command line however it is reached, directly or through every rule that chains: remove `via ...`"),
             ));
         }
         if let Some(because) = &rule.because {

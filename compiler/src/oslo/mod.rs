@@ -12,8 +12,10 @@ pub mod reason;
 pub mod regex;
 mod suggest;
 mod summary;
+mod todo;
 pub mod translate;
 mod write;
+pub use todo::TODO_FILE;
 pub use write::check_output_dir;
 
 use std::collections::HashSet;

@@ -11,7 +11,10 @@ use rootwrap::types::{
     Arg, Command, Effect, EnvVar, Item, PathDepth, PathScope, Rest, Rule, RunAs,
 };
 
+use serde::Serialize;
+
 use super::load::Loaded;
+use crate::explain::RulesetInfo;
 
 /// How the calls a new pattern allows relate to those of the old one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,6 +300,7 @@ pub fn compare(old: &Rule, new: &Rule) -> (Rel, Vec<String>) {
             ),
         );
     }
+    compare_via(&old.via, &new.via, &mut note);
     compare_env(&old.env, &new.env, &mut note);
     // `...` in place of trailing items: the items it replaces are matched
     // by it.
@@ -388,6 +392,31 @@ fn paths_in_words(item: &Item) -> Option<String> {
     Some(words.join(" or "))
 }
 
+/// `via CHAIN, ...`: through fewer ways is narrower; none written at all
+/// is widest (a direct call, or through any chain).
+fn compare_via(old: &[String], new: &[String], note: &mut impl FnMut(Rel, String)) {
+    let shown = |via: &[String]| match via {
+        [] => "called directly or through any chain".to_string(),
+        chains => {
+            let names: Vec<String> = chains.iter().map(|c| format!("`{c}`")).collect();
+            format!("reached only through {}", names.join(" or "))
+        }
+    };
+    let within = |small: &[String], big: &[String]| small.iter().all(|c| big.contains(c));
+    let r = match (old.is_empty(), new.is_empty()) {
+        (true, true) => Rel::Same,
+        (true, false) => Rel::Narrower,
+        (false, true) => Rel::Wider,
+        (false, false) => match (within(old, new), within(new, old)) {
+            (true, true) => Rel::Same,
+            (true, false) => Rel::Wider,
+            (false, true) => Rel::Narrower,
+            (false, false) => Rel::Mixed,
+        },
+    };
+    note(r, format!("{} now (was {})", shown(new), shown(old)));
+}
+
 fn compare_env(old: &[EnvVar], new: &[EnvVar], note: &mut impl FnMut(Rel, String)) {
     let names = |vars: &[EnvVar]| vars.iter().map(|v| v.name.clone()).collect::<Vec<_>>();
     if names(old) != names(new) {
@@ -442,6 +471,88 @@ impl Diff {
     pub fn grows(&self) -> bool {
         self.changes.iter().any(|c| c.grows)
     }
+
+    /// The changes counted by kind, as the verdict line gives them.
+    pub fn counts(&self) -> Counts {
+        let count = |kind: &str| self.changes.iter().filter(|c| c.kind == kind).count();
+        Counts {
+            added: count("added"),
+            removed: count("removed"),
+            widened: count(Rel::Wider.word()) + count(Rel::Mixed.word()),
+            narrowed: count(Rel::Narrower.word()),
+            unclassified: count(Rel::Unknown.word()) + count("reordered"),
+            options: count("option"),
+            growing: self.changes.iter().filter(|c| c.grows).count(),
+        }
+    }
+}
+
+/// How many changes of each kind: the verdict line, and `diff --json`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Counts {
+    pub added: usize,
+    pub removed: usize,
+    /// Widened, or widened and narrowed.
+    pub widened: usize,
+    pub narrowed: usize,
+    /// Changed in ways that cannot be classified, and reordered rules.
+    pub unclassified: usize,
+    pub options: usize,
+    /// The changes that need sign-off (`grows`).
+    pub growing: usize,
+}
+
+/// The `schema` of `diff --json` (see the book's "JSON schemas").
+pub const SCHEMA: &str = "rootwrap-diff/1";
+
+/// `diff --json`: the diff as one JSON object.
+#[derive(Debug, Serialize)]
+pub struct DiffDocument {
+    /// `rootwrap-diff/1`.
+    pub schema: &'static str,
+    /// As in `explain --json` and `list --json`.
+    pub old: RulesetInfo,
+    pub new: RulesetInfo,
+    pub changes: Vec<ChangeInfo>,
+    pub counts: Counts,
+    /// Whether privileges grew: exit status 1.
+    pub grows: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChangeInfo {
+    /// `added`, `removed`, `renamed`, `reordered`, `option`, `widened`,
+    /// `narrowed`, `widened and narrowed` or `changed (cannot tell if
+    /// wider)`.
+    pub kind: String,
+    /// The rule's name (in the new ruleset; the old one's when removed).
+    pub rule: Option<String>,
+    pub summary: String,
+    pub details: Vec<String>,
+    /// Whether this change needs sign-off.
+    pub grows: bool,
+}
+
+/// The diff as `diff --json` prints it.
+pub fn document(old: &Loaded, new: &Loaded, diff: &Diff) -> DiffDocument {
+    DiffDocument {
+        schema: SCHEMA,
+        old: old.ruleset_info(),
+        new: new.ruleset_info(),
+        changes: diff
+            .changes
+            .iter()
+            .map(|c| ChangeInfo {
+                kind: c.kind.clone(),
+                rule: c.rule.clone(),
+                summary: c.summary.clone(),
+                details: c.details.clone(),
+                grows: c.grows,
+            })
+            .collect(),
+        counts: diff.counts(),
+        grows: diff.grows(),
+    }
 }
 
 /// Everything a rule is but its name and where it was written.
@@ -454,6 +565,7 @@ fn same_privilege(a: &Rule, b: &Rule) -> bool {
         && a.args == b.args
         && a.rest == b.rest
         && a.effect == b.effect
+        && a.via == b.via
 }
 
 /// A change of what a rule does (`deny`, `disable`) between two rulesets,
@@ -851,20 +963,23 @@ pub fn render(old: &Loaded, new: &Loaded, diff: &Diff) -> String {
             let _ = writeln!(out, "    {detail}");
         }
     }
-    let count = |kind: &str| diff.changes.iter().filter(|c| c.kind == kind).count();
-    let growing = diff.changes.iter().filter(|c| c.grows).count();
+    let counts = diff.counts();
     let _ = writeln!(
         out,
         "\n{} added, {} removed, {} widened, {} narrowed, {} changed in ways that cannot be classified, {} option(s) changed",
-        count("added"),
-        count("removed"),
-        count(Rel::Wider.word()) + count(Rel::Mixed.word()),
-        count(Rel::Narrower.word()),
-        count(Rel::Unknown.word()) + count("reordered"),
-        count("option")
+        counts.added,
+        counts.removed,
+        counts.widened,
+        counts.narrowed,
+        counts.unclassified,
+        counts.options
     );
     if diff.grows() {
-        let _ = writeln!(out, "privileges grew: {growing} change(s) need sign-off");
+        let _ = writeln!(
+            out,
+            "privileges grew: {} change(s) need sign-off",
+            counts.growing
+        );
     } else if diff.changes.is_empty() {
         let _ = writeln!(out, "no change in privileges");
     } else {
@@ -897,6 +1012,7 @@ pub(crate) mod tests {
             env: Vec::new(),
             args: Vec::new(),
             rest: Rest::Exact,
+            via: Vec::new(),
             effect: rootwrap::types::Effect::Allow,
         }
     }

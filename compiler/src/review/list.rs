@@ -130,13 +130,7 @@ pub fn listing(loaded: &Loaded, user: Option<(&str, &Reach)>) -> Listing {
     }
     Listing {
         schema: SCHEMA,
-        ruleset: RulesetInfo {
-            path: loaded.path.clone(),
-            name: options.name.clone(),
-            sha256: loaded.ruleset.digest_hex(),
-            rules: loaded.ruleset.rule_count(),
-            exec_dirs: options.exec_dirs.clone(),
-        },
+        ruleset: loaded.ruleset_info(),
         format_version: loaded.format_version,
         compiler: loaded.ruleset.compiler().map(str::to_string),
         log: LogInfo {

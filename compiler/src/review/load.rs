@@ -121,6 +121,19 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
 }
 
 impl Loaded {
+    /// The ruleset as the JSON documents show it (`list`, `diff`, and
+    /// `explain` for a compiled ruleset).
+    pub fn ruleset_info(&self) -> crate::explain::RulesetInfo {
+        let options = self.ruleset.options();
+        crate::explain::RulesetInfo {
+            path: self.path.clone(),
+            name: options.name.clone(),
+            sha256: self.ruleset.digest_hex(),
+            rules: self.ruleset.rule_count(),
+            exec_dirs: options.exec_dirs.clone(),
+        }
+    }
+
     pub fn action(&self, rule: &Rule) -> Option<&Action> {
         self.actions
             .iter()

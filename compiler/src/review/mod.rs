@@ -16,13 +16,13 @@ use rootwrap::types::{Effect, OnLogFailure, Options, Rule, RunAs};
 
 use crate::lower::{SYSLOG_FACILITIES, SYSLOG_LEVELS};
 
-/// A rule as its declaration reads: `allow NAME [as USER]: PATTERN`.
+/// A rule as its declaration reads: `allow NAME [via CHAIN, ...] [as
+/// USER]: PATTERN`.
 pub fn rule_line(rule: &Rule) -> String {
     format!(
-        "{} {}{}: {}",
+        "{} {}: {}",
         keyword(rule),
-        rule.name,
-        run_as(rule),
+        rule.head_text(),
         rule.pattern_text()
     )
 }
@@ -328,13 +328,23 @@ pub fn info_command(ruleset: &std::path::Path) -> u8 {
 }
 
 /// `rootwrap-compile diff`.
-pub fn diff_command(old: &std::path::Path, new: &std::path::Path) -> u8 {
+pub fn diff_command(old: &std::path::Path, new: &std::path::Path, json: bool) -> u8 {
     let (old, new) = match (loaded(old), loaded(new)) {
         (Ok(old), Ok(new)) => (old, new),
         (Err(code), _) | (_, Err(code)) => return code,
     };
     let diff = diff::diff(&old, &new);
-    write_stdout(&diff::render(&old, &new, &diff));
+    if json {
+        match serde_json::to_string_pretty(&diff::document(&old, &new, &diff)) {
+            Ok(text) => write_stdout(&format!("{text}\n")),
+            Err(e) => {
+                eprintln!("rootwrap-compile: {e}");
+                return EXIT_ERROR;
+            }
+        }
+    } else {
+        write_stdout(&diff::render(&old, &new, &diff));
+    }
     if diff.grows() {
         EXIT_NO
     } else {

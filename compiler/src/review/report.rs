@@ -200,9 +200,16 @@ pub fn render(loaded: &Loaded, against: Option<(&Loaded, &Diff)>) -> String {
                     escape(&d.reason)
                 ),
             };
+            let via = match rule.via.is_empty() {
+                true => String::new(),
+                false => format!(
+                    " · reached only through <code>{}</code>",
+                    escape(&rule.via.join(", "))
+                ),
+            };
             let _ = writeln!(
                 out,
-                "<article class=\"rule\" data-risk=\"{}\" id=\"rule-{}\">\n<p><span class=\"risk\">{} risk</span> · <strong>{}</strong> · {}:{} · {effect}</p>\n<pre>{}</pre>",
+                "<article class=\"rule\" data-risk=\"{}\" id=\"rule-{}\">\n<p><span class=\"risk\">{} risk</span> · <strong>{}</strong> · {}:{} · {effect}{via}</p>\n<pre>{}</pre>",
                 level.word(),
                 escape(&rule.name),
                 level.word(),

@@ -37,7 +37,8 @@ pub(super) fn explain(file: usize, base: usize, text: &str) -> Option<Diagnostic
     unbalanced(text, patterns, at)
 }
 
-/// `allow NAME [as USER]` (or `deny ...`) not followed by `:`.
+/// `allow NAME [via CHAIN, ...] [as USER]` (or `deny NAME [as USER]`) not
+/// followed by `:`.
 fn missing_colon(
     text: &str,
     keyword: &str,
@@ -56,6 +57,34 @@ fn missing_colon(
     let name = &text[pos..name_end];
     pos = skip_blanks(text, name_end);
     let mut after = format!("the rule name `{name}`");
+    if text[pos..].starts_with("via") && !text[pos + 3..].starts_with(name_char) {
+        let via = pos;
+        pos = skip_blanks(text, pos + 3);
+        let mut chains = Vec::new();
+        loop {
+            let end = pos
+                + text[pos..]
+                    .find(|c: char| !name_char(c))
+                    .unwrap_or(text.len() - pos);
+            if end == pos {
+                break;
+            }
+            chains.push(&text[pos..end]);
+            pos = skip_blanks(text, end);
+            match text[pos..].strip_prefix(',') {
+                Some(_) => pos = skip_blanks(text, pos + 1),
+                None => break,
+            }
+        }
+        if chains.is_empty() {
+            return Some(
+                Diagnostic::error("expected the name of a chaining rule after `via`")
+                    .at(at(via, 3), "`via` names no rule")
+                    .help("write `allow NAME via CHAIN: ...`, CHAIN a rule that ends in `then allowed`; or remove `via`"),
+            );
+        }
+        after = format!("`via {}`", chains.join(", "));
+    }
     if text[pos..].starts_with("as") && text[pos + 2..].starts_with([' ', '\t']) {
         let user = skip_blanks(text, pos + 2);
         let user_end = user
@@ -79,7 +108,12 @@ fn missing_colon(
         Diagnostic::error(format!("expected `:` after {after}"))
             .at(at(pos, found.map_or(1, char::len_utf8)), "`:` missing here")
             .help(format!(
-                "a rule is `{keyword} NAME [as USER]: COMMAND ARGS...`"
+                "a rule is `{keyword} NAME{} [as USER]: COMMAND ARGS...`",
+                if keyword == "allow" {
+                    " [via CHAIN, ...]"
+                } else {
+                    ""
+                }
             )),
     )
 }

@@ -22,7 +22,7 @@ syn match   rwfEscape       +\\.+ contained
 syn region  rwfRegex        matchgroup=rwfRegexDelim start=+re"+ skip=+\\.+ end=+"\a*+ oneline
 
 " The kw_* rules of the grammar: keywords where the grammar expects them.
-syn keyword rwfKeyword      allow as env test deny disable because action undo
+syn keyword rwfKeyword      allow via as env test deny disable because action undo
 syn match   rwfChain        "\<then\s\+allowed\>"
 syn keyword rwfKeyword      then allowed
 " `...`: any further arguments.

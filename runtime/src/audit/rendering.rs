@@ -506,6 +506,7 @@ mod tests {
             },
             command: Command::Name("cat".into()),
             also: Vec::new(),
+            via: Vec::new(),
             sha256: None,
             run_as: RunAs::Root,
             env: Vec::new(),

@@ -430,6 +430,7 @@ mod tests {
             env: Vec::new(),
             args: Vec::new(),
             rest: Rest::Exact,
+            via: Vec::new(),
             effect: crate::types::Effect::Allow,
         }
     }

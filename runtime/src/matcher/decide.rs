@@ -121,6 +121,11 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, Fault> {
             tried.push((rule.clone(), why));
             continue;
         }
+        // Reached only through a chain: never a command line of its own.
+        if !rule.via.is_empty() {
+            tried.push((rule.clone(), Mismatch::ViaOnly(rule.via.clone())));
+            continue;
+        }
         if rule.effect != Effect::Allow {
             continue;
         }

@@ -80,8 +80,22 @@ pub enum Mismatch {
     },
     /// `then allowed`: nothing follows to run.
     ChainEmpty,
-    /// `then allowed`: no rule allows the chained command line.
-    ChainDenied(String),
+    /// `then allowed`: no rule allows the chained command line. `reason`
+    /// is the last rule's; `tried` holds every rule for the chained
+    /// command, with why it did not allow it.
+    ChainDenied {
+        reason: String,
+        tried: Vec<(Rule, Mismatch)>,
+    },
+    /// `via CHAIN, ...`: the rule allows only command lines chained through
+    /// these rules.
+    ViaOnly(Vec<String>),
+    /// A chained command line's rule chains too: chains do not nest.
+    ChainNested,
+    /// A chained command line's rule runs as another user than the chain's.
+    ChainUser,
+    /// A chained command line's rule matches, but its executable is missing.
+    ChainMissing,
     /// `<ip-args...>`: a forbidden `ip` usage.
     IpArgs(String),
     /// A `deny` rule matches the call (for a chain, the chained command
@@ -152,6 +166,21 @@ fn split<T>(result: Result<T, Stop>) -> Result<Result<T, Mismatch>, Fault> {
     }
 }
 
+impl Mismatch {
+    /// How far matching got: the argument position it failed at (0 for a
+    /// rule that fails before its arguments). Closer candidates first.
+    pub fn reached(&self) -> usize {
+        match self {
+            Mismatch::Arg { position, .. }
+            | Mismatch::Missing { position, .. }
+            | Mismatch::Process { position, .. }
+            | Mismatch::Extra { position, .. } => *position,
+            Mismatch::ChainMissing => usize::MAX,
+            _ => 0,
+        }
+    }
+}
+
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -185,7 +214,20 @@ impl fmt::Display for Mismatch {
                 write!(f, "argument {position} `{value}` is one too many")
             }
             Mismatch::ChainEmpty => write!(f, "no command follows to run"),
-            Mismatch::ChainDenied(why) => write!(f, "the chained command is not allowed: {why}"),
+            Mismatch::ChainDenied { reason, .. } => {
+                write!(f, "the chained command is not allowed: {reason}")
+            }
+            Mismatch::ViaOnly(chains) => {
+                let names: Vec<String> = chains.iter().map(|c| format!("`{c}`")).collect();
+                write!(
+                    f,
+                    "allows only a command line chained through {}",
+                    names.join(" or ")
+                )
+            }
+            Mismatch::ChainNested => write!(f, "chains too (chains do not nest)"),
+            Mismatch::ChainUser => write!(f, "runs as another user"),
+            Mismatch::ChainMissing => write!(f, "matches but its executable is missing"),
             Mismatch::IpArgs(why) => write!(f, "{why}"),
             Mismatch::Path { value, reason } => write!(f, "path `{value}`: {reason}"),
             Mismatch::DeniedBy(rule) => write!(

@@ -85,9 +85,10 @@ fn rule_matches(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Mat
                         .iter()
                         .any(|(name, _)| env.iter().any(|(n, _)| n == name)) =>
                 {
-                    last_error = Some(Mismatch::ChainDenied(
-                        "a variable is set both before and after the chain".into(),
-                    ));
+                    last_error = Some(Mismatch::ChainDenied {
+                        reason: "a variable is set both before and after the chain".into(),
+                        tried: Vec::new(),
+                    });
                     continue;
                 }
                 Ok(inner) => {
@@ -160,7 +161,8 @@ fn rule_matches(rule: &Rule, call: &Invocation, ctx: &Context<'_>) -> Result<Mat
 }
 
 /// The chained command line `rest` must be allowed by a non-chaining rule
-/// with the same target user; it runs with that rule's executable.
+/// with the same target user, and, if it names chains with `via`, one
+/// naming `outer`; it runs with that rule's executable.
 fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, Stop> {
     let Some(call) = Invocation::parse(rest) else {
         return Err(Mismatch::ChainEmpty.into());
@@ -176,47 +178,60 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
             }
         }
     }
-    let mut reason = format!("no rule for `{}`", call.command.to_string_lossy());
+    let mut tried = Vec::new();
     for rule in &rules {
-        if rule.rest == Rest::Chain {
-            reason = format!("rule `{}` chains too (chains do not nest)", rule.name);
+        let why = if rule.rest == Rest::Chain {
+            Mismatch::ChainNested
+        } else if rule.is_deny() {
+            // Checked above: a deny is no candidate to allow.
             continue;
-        }
-        if rule.effect != Effect::Allow {
-            if let Some(disabled) = rule.disabled() {
-                if match_rule(rule, &call, ctx)?.is_ok() {
-                    let why = Mismatch::Disabled(disabled.clone());
-                    reason = format!("rule `{}`: {why}", rule.name);
+        } else if let Some(disabled) = rule.disabled() {
+            match match_rule(rule, &call, ctx)? {
+                Ok(_) => Mismatch::Disabled(disabled.clone()),
+                Err(why) => why,
+            }
+        } else if rule.run_as != outer.run_as {
+            Mismatch::ChainUser
+        } else if !rule.via.is_empty() && !rule.via.contains(&outer.name) {
+            Mismatch::ViaOnly(rule.via.clone())
+        } else {
+            match match_rule(rule, &call, ctx)? {
+                Ok(matched) => {
+                    let Some(executable) = executable_for(rule, &call, ctx) else {
+                        tried.push((rule.clone(), Mismatch::ChainMissing));
+                        continue;
+                    };
+                    // Checked, but run by the chaining program by its path:
+                    // only root can change it in between (its directories
+                    // are root's).
+                    let chained_binary = check_binary(rule, &executable, ctx);
+                    let mut args = vec![Passed::plain(executable.into_os_string())];
+                    args.extend(matched.args);
+                    return Ok(Matched {
+                        args,
+                        env: matched.env,
+                        chained: Some(Box::new(rule.clone())),
+                        chained_binary,
+                    });
                 }
+                Err(why) => why,
             }
-            continue;
-        }
-        if rule.run_as != outer.run_as {
-            reason = format!("rule `{}` runs as another user", rule.name);
-            continue;
-        }
-        match match_rule(rule, &call, ctx)? {
-            Ok(matched) => {
-                let Some(executable) = executable_for(rule, &call, ctx) else {
-                    reason = format!("rule `{}` matches but its executable is missing", rule.name);
-                    continue;
-                };
-                // Checked, but run by the chaining program by its path: only
-                // root can change it in between (its directories are root's).
-                let chained_binary = check_binary(rule, &executable, ctx);
-                let mut args = vec![Passed::plain(executable.into_os_string())];
-                args.extend(matched.args);
-                return Ok(Matched {
-                    args,
-                    env: matched.env,
-                    chained: Some(Box::new(rule.clone())),
-                    chained_binary,
-                });
-            }
-            Err(why) => reason = format!("rule `{}`: {why}", rule.name),
-        }
+        };
+        tried.push((rule.clone(), why));
     }
-    Err(Mismatch::ChainDenied(reason).into())
+    let reason = match tried.last() {
+        None => format!("no rule for `{}`", call.command.to_string_lossy()),
+        // These read as a sentence about the rule.
+        Some((
+            rule,
+            why @ (Mismatch::ChainNested
+            | Mismatch::ChainUser
+            | Mismatch::ChainMissing
+            | Mismatch::ViaOnly(_)),
+        )) => format!("rule `{}` {why}", rule.name),
+        Some((rule, why)) => format!("rule `{}`: {why}", rule.name),
+    };
+    Err(Mismatch::ChainDenied { reason, tried }.into())
 }
 
 /// What a matching rule runs for `call`: the executable of the alternative

@@ -101,6 +101,7 @@ fn rule(id: u32, command: &str, args: Vec<Arg>, rest: Rest) -> Rule {
         env: Vec::new(),
         args: args.into_iter().map(Item::One).collect(),
         rest,
+        via: Vec::new(),
         effect: crate::types::Effect::Allow,
     }
 }
@@ -374,7 +375,10 @@ fn a_chain_runs_the_executable_of_the_rule_that_allows_it() {
     );
     match decide_with(&rules, &host, &["nice", "-n5", "cat", "/etc/x"]) {
         Ok(Decision::Deny { tried }) => {
-            assert!(matches!(tried[0].1, Mismatch::ChainDenied(_)), "{tried:?}")
+            assert!(
+                matches!(tried[0].1, Mismatch::ChainDenied { .. }),
+                "{tried:?}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -388,6 +392,82 @@ fn a_chain_runs_the_executable_of_the_rule_that_allows_it() {
         decide(&argv(&["nice", "-n5", "cat", "/srv/x"]), &ctx),
         Err(Fault::Ruleset(RulesetError::Corrupt(_)))
     ));
+}
+
+/// `via CHAIN`: the rule allows a command line chained through a chain it
+/// names, never one called directly, nor one chained through another.
+#[test]
+fn a_via_rule_is_reached_only_through_its_chains() {
+    let mut cat = rule(2, "cat", vec![path("/srv")], Rest::Exact);
+    cat.via = vec!["r0".into()];
+    let rules = [
+        rule(0, "nice", vec![Arg::Literal("-n5".into())], Rest::Chain),
+        rule(1, "nice", vec![Arg::Literal("-n9".into())], Rest::Chain),
+        cat,
+    ];
+    let host = all_present();
+    assert_eq!(
+        allowed_argv(decide_with(
+            &rules,
+            &host,
+            &["nice", "-n5", "cat", "/srv/x"]
+        )),
+        ["/bin/nice", "-n5", "/bin/cat", "/srv/x"]
+    );
+    match decide_with(&rules, &host, &["cat", "/srv/x"]) {
+        Ok(Decision::Deny { tried }) => assert_eq!(
+            tried.iter().map(|(r, why)| (r.id, why)).collect::<Vec<_>>(),
+            [(2, &Mismatch::ViaOnly(vec!["r0".into()]))]
+        ),
+        other => panic!("{other:?}"),
+    }
+    match decide_with(&rules, &host, &["nice", "-n9", "cat", "/srv/x"]) {
+        Ok(Decision::Deny { tried }) => {
+            let Some((_, Mismatch::ChainDenied { reason, tried })) =
+                tried.iter().find(|(r, _)| r.id == 1)
+            else {
+                panic!("{tried:?}")
+            };
+            assert_eq!(
+                reason,
+                "rule `r2` allows only a command line chained through `r0`"
+            );
+            assert_eq!(tried.len(), 1);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A denied chain keeps every rule tried for the chained command line,
+/// with why: what `explain` lists, closest first.
+#[test]
+fn a_denied_chain_keeps_every_rule_tried() {
+    let mut other_user = rule(3, "cat", vec![path("/srv")], Rest::Exact);
+    other_user.run_as = RunAs::User("nobody".into());
+    let rules = [
+        rule(0, "nice", vec![Arg::Literal("-n5".into())], Rest::Chain),
+        rule(1, "cat", vec![path("/srv")], Rest::Exact),
+        rule(
+            2,
+            "cat",
+            vec![Arg::Literal("-n".into()), path("/etc")],
+            Rest::Exact,
+        ),
+        other_user,
+    ];
+    let host = all_present();
+    match decide_with(&rules, &host, &["nice", "-n5", "cat", "-n", "/srv/x"]) {
+        Ok(Decision::Deny { tried }) => {
+            let Some((_, Mismatch::ChainDenied { tried, .. })) = tried.first() else {
+                panic!("{tried:?}")
+            };
+            let reached: Vec<(u32, usize)> =
+                tried.iter().map(|(r, why)| (r.id, why.reached())).collect();
+            assert_eq!(reached, [(1, 1), (2, 2), (3, 0)], "{tried:?}");
+            assert_eq!(tried[2].1, Mismatch::ChainUser);
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// A name longer than `NAME_MAX` cannot name a file: the argument is no

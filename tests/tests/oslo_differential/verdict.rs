@@ -223,7 +223,7 @@ impl Case<'_> {
                     pick(&[Category::IpNetnsExec])
                 }
             }
-            Mismatch::ChainDenied(_) | Mismatch::ChainEmpty => {
+            Mismatch::ChainDenied { .. } | Mismatch::ChainEmpty => {
                 let at = case["chain_at"].as_u64()? as usize;
                 let chained = argv.get(at)?;
                 if chained.contains('/') {
