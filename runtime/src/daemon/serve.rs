@@ -183,8 +183,13 @@ impl Slots {
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        self.0.lock().0 -= 1;
-        self.0.freed.notify_one();
+        let mut state = self.0.lock();
+        state.0 -= 1;
+        // A waiter counts itself under the lock before it waits: with none,
+        // the wake-up would be a system call per request for nobody.
+        if state.1 > 0 {
+            self.0.freed.notify_one();
+        }
     }
 }
 
