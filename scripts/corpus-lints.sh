@@ -14,7 +14,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 lints=(any-args shadowed any-env code-runner regex-path any-arg other-user dead-chain
-  pin-defeated entry-follows unpinned-writable as-typo glued-items log-path)
+  pin-defeated entry-follows unpinned-writable as-typo glued-items log-path chain-reach)
 printf '| deployment | rules |'; printf ' %s |' "${lints[@]}"; echo
 printf '| --- | --- |'; printf ' --- |%.0s' "${lints[@]}"; echo
 declare -A total
