@@ -29,6 +29,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(rules) = ruleset.all_rules() else {
         panic!("the compiler wrote rules its runtime cannot read");
     };
+    // An action's rule (`@NAME`) is declared by its `action` block, not by
+    // a rule line: only rules print back as one line each.
+    let rules: Vec<Rule> = rules.into_iter().filter(|r| !is_action(r)).collect();
     let printed = print_back(ruleset.options(), &rules);
     let mut again_sources = Sources::default();
     let again = match compile_sources(
@@ -52,6 +55,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(reread) = Ruleset::from_bytes(&again.bytes).and_then(|r| r.all_rules()) else {
         panic!("the recompiled ruleset does not open");
     };
+
     assert_eq!(rules.len(), reread.len(), "{printed}");
     for (first, second) in rules.iter().zip(&reread) {
         assert_eq!(
@@ -80,6 +84,10 @@ fn print_back(options: &Options, rules: &[Rule]) -> String {
         ));
     }
     out
+}
+
+fn is_action(rule: &Rule) -> bool {
+    rule.command.as_str().starts_with('@')
 }
 
 /// A rule apart from where it was written.
