@@ -171,6 +171,19 @@ impl Ran {
     }
 }
 
+/// A call the runtime refused as unauthorized: exit 99, oslo's message,
+/// and nothing run.
+#[track_caller]
+pub fn assert_unauthorized(ran: &Ran) {
+    assert_eq!(ran.code, 99, "stderr: {}", ran.stderr);
+    assert!(
+        ran.stderr.contains("Unauthorized command"),
+        "stderr: {}",
+        ran.stderr
+    );
+    assert!(ran.stdout.is_empty(), "stdout: {}", ran.stdout_text());
+}
+
 /// Runs `command` to completion with empty stdin, capturing its output.
 pub fn run(command: &mut Command) -> Ran {
     run_with_stdin(command, &[])

@@ -18,8 +18,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use rootwrap_tests::{
-    groups_of, parse_ids, require_root, run, run_with_stdin, set_mode, tool, Ran, Scratch,
-    SudoFixture, TARGET, TARGET_GROUP,
+    assert_unauthorized, groups_of, parse_ids, require_root, run, run_with_stdin, set_mode, tool,
+    Ran, Scratch, SudoFixture, TARGET, TARGET_GROUP,
 };
 
 /// The ruleset's exec dirs: the fixture's, then the system's.
@@ -89,17 +89,6 @@ fn assert_ran(ran: &Ran, code: i32, stdout: &str) {
         "stderr: {}",
         ran.stderr
     );
-}
-
-#[track_caller]
-fn assert_unauthorized(ran: &Ran) {
-    assert_eq!(ran.code, 99, "stderr: {}", ran.stderr);
-    assert!(
-        ran.stderr.contains("Unauthorized command"),
-        "stderr: {}",
-        ran.stderr
-    );
-    assert!(ran.stdout.is_empty(), "stdout: {}", ran.stdout_text());
 }
 
 #[test]

@@ -14,7 +14,7 @@
 
 use std::sync::OnceLock;
 
-use rootwrap_tests::{require_root, run, Ran, SudoFixture};
+use rootwrap_tests::{assert_unauthorized, require_root, run, SudoFixture};
 
 fn ruleset_source() -> String {
     let mut dirs = vec![rootwrap_tests::exec_dir().display().to_string()];
@@ -38,17 +38,6 @@ test allow in-nice: nice -n 5 id -u
 fn fixture() -> &'static SudoFixture {
     static FIXTURE: OnceLock<SudoFixture> = OnceLock::new();
     FIXTURE.get_or_init(|| SudoFixture::set_up_named("via", &ruleset_source(), &[]))
-}
-
-#[track_caller]
-fn assert_unauthorized(ran: &Ran) {
-    assert_eq!(ran.code, 99, "stderr: {}", ran.stderr);
-    assert!(
-        ran.stderr.contains("Unauthorized command"),
-        "stderr: {}",
-        ran.stderr
-    );
-    assert!(ran.stdout.is_empty(), "stdout: {}", ran.stdout_text());
 }
 
 #[test]

@@ -227,21 +227,17 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
 
     /// The section of one command spelling, verified, if the ruleset has it.
     fn section_for(&self, spelling: &[u8]) -> Result<Option<Section>, RulesetError> {
-        let Some(memo) = &self.memo else {
+        // Spellings are text in the ruleset: other bytes are in no section.
+        let (Some(memo), Ok(text)) = (&self.memo, std::str::from_utf8(spelling)) else {
             return self.read_section_for(spelling);
         };
-        let kept = |m: &Memo| {
-            let sections = m.sections.lock().unwrap_or_else(|e| e.into_inner());
-            let spelling = std::str::from_utf8(spelling).ok()?;
-            sections.get(spelling).cloned()
-        };
-        if let Some(section) = kept(memo) {
-            return Ok(Some(section));
+        let sections = || memo.sections.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(section) = sections().get(text) {
+            return Ok(Some(section.clone()));
         }
         let found = self.read_section_for(spelling)?;
-        if let (Some(section), Ok(spelling)) = (&found, std::str::from_utf8(spelling)) {
-            let mut sections = memo.sections.lock().unwrap_or_else(|e| e.into_inner());
-            sections.insert(spelling.to_string(), section.clone());
+        if let Some(section) = &found {
+            sections().insert(text.to_string(), section.clone());
         }
         Ok(found)
     }
