@@ -7,7 +7,10 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
+
+use crate::sys::Resolution;
 
 /// Linux's own limit on symlinks followed while resolving one path.
 const MAX_SYMLINKS: usize = 40;
@@ -19,22 +22,33 @@ pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
     resolve(path, false, &Cell::new(usize::MAX))
 }
 
+/// A canonical path and, when it was found in one step, the directory
+/// holding its last name: opened `O_PATH` beneath `/` through no symbolic
+/// link, it is where the path's pin starts instead of reopening it.
+#[derive(Debug)]
+pub struct Canonical {
+    pub path: PathBuf,
+    pub holder: Option<OwnedFd>,
+}
+
 /// Like [`canonicalize`], taking one from `budget` for each component it
 /// looks at (symbolic links' targets included), and failing when none is
 /// left: the runtime bounds the file-system work of one call.
-pub fn canonicalize_within(path: &Path, budget: &Cell<usize>) -> io::Result<PathBuf> {
+pub fn canonicalize_within(path: &Path, budget: &Cell<usize>) -> io::Result<Canonical> {
     if let Some(found) = as_written(path, budget) {
         return Ok(found);
     }
-    resolve(path, false, budget)
+    resolve(path, false, budget).map(|path| Canonical { path, holder: None })
 }
 
 /// `path` itself, when it is written in canonical form (absolute, no empty,
-/// `.` or `..` name) and names an existing object the kernel reaches
-/// without a symbolic link: one `openat2` instead of a `statx` per
-/// component (the daemon's requests are mostly such paths). Anything else,
-/// or a kernel without `openat2`, takes the walk.
-fn as_written(path: &Path, budget: &Cell<usize>) -> Option<PathBuf> {
+/// `.` or `..` name), its directory is reached from `/` without a symbolic
+/// link and its last name is none (or missing, which the walk too takes as
+/// written): an `openat2` and a `statx` instead of one lookup per component
+/// (the daemon's requests are mostly such paths), and the directory comes
+/// with it. Anything else, or a kernel without `openat2`, takes the walk.
+fn as_written(path: &Path, budget: &Cell<usize>) -> Option<Canonical> {
+    use std::os::fd::AsFd;
     use std::os::unix::ffi::OsStrExt;
     let names = path.as_os_str().as_bytes().strip_prefix(b"/")?;
     let mut count = 0;
@@ -45,12 +59,21 @@ fn as_written(path: &Path, budget: &Cell<usize>) -> Option<PathBuf> {
         count += 1;
     }
     let left = budget.get().checked_sub(count)?;
-    if crate::pin::resolution() != crate::sys::Resolution::Openat2 {
+    if crate::pin::resolution() != Resolution::Openat2 {
         return None;
     }
-    crate::sys::reached_without_symlinks(path).ok()?;
+    let (dir, name) = (path.parent()?, path.file_name()?);
+    let holder = crate::sys::open_dir_nofollow(dir, Resolution::Openat2).ok()?;
+    match crate::sys::is_symlink_at(holder.as_fd(), name) {
+        Ok(false) => {}
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+        Ok(true) | Err(_) => return None,
+    }
     budget.set(left);
-    Some(path.to_path_buf())
+    Some(Canonical {
+        path: path.to_path_buf(),
+        holder: Some(holder),
+    })
 }
 
 /// Like [`canonicalize`], but only through symlinks that only root can
@@ -174,10 +197,12 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// The one-call path must give what the walk gives: a link at the end
-    /// or in the middle is resolved, never returned as written.
+    /// The one-step path must give what the walk gives: a link at the end
+    /// or in the middle is resolved, never returned as written. It comes
+    /// with the directory holding the last name; the walk with none.
     #[test]
     fn paths_as_written_are_canonical_only_without_links() {
+        use std::os::unix::fs::MetadataExt;
         let dir = std::env::temp_dir().join(format!("rw-canon-fast-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("real/sub")).unwrap();
@@ -185,20 +210,25 @@ mod tests {
         symlink(dir.join("real"), dir.join("mid")).unwrap();
         symlink(dir.join("real/sub/file"), dir.join("real/sub/last")).unwrap();
         let base = std::fs::canonicalize(&dir).unwrap();
+        let sub = std::fs::metadata(base.join("real/sub")).unwrap();
         let within = |path: &Path| {
             let budget = Cell::new(100);
             let found = canonicalize_within(path, &budget).unwrap();
-            (found, 100 - budget.get())
+            let holder = found.holder.map(|fd| {
+                let meta = crate::sys::metadata(std::os::fd::AsFd::as_fd(&fd)).unwrap();
+                (meta.dev(), meta.ino()) == (sub.dev(), sub.ino())
+            });
+            (found.path, holder, 100 - budget.get())
         };
         let plain = base.join("real/sub/file");
         let components = plain.components().count() - 1;
-        assert_eq!(within(&plain), (plain.clone(), components));
-        assert_eq!(within(&base.join("real/sub/last")).0, plain);
-        assert_eq!(within(&base.join("mid/sub/file")).0, plain);
-        assert_eq!(
-            within(&base.join("real/sub/new")).0,
-            base.join("real/sub/new")
-        );
+        assert_eq!(within(&plain), (plain.clone(), Some(true), components));
+        for linked in ["real/sub/last", "mid/sub/file"] {
+            let (found, holder, _) = within(&base.join(linked));
+            assert_eq!((found, holder), (plain.clone(), None), "{linked}");
+        }
+        let missing = base.join("real/sub/new");
+        assert_eq!(within(&missing), (missing.clone(), Some(true), components));
         // Too little budget for the components is an error either way.
         let short = Cell::new(components - 1);
         assert!(canonicalize_within(&plain, &short).is_err());

@@ -11,7 +11,7 @@
 //! resolver.
 #![forbid(unsafe_code)]
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -120,14 +120,27 @@ pub fn resolution() -> Resolution {
 }
 
 /// Opens `checked`, a canonical path that lies in or below `base` (itself
-/// canonical: no symbolic link on the way), as `pin` asks. `base` is
-/// opened from `/` and the rest beneath it, following no symbolic link.
+/// canonical: no symbolic link on the way), as `pin` asks. `holder` is the
+/// directory holding `checked`'s last name when the canonical check opened
+/// it (beneath `/`, through no symbolic link): the pin starts there.
+/// Otherwise `base` is opened from `/` and the rest beneath it, following
+/// no symbolic link.
 pub fn pin(
     base: &Path,
     checked: &Path,
     pin: Pin,
     how: Resolution,
+    holder: Option<OwnedFd>,
 ) -> Result<PinnedPath, PathRefusal> {
+    if let Some(dir) = holder {
+        let name = checked
+            .file_name()
+            .ok_or(PathRefusal::Io(io::Error::from_raw_os_error(libc::EINVAL)))?;
+        return match pin {
+            Pin::Object => object(dir.as_fd(), Path::new(name), checked, how),
+            Pin::Entry | Pin::Unpinned => Ok(entry_in(dir, name, checked)),
+        };
+    }
     // The anchor is a directory every later step stays beneath: the base,
     // or, for a scope that is one exact path, its parent.
     let anchor = if checked == base {
@@ -139,39 +152,46 @@ pub fn pin(
         .strip_prefix(anchor)
         .map_err(|_| PathRefusal::Io(io::Error::from_raw_os_error(libc::EXDEV)))?;
     let anchor_fd = sys::open_dir_nofollow(anchor, how).map_err(missing_dir(anchor))?;
-    let object = sys::open_beneath(anchor_fd.as_fd(), rest, libc::O_PATH, how);
-    match (object, pin) {
-        (Ok(fd), Pin::Object) => {
-            let meta = sys::metadata(fd.as_fd())?;
-            if meta.file_type().is_symlink() {
-                return Err(PathRefusal::Symlink);
-            }
-            if meta.is_file() && meta.nlink() > 1 {
-                return Err(PathRefusal::HardLinks(meta.nlink()));
-            }
-            let mut passed = fd_path(fd.as_fd());
-            if meta.is_dir() {
-                // `ls -l DIR` and others show a symbolic link itself unless
-                // the name ends with `/`.
-                passed.push(b'/');
-            }
-            Ok(PinnedPath {
-                checked: checked.to_path_buf(),
-                passed: OsString::from_vec(passed),
-                fd,
-            })
-        }
-        (Err(e), Pin::Object) if e.raw_os_error() == Some(libc::ENOENT) => {
-            // The command would look the last name up itself, and follow
-            // a symbolic link the caller plants there (`chown` does).
-            Err(PathRefusal::Missing)
-        }
-        (Ok(_), _) => entry(anchor_fd, anchor, rest, checked, how),
-        (Err(e), _) if e.raw_os_error() == Some(libc::ENOENT) => {
-            entry(anchor_fd, anchor, rest, checked, how)
-        }
-        (Err(e), _) => Err(e.into()),
+    match pin {
+        Pin::Object => object(anchor_fd.as_fd(), rest, checked, how),
+        // Whether the last name exists is the command's (or step's)
+        // business: only its directory is opened.
+        Pin::Entry | Pin::Unpinned => entry(anchor_fd, anchor, rest, checked, how),
     }
+}
+
+/// The existing object at `rest` below `dir`, passed as its descriptor.
+fn object(
+    dir: BorrowedFd<'_>,
+    rest: &Path,
+    checked: &Path,
+    how: Resolution,
+) -> Result<PinnedPath, PathRefusal> {
+    let fd = match sys::open_beneath(dir, rest, libc::O_PATH, how) {
+        Ok(fd) => fd,
+        // The command would look the last name up itself, and follow a
+        // symbolic link the caller plants there (`chown` does).
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Err(PathRefusal::Missing),
+        Err(e) => return Err(e.into()),
+    };
+    let meta = sys::metadata(fd.as_fd())?;
+    if meta.file_type().is_symlink() {
+        return Err(PathRefusal::Symlink);
+    }
+    if meta.is_file() && meta.nlink() > 1 {
+        return Err(PathRefusal::HardLinks(meta.nlink()));
+    }
+    let mut passed = fd_path(fd.as_fd());
+    if meta.is_dir() {
+        // `ls -l DIR` and others show a symbolic link itself unless the
+        // name ends with `/`.
+        passed.push(b'/');
+    }
+    Ok(PinnedPath {
+        checked: checked.to_path_buf(),
+        passed: OsString::from_vec(passed),
+        fd,
+    })
 }
 
 /// The directory that holds the last name of `rest` (below the anchor),
@@ -199,14 +219,19 @@ fn entry(
         )
         .map_err(missing_dir(&anchor.join(dir)))?
     };
-    let mut passed = fd_path(fd.as_fd());
+    Ok(entry_in(fd, name, checked))
+}
+
+/// The entry `name` of the directory `dir`.
+fn entry_in(dir: OwnedFd, name: &OsStr, checked: &Path) -> PinnedPath {
+    let mut passed = fd_path(dir.as_fd());
     passed.push(b'/');
     passed.extend_from_slice(name.as_encoded_bytes());
-    Ok(PinnedPath {
+    PinnedPath {
         checked: checked.to_path_buf(),
         passed: OsString::from_vec(passed),
-        fd,
-    })
+        fd: dir,
+    }
 }
 
 /// A directory that must exist does not: say which.
@@ -296,7 +321,7 @@ mod tests {
         let tree = Tree::new("object");
         for how in BOTH {
             let checked = tree.base().join("d/f");
-            let pinned = pin(&tree.base(), &checked, Pin::Object, how).unwrap();
+            let pinned = pin(&tree.base(), &checked, Pin::Object, how, None).unwrap();
             assert!(pinned
                 .passed
                 .to_string_lossy()
@@ -313,7 +338,7 @@ mod tests {
     fn a_directory_is_passed_with_a_trailing_slash() {
         let tree = Tree::new("dir");
         for how in BOTH {
-            let pinned = pin(&tree.base(), &tree.base().join("d"), Pin::Object, how).unwrap();
+            let pinned = pin(&tree.base(), &tree.base().join("d"), Pin::Object, how, None).unwrap();
             assert!(pinned.passed.to_string_lossy().ends_with('/'));
             let listed: Vec<_> = std::fs::read_dir(Path::new(&pinned.passed))
                 .unwrap()
@@ -330,7 +355,13 @@ mod tests {
             // Through the link, as if the caller had swapped it in after
             // the textual check.
             for checked in ["link/secret", "link"] {
-                let refused = pin(&tree.base(), &tree.base().join(checked), Pin::Object, how);
+                let refused = pin(
+                    &tree.base(),
+                    &tree.base().join(checked),
+                    Pin::Object,
+                    how,
+                    None,
+                );
                 assert!(
                     matches!(refused, Err(PathRefusal::Symlink) | Err(PathRefusal::Io(_))),
                     "{checked} with {how:?}: {refused:?}"
@@ -341,6 +372,7 @@ mod tests {
                 &tree.base().join("link/new"),
                 Pin::Object,
                 how,
+                None,
             );
             assert!(refused.is_err(), "a name below a link: {refused:?}");
         }
@@ -350,7 +382,13 @@ mod tests {
     fn a_missing_object_is_refused() {
         let tree = Tree::new("missing-object");
         for how in BOTH {
-            let refused = pin(&tree.base(), &tree.base().join("d/new"), Pin::Object, how);
+            let refused = pin(
+                &tree.base(),
+                &tree.base().join("d/new"),
+                Pin::Object,
+                how,
+                None,
+            );
             assert!(matches!(refused, Err(PathRefusal::Missing)), "{refused:?}");
         }
     }
@@ -360,7 +398,7 @@ mod tests {
         let tree = Tree::new("missing");
         for how in BOTH {
             let checked = tree.base().join("d/new");
-            let pinned = pin(&tree.base(), &checked, Pin::Entry, how).unwrap();
+            let pinned = pin(&tree.base(), &checked, Pin::Entry, how, None).unwrap();
             let passed = pinned.passed.to_string_lossy().into_owned();
             assert!(passed.ends_with("/new"), "{passed}");
             // Created where it was checked, whatever was renamed meanwhile.
@@ -378,7 +416,7 @@ mod tests {
         for how in BOTH {
             {
                 let checked = tree.base().join("d/new/deeper");
-                let refused = pin(&tree.base(), &checked, Pin::Entry, how);
+                let refused = pin(&tree.base(), &checked, Pin::Entry, how, None);
                 assert!(
                     matches!(&refused, Err(PathRefusal::MissingDirectory(dir)) if dir.ends_with("d/new")),
                     "{refused:?}"
@@ -386,7 +424,13 @@ mod tests {
             }
             // Nor may the scope's own directory.
             let missing_base = tree.root.join("nonexistent");
-            let refused = pin(&missing_base, &missing_base.join("x"), Pin::Entry, how);
+            let refused = pin(
+                &missing_base,
+                &missing_base.join("x"),
+                Pin::Entry,
+                how,
+                None,
+            );
             assert!(
                 matches!(refused, Err(PathRefusal::MissingDirectory(_))),
                 "{refused:?}"
@@ -398,12 +442,26 @@ mod tests {
     fn an_entry_is_its_directory_and_name() {
         let tree = Tree::new("entry");
         for how in BOTH {
-            let pinned = pin(&tree.base(), &tree.base().join("d/f"), Pin::Entry, how).unwrap();
+            let pinned = pin(
+                &tree.base(),
+                &tree.base().join("d/f"),
+                Pin::Entry,
+                how,
+                None,
+            )
+            .unwrap();
             let passed = pinned.passed.to_string_lossy().into_owned();
             assert!(passed.ends_with("/f") && passed.starts_with("/proc/self/fd/"));
             assert_eq!(std::fs::read_to_string(&passed).unwrap(), "inside");
             // A link at the end is the entry itself: `rm` removes the link.
-            let link = pin(&tree.base(), &tree.base().join("link"), Pin::Entry, how).unwrap();
+            let link = pin(
+                &tree.base(),
+                &tree.base().join("link"),
+                Pin::Entry,
+                how,
+                None,
+            )
+            .unwrap();
             assert!(link.passed.to_string_lossy().ends_with("/link"));
         }
     }
@@ -413,9 +471,41 @@ mod tests {
         let tree = Tree::new("exact");
         let file = tree.base().join("d/f");
         for how in BOTH {
-            let pinned = pin(&file, &file, Pin::Object, how).unwrap();
+            let pinned = pin(&file, &file, Pin::Object, how, None).unwrap();
             assert_eq!(read_through(&pinned), "inside");
         }
+    }
+
+    /// The directory the canonical check opened is the one pinned, even if
+    /// the caller renames it away before the pin.
+    #[test]
+    fn a_pin_starts_from_the_directory_the_check_opened() {
+        let tree = Tree::new("holder");
+        let checked = tree.base().join("d/f");
+        let opened =
+            || sys::open_dir_nofollow(&tree.base().join("d"), Resolution::Openat2).unwrap();
+        let (for_entry, for_object) = (opened(), opened());
+        std::fs::rename(tree.base().join("d"), tree.base().join("moved")).unwrap();
+        for (pin_as, holder) in [(Pin::Entry, for_entry), (Pin::Object, for_object)] {
+            let pinned = pin(
+                &tree.base(),
+                &checked,
+                pin_as,
+                Resolution::Openat2,
+                Some(holder),
+            );
+            assert_eq!(read_through(&pinned.unwrap()), "inside", "{pin_as:?}");
+        }
+        let holder = sys::open_dir_nofollow(&tree.base(), Resolution::Openat2).unwrap();
+        let link = tree.base().join("link");
+        let refused = pin(
+            &tree.base(),
+            &link,
+            Pin::Object,
+            Resolution::Openat2,
+            Some(holder),
+        );
+        assert!(matches!(refused, Err(PathRefusal::Symlink)), "{refused:?}");
     }
 
     #[test]
@@ -423,7 +513,13 @@ mod tests {
         let tree = Tree::new("hardlink");
         std::fs::hard_link(tree.root.join("outside/secret"), tree.base().join("d/g")).unwrap();
         for how in BOTH {
-            let refused = pin(&tree.base(), &tree.base().join("d/g"), Pin::Object, how);
+            let refused = pin(
+                &tree.base(),
+                &tree.base().join("d/g"),
+                Pin::Object,
+                how,
+                None,
+            );
             assert!(
                 matches!(refused, Err(PathRefusal::HardLinks(2))),
                 "{refused:?}"

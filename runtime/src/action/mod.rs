@@ -18,6 +18,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::canonical::Canonical;
 use crate::exit::ExitCode;
 use crate::matcher::{Allowed, Checked, Decision, Fault, Host, OnThisHost};
 use crate::pin::{PathRefusal, PinnedPath};
@@ -38,14 +39,20 @@ pub fn is_action(argv: &[OsString]) -> bool {
 pub struct ActionHost;
 
 impl Host for ActionHost {
-    fn canonicalize(&self, path: &Path, budget: &Cell<usize>) -> Option<PathBuf> {
+    fn canonicalize(&self, path: &Path, budget: &Cell<usize>) -> Option<Canonical> {
         OnThisHost.canonicalize(path, budget)
     }
     fn canonicalize_trusted(&self, path: &Path) -> Option<PathBuf> {
         OnThisHost.canonicalize_trusted(path)
     }
-    fn pin(&self, base: &Path, checked: &Path, _: Pin) -> Option<Result<PinnedPath, PathRefusal>> {
-        OnThisHost.pin(base, checked, Pin::Entry)
+    fn pin(
+        &self,
+        base: &Path,
+        checked: &Path,
+        _: Pin,
+        holder: Option<OwnedFd>,
+    ) -> Option<Result<PinnedPath, PathRefusal>> {
+        OnThisHost.pin(base, checked, Pin::Entry, holder)
     }
     fn unpinned_safe(&self, checked: &Path, owner: u32) -> Result<(), PathRefusal> {
         OnThisHost.unpinned_safe(checked, owner)

@@ -43,7 +43,7 @@ impl Tree {
     /// beneath the base, and its name.
     fn entry(&self, relative: impl AsRef<Path>) -> Arc<PinnedPath> {
         let checked = self.base().join(relative);
-        Arc::new(pin(&self.base(), &checked, Pin::Entry, resolution()).unwrap())
+        Arc::new(pin(&self.base(), &checked, Pin::Entry, resolution(), None).unwrap())
     }
 
     fn secret_untouched(&self) {

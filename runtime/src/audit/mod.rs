@@ -75,7 +75,7 @@ impl std::error::Error for LogError {}
 #[derive(Debug)]
 pub(crate) struct AuditLog {
     syslog: Option<(SyslogTarget, Syslog)>,
-    json: Option<(String, File)>,
+    json: Option<JsonFile>,
     pub on_failure: OnLogFailure,
     /// Targets dropped under `on-log-failure continue`: every record then
     /// goes to the fallback too, saying so.
@@ -110,7 +110,13 @@ impl AuditLog {
         }
         if let Some(path) = &options.json {
             match open_json(path) {
-                Ok(file) => log.json = Some((path.clone(), file)),
+                Ok(file) => {
+                    log.json = Some(JsonFile {
+                        path: path.clone(),
+                        file,
+                        end: None,
+                    })
+                }
                 Err(e) => log.failed_as(e, Quiet::No)?,
             }
         }
@@ -192,12 +198,12 @@ impl AuditLog {
             self.syslog = None;
             self.failed(LogError::Syslog(e))?;
         }
-        let json_error = self.json.as_mut().and_then(|(path, file)| {
+        let json_error = self.json.as_mut().and_then(|json| {
             let time = rfc3339(secs, now.subsec_micros());
             let line = render_json(caller, event, &time);
-            append_record(file, &line)
+            append_record(json, &line)
                 .err()
-                .map(|e| LogError::Write(path.clone(), e))
+                .map(|e| LogError::Write(json.path.clone(), e))
         });
         if let Some(error) = json_error {
             self.json = None;
@@ -217,31 +223,61 @@ fn with_reason<'a>(mut event: Event<'a>, more: &str) -> Event<'a> {
     event
 }
 
+/// The JSON-lines target, opened.
+#[derive(Debug)]
+struct JsonFile {
+    path: String,
+    file: File,
+    /// Where this process's last record ended: a guess at the file's
+    /// length, which a long-lived writer (the daemon) is mostly right in.
+    end: Option<u64>,
+}
+
 /// Appends `record` and a newline with one `write(2)`: with `O_APPEND`,
 /// concurrent calls never interleave their records. A write that is
 /// short is a failure (it says nothing of the file's size, which the
 /// caller must not learn), and the next record then starts on a new line
 /// rather than completing the torn one. The check and the write hold the
 /// file's lock: a record another call is still writing is not torn.
-fn append_record(file: &mut File, record: &str) -> io::Result<()> {
+fn append_record(json: &mut JsonFile, record: &str) -> io::Result<()> {
+    let JsonFile { file, end, .. } = json;
     sys::with_file_lock(file, || {
+        let (len, torn) = match end.filter(|&end| ends_with_newline_at(file, end)) {
+            Some(end) => (end, false),
+            None => {
+                let len = file.metadata()?.len();
+                (len, ends_mid_line(file, len)?)
+            }
+        };
+        *end = None;
         let mut line = Vec::with_capacity(record.len() + 2);
-        if ends_mid_line(file)? {
+        if torn {
             line.push(b'\n');
         }
         line.extend_from_slice(record.as_bytes());
         line.push(b'\n');
         match (&*file).write(&line) {
-            Ok(n) if n == line.len() => Ok(()),
+            Ok(n) if n == line.len() => {
+                *end = Some(len + n as u64);
+                Ok(())
+            }
             Ok(_) => Err(io::Error::other("the record was written in part only")),
             Err(e) => Err(e),
         }
     })
 }
 
-/// Whether the file's last byte is not a newline (a torn record).
-fn ends_mid_line(file: &File) -> io::Result<bool> {
-    let len = file.metadata()?.len();
+/// Whether the file is `end` bytes long and its last byte is a newline:
+/// one `pread` of the byte before `end` and the one after it (which must
+/// not exist) instead of a `statx` and a `pread`.
+fn ends_with_newline_at(file: &File, end: u64) -> bool {
+    let mut around = [0u8; 2];
+    end > 0 && matches!(file.read_at(&mut around, end - 1), Ok(1) if around[0] == b'\n')
+}
+
+/// Whether the file, `len` bytes long, does not end with a newline (a
+/// torn record).
+fn ends_mid_line(file: &File, len: u64) -> io::Result<bool> {
     if len == 0 {
         return Ok(false);
     }
@@ -327,4 +363,50 @@ pub fn target_problems(options: &LogOptions) -> Vec<String> {
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long-lived writer guesses where the file ends from its own last
+    /// record; whatever others did to the file since, each record still
+    /// starts on a line of its own and no blank line appears.
+    #[test]
+    fn records_start_on_a_fresh_line_whatever_others_wrote_since() {
+        let path = std::env::temp_dir().join(format!("rw-audit-end-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let open = || {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(true)
+                .open(&path)
+                .unwrap()
+        };
+        let mut json = JsonFile {
+            path: path.display().to_string(),
+            file: open(),
+            end: None,
+        };
+        let mut other = open();
+        append_record(&mut json, "a").unwrap();
+        append_record(&mut json, "b").unwrap();
+        other.write_all(b"torn").unwrap();
+        append_record(&mut json, "c").unwrap();
+        other.write_all(b"whole\n").unwrap();
+        append_record(&mut json, "d").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "a\nb\ntorn\nc\nwhole\nd\n");
+        // Cut short behind its back (a rotation by truncation), once empty
+        // and once torn.
+        other.set_len(0).unwrap();
+        append_record(&mut json, "e").unwrap();
+        other.set_len(1).unwrap();
+        other.write_all(b"f").unwrap();
+        append_record(&mut json, "g").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(text, "ef\ng\n");
+    }
 }

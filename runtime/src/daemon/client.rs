@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io;
+use std::io::{self, BufReader};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -49,7 +49,8 @@ pub enum Stream {
 /// A connection to a daemon.
 #[derive(Debug)]
 pub struct Client {
-    stream: UnixStream,
+    /// Requests are written to the stream itself, never through the buffer.
+    stream: BufReader<UnixStream>,
 }
 
 /// A finished request, its output gathered.
@@ -63,7 +64,9 @@ pub struct Output {
 impl Client {
     pub fn connect(socket: &Path) -> Result<Client, ClientError> {
         UnixStream::connect(socket)
-            .map(|stream| Client { stream })
+            .map(|stream| Client {
+                stream: BufReader::with_capacity(protocol::READ_AHEAD, stream),
+            })
             .map_err(ClientError::Io)
     }
 
@@ -84,7 +87,7 @@ impl Client {
             stdin: stdin.to_vec(),
             timeout_ms: timeout.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
         };
-        if let Err(e) = protocol::write_value(&mut self.stream, Kind::Request, &request) {
+        if let Err(e) = protocol::write_value(self.stream.get_mut(), Kind::Request, &request) {
             // A daemon that refused the connection has said why before
             // closing it.
             return Err(

@@ -38,6 +38,9 @@ pub const MAX_CHUNK: u32 = 64 << 10;
 pub const MAX_MESSAGE: u32 = 16 << 10;
 /// The largest payload a client accepts.
 pub const MAX_RESPONSE: u32 = MAX_CHUNK + MAX_MESSAGE;
+/// What either end reads ahead of the frame it wants: a small frame and its
+/// header arrive in one `recv`, a large one is read straight into place.
+pub const READ_AHEAD: usize = 8 << 10;
 
 /// What a frame carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufReader, Read};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::ffi::OsStringExt;
@@ -472,10 +472,12 @@ fn peer_caller(daemon: &Caller, peer: PeerCred) -> Caller {
 
 /// One connection: requests, one at a time, until end-of-file or a bad
 /// frame.
-fn connection(shared: &Shared, mut stream: UnixStream, peer: PeerCred) {
+fn connection(shared: &Shared, stream: UnixStream, peer: PeerCred) {
     let caller = peer_caller(&shared.daemon, peer);
+    // Replies are written to the stream itself, never through the buffer.
+    let mut frames = BufReader::with_capacity(protocol::READ_AHEAD, stream);
     loop {
-        let request = match protocol::read_frame(&mut stream, &[Kind::Request]) {
+        let request = match protocol::read_frame(&mut frames, &[Kind::Request]) {
             Ok(None) => return,
             Ok(Some(frame)) => frame.request(),
             Err(e) => Err(e),
@@ -488,21 +490,29 @@ fn connection(shared: &Shared, mut stream: UnixStream, peer: PeerCred) {
                 shared
                     .current()
                     .note(&caller, Outcome::BadInvocation, &reason);
-                refuse(stream, Refused::BadFrame, &reason);
+                refuse(frames.into_inner(), Refused::BadFrame, &reason);
                 return;
             }
         };
         if shared.stopping.load(Ordering::SeqCst) {
-            refuse(stream, Refused::ShuttingDown, "daemon: shutting down");
+            refuse(
+                frames.into_inner(),
+                Refused::ShuttingDown,
+                "daemon: shutting down",
+            );
             return;
         }
         let Some(slot) = shared.slots.acquire() else {
-            refuse(stream, Refused::Busy, "daemon: too many requests waiting");
+            refuse(
+                frames.into_inner(),
+                Refused::Busy,
+                "daemon: too many requests waiting",
+            );
             return;
         };
         begin(shared);
         let loaded = shared.current();
-        let replied = handle(&loaded, &caller, &request, &mut stream);
+        let replied = handle(&loaded, &caller, &request, frames.get_mut());
         drop(slot);
         end(shared);
         if replied.is_err() {

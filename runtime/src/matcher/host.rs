@@ -3,11 +3,12 @@
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{OsStr, OsString};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::binary;
-use crate::canonical::{canonicalize_trusted, canonicalize_within};
+use crate::canonical::{canonicalize_trusted, canonicalize_within, Canonical};
 use crate::pin::{PathRefusal, PinnedPath};
 use crate::process;
 use crate::types::{Command, PidPattern, Pin};
@@ -21,13 +22,20 @@ use super::Checked;
 pub trait Host {
     /// The canonical form of `path`, each component looked up counted
     /// against `budget`; `None` if it cannot be resolved.
-    fn canonicalize(&self, path: &Path, budget: &Cell<usize>) -> Option<PathBuf>;
+    fn canonicalize(&self, path: &Path, budget: &Cell<usize>) -> Option<Canonical>;
     /// `path` resolved through symbolic links only root can have made.
     fn canonicalize_trusted(&self, path: &Path) -> Option<PathBuf>;
     /// The object (or entry) `checked` names below `base`, pinned through
-    /// a descriptor; `None` when paths are passed on as canonical text.
-    fn pin(&self, base: &Path, checked: &Path, pin: Pin)
-        -> Option<Result<PinnedPath, PathRefusal>>;
+    /// a descriptor, starting from `holder` (the directory holding its last
+    /// name) when its canonical form came with one; `None` when paths are
+    /// passed on as canonical text.
+    fn pin(
+        &self,
+        base: &Path,
+        checked: &Path,
+        pin: Pin,
+        holder: Option<OwnedFd>,
+    ) -> Option<Result<PinnedPath, PathRefusal>>;
     /// Whether no one but root and `owner` can change a directory on the
     /// way to `checked` (`<path-unpinned>`).
     fn unpinned_safe(&self, checked: &Path, owner: u32) -> Result<(), PathRefusal>;
@@ -50,7 +58,7 @@ pub trait Host {
 pub struct OnThisHost;
 
 impl Host for OnThisHost {
-    fn canonicalize(&self, path: &Path, budget: &Cell<usize>) -> Option<PathBuf> {
+    fn canonicalize(&self, path: &Path, budget: &Cell<usize>) -> Option<Canonical> {
         canonicalize_within(path, budget).ok()
     }
     fn canonicalize_trusted(&self, path: &Path) -> Option<PathBuf> {
@@ -61,12 +69,14 @@ impl Host for OnThisHost {
         base: &Path,
         checked: &Path,
         pin: Pin,
+        holder: Option<OwnedFd>,
     ) -> Option<Result<PinnedPath, PathRefusal>> {
         Some(crate::pin::pin(
             base,
             checked,
             pin,
             crate::pin::resolution(),
+            holder,
         ))
     }
     fn unpinned_safe(&self, checked: &Path, owner: u32) -> Result<(), PathRefusal> {
@@ -100,13 +110,24 @@ impl Host for OnThisHost {
 pub struct AssumeInstalled;
 
 impl Host for AssumeInstalled {
-    fn canonicalize(&self, path: &Path, budget: &Cell<usize>) -> Option<PathBuf> {
-        OnThisHost.canonicalize(path, budget)
+    fn canonicalize(&self, path: &Path, budget: &Cell<usize>) -> Option<Canonical> {
+        // Nothing is pinned: no directory is kept open.
+        let found = OnThisHost.canonicalize(path, budget)?;
+        Some(Canonical {
+            path: found.path,
+            holder: None,
+        })
     }
     fn canonicalize_trusted(&self, path: &Path) -> Option<PathBuf> {
         OnThisHost.canonicalize_trusted(path)
     }
-    fn pin(&self, _: &Path, _: &Path, _: Pin) -> Option<Result<PinnedPath, PathRefusal>> {
+    fn pin(
+        &self,
+        _: &Path,
+        _: &Path,
+        _: Pin,
+        _: Option<OwnedFd>,
+    ) -> Option<Result<PinnedPath, PathRefusal>> {
         None
     }
     fn unpinned_safe(&self, _: &Path, _: u32) -> Result<(), PathRefusal> {
@@ -136,6 +157,9 @@ impl Host for AssumeInstalled {
 /// times, and each try must not cost (or open) it again.
 pub(super) struct PathCache {
     canonical: RefCell<Vec<(OsString, Pin, Option<PathBuf>)>>,
+    /// The directories canonical forms' last names were found in, by
+    /// canonical form: the first pin of that path takes its directory.
+    holders: RefCell<Vec<(PathBuf, OwnedFd)>>,
     pinned: RefCell<Vec<PinnedEntry>>,
     /// Path components the call may still look up (symbolic links'
     /// targets included): a bound on root's file-system work per call,
@@ -152,6 +176,7 @@ impl Default for PathCache {
     fn default() -> Self {
         PathCache {
             canonical: RefCell::default(),
+            holders: RefCell::default(),
             pinned: RefCell::default(),
             lookups_left: Cell::new(MAX_PATH_LOOKUPS),
         }
@@ -183,10 +208,15 @@ impl PathCache {
                 let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
                 let dir = dir.unwrap_or(Path::new("."));
                 let dir = host.canonicalize(dir, &self.lookups_left)?;
-                Some(dir.join(name))
+                Some(dir.path.join(name))
             })
         } else {
-            host.canonicalize(path, &self.lookups_left)
+            host.canonicalize(path, &self.lookups_left).map(|found| {
+                if let Some(holder) = found.holder {
+                    self.holders.borrow_mut().push((found.path.clone(), holder));
+                }
+                found.path
+            })
         };
         self.canonical
             .borrow_mut()
@@ -211,7 +241,12 @@ impl PathCache {
         if let Some(pinned) = cached {
             return Some(Ok(pinned));
         }
-        let pinned = match host.pin(base, checked, pin)? {
+        let holder = {
+            let mut holders = self.holders.borrow_mut();
+            let found = holders.iter().position(|(path, _)| path == checked);
+            found.map(|at| holders.swap_remove(at).1)
+        };
+        let pinned = match host.pin(base, checked, pin, holder)? {
             Ok(pinned) => Arc::new(pinned),
             Err(why) => return Some(Err(why)),
         };

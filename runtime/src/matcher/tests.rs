@@ -3,6 +3,7 @@ use std::cell::Cell;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use crate::canonical::Canonical;
 use crate::pin::{PathRefusal, PinnedPath};
 use crate::process;
 use crate::process::Reason;
@@ -23,7 +24,7 @@ struct Fake {
 }
 
 impl Host for Fake {
-    fn canonicalize(&self, path: &Path, budget: &Cell<usize>) -> Option<PathBuf> {
+    fn canonicalize(&self, path: &Path, budget: &Cell<usize>) -> Option<Canonical> {
         let mut out = PathBuf::from("/");
         for part in path.components() {
             budget.set(budget.get().checked_sub(1)?);
@@ -36,12 +37,21 @@ impl Host for Fake {
                 _ => {}
             }
         }
-        Some(out)
+        Some(Canonical {
+            path: out,
+            holder: None,
+        })
     }
     fn canonicalize_trusted(&self, path: &Path) -> Option<PathBuf> {
         Some(path.to_path_buf())
     }
-    fn pin(&self, base: &Path, checked: &Path, _: Pin) -> Option<Result<PinnedPath, PathRefusal>> {
+    fn pin(
+        &self,
+        base: &Path,
+        checked: &Path,
+        _: Pin,
+        _: Option<std::os::fd::OwnedFd>,
+    ) -> Option<Result<PinnedPath, PathRefusal>> {
         self.pinned_beneath.borrow_mut().push(base.to_path_buf());
         checked
             .starts_with("/srv/refused")

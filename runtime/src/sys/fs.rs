@@ -171,17 +171,28 @@ pub fn metadata(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<std::fs::Metadata
     file.metadata()
 }
 
-/// Succeeds when the absolute `path` names an existing object that the
-/// kernel reaches without meeting a symbolic link, its last name included
-/// (`openat2` beneath `/` with `RESOLVE_NO_SYMLINKS`, and no `O_NOFOLLOW`,
-/// so that a trailing link fails too). Linux 5.6+.
-pub fn reached_without_symlinks(path: &std::path::Path) -> io::Result<()> {
+/// Whether `name` in the directory `dir` is a symbolic link (not
+/// followed); `ENOENT` when the directory holds no such name.
+pub fn is_symlink_at(dir: std::os::fd::BorrowedFd<'_>, name: &std::ffi::OsStr) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
-    let bytes = path.as_os_str().as_bytes();
-    let relative = bytes.strip_prefix(b"/").unwrap_or(bytes);
-    let relative =
-        CString::new(relative).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    openat2(root_dir()?, &relative, libc::O_PATH | libc::O_CLOEXEC).map(drop)
+    let name =
+        CString::new(name.as_bytes()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: `stat` is plain data, all-zero valid; the kernel fills it.
+    let mut status: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid descriptor, C string and `stat` to write to.
+    let found = unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            &mut status,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if found != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(status.st_mode & libc::S_IFMT == libc::S_IFLNK)
 }
 
 /// `/`, opened once per process (`O_PATH`, close-on-exec): every path a
