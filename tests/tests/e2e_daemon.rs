@@ -315,6 +315,20 @@ fn the_daemon_runs_what_the_cli_would_and_refuses_the_rest() {
     let cli_groups = run(&mut fixture.sudo(&["id", "-G"]));
     assert_eq!(groups.stdout, cli_groups.stdout);
 
+    // The command starts with every signal at its default and none
+    // blocked, although the daemon ignores SIGPIPE and blocks the signals
+    // it reads (all but 32 and 33, which the C library keeps).
+    let status = daemon.client(&["sh", "-c", "exec cat /proc/self/status"]);
+    for field in ["SigIgn:", "SigBlk:"] {
+        let mask = status
+            .stdout_text()
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .map(|mask| u64::from_str_radix(mask.trim(), 16).unwrap())
+            .unwrap();
+        assert_eq!(mask & !0x1_8000_0000, 0, "{field} {mask:x}");
+    }
+
     // Stderr and status of the command itself pass through.
     let failing = daemon.client(&["sh", "-c", "echo oops >&2; exit 3"]);
     assert_eq!((failing.code, failing.stderr.as_str()), (3, "oops\n"));

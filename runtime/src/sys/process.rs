@@ -4,11 +4,18 @@
 
 use super::*;
 
+/// The signals this process ignores once [`reset_signals`] has run: the
+/// one disposition it changes from the default. `execve` resets a caught
+/// signal by itself, never an ignored one, so a child resets these.
+const IGNORED: [libc::c_int; 1] = [libc::SIGPIPE];
+
 /// Ignores SIGPIPE in this process (std's start-up would have; the
 /// binary skips it). `execve` below restores every default.
 pub fn ignore_sigpipe() {
-    // SAFETY: sets a signal disposition to a constant; no handler runs.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    for signal in IGNORED {
+        // SAFETY: sets a signal disposition to a constant; no handler runs.
+        unsafe { libc::signal(signal, libc::SIG_IGN) };
+    }
 }
 
 /// Every signal at its default disposition and none blocked, whatever the
@@ -535,7 +542,6 @@ pub fn spawn(
         unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
         i32::try_from(limit.rlim_cur).unwrap_or(4096)
     };
-    let sigrtmax = libc::SIGRTMAX();
     let args = ChildArgs {
         exec,
         stdio,
@@ -543,7 +549,6 @@ pub fn spawn(
         identity,
         report,
         nofile,
-        sigrtmax,
     };
     // The child's stack, allocated before the clone (the child allocates
     // nothing).
@@ -599,7 +604,6 @@ pub(super) struct ChildArgs<'a> {
     identity: &'a Identity,
     report: i32,
     nofile: i32,
-    sigrtmax: i32,
 }
 
 extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
@@ -615,7 +619,6 @@ extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
             args.identity,
             args.report,
             args.nofile,
-            args.sigrtmax,
         )
     }
 }
@@ -631,7 +634,6 @@ unsafe fn child(
     identity: &Identity,
     report: i32,
     nofile: i32,
-    sigrtmax: i32,
 ) -> ! {
     let fail = |step: i32| -> ! {
         let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
@@ -668,9 +670,15 @@ unsafe fn child(
         }
         if let Identity::Become { uid, gid, groups } = identity {
             let (uid, gid) = (*uid, *gid);
-            if libc::setgroups(groups.len(), groups.as_ptr()) != 0
-                || libc::setresgid(gid, gid, gid) != 0
-                || libc::setresuid(uid, uid, uid) != 0
+            // Raw system calls: the C library's wrappers apply a change to
+            // every thread of the process, and in this child, which shares
+            // the daemon's memory, they walk the daemon's thread list under
+            // its lock and signal its threads (with this child's pid: in
+            // vain). This child is one thread; the kernel changes its
+            // credentials alone.
+            if libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) != 0
+                || libc::syscall(libc::SYS_setresgid, gid, gid, gid) != 0
+                || libc::syscall(libc::SYS_setresuid, uid, uid, uid) != 0
             {
                 fail(STEP_IDENTITY);
             }
@@ -682,17 +690,18 @@ unsafe fn child(
                 *libc::__errno_location() = libc::EPERM;
                 fail(STEP_IDENTITY);
             }
-            if uid != 0 && libc::setuid(0) == 0 {
+            if uid != 0 && libc::syscall(libc::SYS_setuid, 0) == 0 {
                 *libc::__errno_location() = libc::EPERM;
                 fail(STEP_IDENTITY);
             }
         }
+        // The daemon's dispositions are the defaults but for `IGNORED`
+        // (`prepare_process`), and `execve` resets caught ones: one call
+        // each instead of one per signal.
         let mut default: libc::sigaction = std::mem::zeroed();
         default.sa_sigaction = libc::SIG_DFL;
-        for signal in 1..=sigrtmax {
-            if signal != libc::SIGKILL && signal != libc::SIGSTOP {
-                libc::sigaction(signal, &default, std::ptr::null_mut());
-            }
+        for signal in IGNORED {
+            libc::sigaction(signal, &default, std::ptr::null_mut());
         }
         let mut none: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut none);
