@@ -514,7 +514,7 @@ fn broad_env_value(arg: &Arg) -> bool {
 /// Whether `arg` accepts `value`, with nothing looked up on this host.
 fn matches_without_lookups(arg: &Arg, value: &str) -> bool {
     let value = std::ffi::OsString::from(value);
-    let no_lookup = |_: &[u8]| Ok(Vec::new());
+    let no_lookup = |_: &[u8]| Ok(Vec::new().into());
     let ctx = rootwrap::matcher::Context::new(&[], &no_lookup, &rootwrap::matcher::AssumeInstalled);
     matches!(
         rootwrap::matcher::match_arg(arg, &value, &ctx),

@@ -161,7 +161,8 @@ fn overridden(
     let lookup = |command: &[u8]| {
         Ok(ruleset
             .rules_for(command)?
-            .into_iter()
+            .iter()
+            .cloned()
             .filter_map(|mut rule| {
                 match &rule.effect {
                     Effect::Allow => {}

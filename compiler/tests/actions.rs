@@ -124,7 +124,7 @@ fn the_ruleset_stores_the_steps_with_the_rule_for_the_spelling() {
     assert_eq!(compiled.tests_run, 5);
     let ruleset = Ruleset::from_bytes(&compiled.bytes).unwrap();
     let stored = ruleset.action(b"@prepare-disk").unwrap().unwrap();
-    assert_eq!(stored, compiled.policy.actions[0].1);
+    assert_eq!(*stored, compiled.policy.actions[0].1);
     assert_eq!(ruleset.rules_for(b"@prepare-disk").unwrap().len(), 1);
     assert!(ruleset.action(b"@other").unwrap().is_none());
     assert!(ruleset.action(b"prepare-disk").unwrap().is_none());

@@ -493,7 +493,7 @@ fn rules_that_can_reach_the_runtimes_step_limit_are_refused() {
     let mut rule = compiled.policy.rules[0].rule.clone();
     rule.args.insert(0, Item::One(Arg::Literal("p".into())));
     argv.insert(1, "p".into());
-    let no_lookup = |_: &[u8]| Ok(Vec::new());
+    let no_lookup = |_: &[u8]| Ok(Vec::new().into());
     let ctx = Context::new(&[], &no_lookup, &rootwrap::matcher::AssumeInstalled);
     let call = Invocation::parse(&argv).unwrap();
     assert!(matches!(

@@ -493,7 +493,7 @@ fn accepts(translation: &Translation, candidate: &str) -> bool {
         return false;
     };
     let pattern = Arg::Regex(rootwrap::types::Regex { source, dfa });
-    let lookup = |_: &[u8]| Ok(Vec::new());
+    let lookup = |_: &[u8]| Ok(Vec::new().into());
     let context =
         rootwrap::matcher::Context::new(&[], &lookup, &rootwrap::matcher::AssumeInstalled);
     matches!(

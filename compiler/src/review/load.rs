@@ -105,7 +105,7 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
             .action(spelling.as_bytes())
             .map_err(|e| format!("{shown}: {e}"))?
         {
-            actions.push((spelling.to_string(), action));
+            actions.push((spelling.to_string(), (*action).clone()));
         }
     }
     let mut version = [0u8; 4];

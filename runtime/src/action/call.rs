@@ -9,6 +9,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
+use std::sync::Arc;
 
 use super::{denial, Call, Details, Refusal};
 use crate::action::{run_allowed, Action, ActionHost, Ended};
@@ -94,7 +95,7 @@ impl Read for Prefetched {
 pub(crate) fn decide_action<R: ReadAt + ?Sized>(
     ruleset: &Ruleset<R>,
     argv: &[OsString],
-) -> Result<(Box<Allowed>, Action), Refusal> {
+) -> Result<(Box<Allowed>, Arc<Action>), Refusal> {
     let Some(spelling) = argv.first().map(|name| name.as_bytes()) else {
         return Err(Refusal::NoCommand);
     };

@@ -201,7 +201,7 @@ impl AuditLog {
         let json_error = self.json.as_mut().and_then(|json| {
             let time = rfc3339(secs, now.subsec_micros());
             let line = render_json(caller, event, &time);
-            append_record(json, &line)
+            append_record(json, line)
                 .err()
                 .map(|e| LogError::Write(json.path.clone(), e))
         });
@@ -239,7 +239,7 @@ struct JsonFile {
 /// caller must not learn), and the next record then starts on a new line
 /// rather than completing the torn one. The check and the write hold the
 /// file's lock: a record another call is still writing is not torn.
-fn append_record(json: &mut JsonFile, record: &str) -> io::Result<()> {
+fn append_record(json: &mut JsonFile, record: String) -> io::Result<()> {
     let JsonFile { file, end, .. } = json;
     sys::with_file_lock(file, || {
         let (len, torn) = match end.filter(|&end| ends_with_newline_at(file, end)) {
@@ -250,11 +250,10 @@ fn append_record(json: &mut JsonFile, record: &str) -> io::Result<()> {
             }
         };
         *end = None;
-        let mut line = Vec::with_capacity(record.len() + 2);
+        let mut line = record.into_bytes();
         if torn {
-            line.push(b'\n');
+            line.insert(0, b'\n');
         }
-        line.extend_from_slice(record.as_bytes());
         line.push(b'\n');
         match (&*file).write(&line) {
             Ok(n) if n == line.len() => {
@@ -390,21 +389,21 @@ mod tests {
             end: None,
         };
         let mut other = open();
-        append_record(&mut json, "a").unwrap();
-        append_record(&mut json, "b").unwrap();
+        append_record(&mut json, "a".into()).unwrap();
+        append_record(&mut json, "b".into()).unwrap();
         other.write_all(b"torn").unwrap();
-        append_record(&mut json, "c").unwrap();
+        append_record(&mut json, "c".into()).unwrap();
         other.write_all(b"whole\n").unwrap();
-        append_record(&mut json, "d").unwrap();
+        append_record(&mut json, "d".into()).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, "a\nb\ntorn\nc\nwhole\nd\n");
         // Cut short behind its back (a rotation by truncation), once empty
         // and once torn.
         other.set_len(0).unwrap();
-        append_record(&mut json, "e").unwrap();
+        append_record(&mut json, "e".into()).unwrap();
         other.set_len(1).unwrap();
         other.write_all(b"f").unwrap();
-        append_record(&mut json, "g").unwrap();
+        append_record(&mut json, "g".into()).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(text, "ef\ng\n");

@@ -80,27 +80,44 @@ pub fn escape(bytes: &[u8]) -> String {
 fn json_string(out: &mut String, bytes: &[u8]) {
     out.push('"');
     // `escape`'s output, JSON-escaped, written in one pass (no string per
-    // value: a record has dozens).
-    for &b in bytes {
+    // value: a record has dozens), printable runs copied whole.
+    let plain = |b: &u8| matches!(b, 0x20..=0x7e) && !matches!(b, b'\\' | b'"');
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let run = rest.iter().take_while(|b| plain(b)).count();
+        let (text, after) = rest.split_at(run);
+        // Printable ASCII: always UTF-8.
+        out.push_str(std::str::from_utf8(text).unwrap_or_default());
+        let Some((&b, after)) = after.split_first() else {
+            break;
+        };
         match b {
             b'\\' => out.push_str("\\\\\\\\"),
             b'"' => out.push_str("\\\""),
-            0x20..=0x7e => out.push(b as char),
             _ => {
                 let _ = write!(out, "\\\\x{b:02x}");
             }
         }
+        rest = after;
     }
     out.push('"');
 }
 
 fn json_field(out: &mut String, key: &str, bytes: &[u8]) {
-    let _ = write!(out, ",\"{key}\":");
+    json_key(out, key);
     json_string(out, bytes);
 }
 
+/// `,"KEY":`
+fn json_key(out: &mut String, key: &str) {
+    out.push_str(",\"");
+    out.push_str(key);
+    out.push_str("\":");
+}
+
 fn json_list(out: &mut String, key: &str, items: &[OsString]) {
-    let _ = write!(out, ",\"{key}\":[");
+    json_key(out, key);
+    out.push('[');
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -144,7 +161,8 @@ fn json_effect(out: &mut String, rule: &Rule) {
 /// The JSON-lines form: one object, fields in a fixed order: first those
 /// no caller can lengthen or shape, then those it can (see `render_kv`).
 pub(super) fn render_json(caller: &Caller, event: &Event<'_>, time: &str) -> String {
-    let mut out = String::with_capacity(512);
+    // Room for a record with its newline: an action's is some 800 bytes.
+    let mut out = String::with_capacity(1024);
     out.push_str("{\"time\":");
     json_string(&mut out, time.as_bytes());
     json_field(&mut out, "host", caller.host.as_bytes());

@@ -42,7 +42,7 @@ pub use header::{
     Header, Sha256Digest, DFA_FORMAT, FORMAT_VERSION, HEADER_LEN, MAGIC, MAX_RULESET_BYTES,
 };
 pub use payload::{Index, SectionRef};
-pub use reader::{ReadAt, Ruleset};
+pub use reader::{ReadAt, Rules, Ruleset};
 pub use writer::{write_ruleset, write_ruleset_with_actions};
 
 pub fn hex(bytes: &[u8]) -> String {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 
 use crate::action::Action;
 use crate::types::{Options, Rule};
@@ -71,7 +72,27 @@ pub struct Ruleset<R: ReadAt + ?Sized> {
 /// spellings the ruleset has are kept, never a caller's other words.
 #[derive(Default)]
 struct Memo {
-    sections: std::sync::Mutex<std::collections::HashMap<String, Section>>,
+    sections: std::sync::Mutex<std::collections::HashMap<String, Found>>,
+}
+
+/// A command's rules as the ruleset holds them, shared: a memoized ruleset
+/// hands out the same rules to every call, never a copy.
+pub type Rules = Arc<[Rule]>;
+
+/// A verified section, its parts shared.
+#[derive(Clone, Default)]
+struct Found {
+    rules: Rules,
+    action: Option<Arc<Action>>,
+}
+
+impl From<Section> for Found {
+    fn from(section: Section) -> Found {
+        Found {
+            rules: section.rules.into(),
+            action: section.action.map(Arc::new),
+        }
+    }
 }
 
 impl<R: ReadAt + ?Sized> fmt::Debug for Ruleset<R> {
@@ -183,10 +204,10 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
 
     /// The rules a caller's argv[0] selects, in declaration order; empty
     /// when no rule names that command.
-    pub fn rules_for(&self, command: &[u8]) -> Result<Vec<Rule>, RulesetError> {
+    pub fn rules_for(&self, command: &[u8]) -> Result<Rules, RulesetError> {
         Ok(self
             .section_for(command)?
-            .map(|section| section.rules)
+            .map(|found| found.rules)
             .unwrap_or_default())
     }
 
@@ -197,10 +218,8 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
     }
 
     /// The steps of the action a caller's `@NAME` selects, if any.
-    pub fn action(&self, spelling: &[u8]) -> Result<Option<Action>, RulesetError> {
-        Ok(self
-            .section_for(spelling)?
-            .and_then(|section| section.action))
+    pub fn action(&self, spelling: &[u8]) -> Result<Option<Arc<Action>>, RulesetError> {
+        Ok(self.section_for(spelling)?.and_then(|found| found.action))
     }
 
     /// The rules and the action of one spelling (`@NAME`), from one read
@@ -208,10 +227,10 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
     pub(crate) fn rules_and_action(
         &self,
         spelling: &[u8],
-    ) -> Result<(Vec<Rule>, Option<Action>), RulesetError> {
+    ) -> Result<(Rules, Option<Arc<Action>>), RulesetError> {
         Ok(self
             .section_for(spelling)?
-            .map(|section| (section.rules, section.action))
+            .map(|found| (found.rules, found.action))
             .unwrap_or_default())
     }
 
@@ -226,18 +245,18 @@ impl<R: ReadAt + ?Sized> Ruleset<R> {
     }
 
     /// The section of one command spelling, verified, if the ruleset has it.
-    fn section_for(&self, spelling: &[u8]) -> Result<Option<Section>, RulesetError> {
+    fn section_for(&self, spelling: &[u8]) -> Result<Option<Found>, RulesetError> {
         // Spellings are text in the ruleset: other bytes are in no section.
         let (Some(memo), Ok(text)) = (&self.memo, std::str::from_utf8(spelling)) else {
-            return self.read_section_for(spelling);
+            return Ok(self.read_section_for(spelling)?.map(Found::from));
         };
         let sections = || memo.sections.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(section) = sections().get(text) {
             return Ok(Some(section.clone()));
         }
-        let found = self.read_section_for(spelling)?;
-        if let Some(section) = &found {
-            sections().insert(text.to_string(), section.clone());
+        let found = self.read_section_for(spelling)?.map(Found::from);
+        if let Some(found) = &found {
+            sections().insert(text.to_string(), found.clone());
         }
         Ok(found)
     }
@@ -503,11 +522,15 @@ mod tests {
         let (first, reads) = reads_of(&memo, b"cmd3");
         assert_eq!((first.len(), reads), (4, 2));
         for _ in 0..3 {
-            assert_eq!(reads_of(&memo, b"cmd3"), (first.clone(), 0));
+            let (again, reads) = reads_of(&memo, b"cmd3");
+            // The very rules kept, not a copy.
+            assert!(Arc::ptr_eq(&again, &first) && reads == 0);
         }
         // Spellings the ruleset lacks are not kept: each costs its bucket.
-        assert_eq!(reads_of(&memo, b"missing"), (Vec::new(), 1));
-        assert_eq!(reads_of(&memo, b"missing"), (Vec::new(), 1));
+        for _ in 0..2 {
+            let (none, reads) = reads_of(&memo, b"missing");
+            assert_eq!((none.len(), reads), (0, 1));
+        }
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub fn decide(argv: &[OsString], ctx: &Context<'_>) -> Result<Decision, Fault> {
     // Deny rules first, wherever written: an explicit deny wins. One with
     // `as USER` waits for the allowing rule's user.
     let mut user_denies = Vec::new();
-    for rule in &rules {
+    for rule in rules.iter() {
         if let Effect::Deny { any_user } = rule.effect {
             if match_rule(rule, &call, ctx)?.is_ok() {
                 if any_user {

@@ -35,7 +35,7 @@ use std::sync::Arc;
 use host::PathCache;
 
 use crate::binary::{Binary, Refusal};
-use crate::format::RulesetError;
+use crate::format::{Rules, RulesetError};
 use crate::pin::PinnedPath;
 use crate::process;
 use crate::types::{Disabled, Rule};
@@ -247,22 +247,26 @@ impl fmt::Display for Mismatch {
 /// The rules that decide a call to `command`: those its spelling selects
 /// and, for a path, the `deny` rules of its file name (a deny holds for
 /// every spelling of its command: `deny x: dd ...` covers `/bin/dd`).
-fn rules_for_call(ctx: &Context<'_>, command: &OsStr) -> Result<Vec<Rule>, RulesetError> {
+fn rules_for_call(ctx: &Context<'_>, command: &OsStr) -> Result<Rules, RulesetError> {
     let spelled = command.as_encoded_bytes();
-    let mut rules = (ctx.lookup)(spelled)?;
+    let rules = (ctx.lookup)(spelled)?;
     let name = crate::types::file_name_bytes(spelled);
-    if name != spelled {
-        for rule in (ctx.lookup)(name)? {
-            if rule.is_deny() && !rules.iter().any(|r| r.id == rule.id) {
-                rules.push(rule);
-            }
-        }
+    if name == spelled {
+        return Ok(rules);
     }
-    Ok(rules)
+    let denies: Vec<Rule> = (ctx.lookup)(name)?
+        .iter()
+        .filter(|rule| rule.is_deny() && !rules.iter().any(|r| r.id == rule.id))
+        .cloned()
+        .collect();
+    if denies.is_empty() {
+        return Ok(rules);
+    }
+    Ok(rules.iter().cloned().chain(denies).collect())
 }
 
 /// The rules a command spelling selects.
-pub type Lookup<'a> = dyn Fn(&[u8]) -> Result<Vec<Rule>, RulesetError> + 'a;
+pub type Lookup<'a> = dyn Fn(&[u8]) -> Result<Rules, RulesetError> + 'a;
 
 /// Where matching runs: the host's view and the rest of the ruleset.
 pub struct Context<'a> {

@@ -179,7 +179,7 @@ fn chain(outer: &Rule, rest: &[OsString], ctx: &Context<'_>) -> Result<Matched, 
         }
     }
     let mut tried = Vec::new();
-    for rule in &rules {
+    for rule in rules.iter() {
         let why = if rule.rest == Rest::Chain {
             Mismatch::ChainNested
         } else if rule.is_deny() {

@@ -199,7 +199,7 @@ fn a_rule_for_several_commands_runs_the_one_named() {
     ));
     // Given the rule whatever the spelling, the matcher still refuses
     // every other one.
-    let lookup = |_: &[u8]| Ok(rules.to_vec());
+    let lookup = |_: &[u8]| Ok(rules.to_vec().into());
     let ctx = Context::new(&[], &lookup, &host);
     for other in [
         "/bin/iptables-save",
@@ -394,7 +394,7 @@ fn a_chain_runs_the_executable_of_the_rule_that_allows_it() {
     }
     // A lookup that fails is a damaged ruleset, not a denial.
     let lookup = |command: &[u8]| match command {
-        b"nice" => Ok(vec![rules[0].clone()]),
+        b"nice" => Ok(vec![rules[0].clone()].into()),
         _ => Err(RulesetError::Corrupt("test".into())),
     };
     let ctx = Context::new(&[], &lookup, &host);
