@@ -8,7 +8,10 @@
 #
 #   bench/privsep.sh            (as root)
 #
-# Environment: N calls per measurement (2000), PRIVSEP_VENV (the venv
+# Environment: N calls per measurement (2000), ROUNDS (1: with more, the
+# rows are measured ROUNDS times, privsep's and ours alternating, and the
+# median of the rounds' chown ratios is printed: a shared VM drifts more
+# between runs than a median of N calls does), PRIVSEP_VENV (the venv
 # oslo.privsep is installed into from PyPI, default
 # ${TMPDIR:-/tmp}/privsep-venv), PRIVSEP_VERSION (default 3.12.0;
 # "latest" = unpinned).
@@ -18,6 +21,7 @@
 # to root:root (privsep by number, our step by name: a user lookup).
 set -euo pipefail
 N=${N:-2000}
+ROUNDS=${ROUNDS:-1}
 PRIVSEP_VENV=${PRIVSEP_VENV:-${TMPDIR:-/tmp}/privsep-venv}
 PRIVSEP_VERSION=${PRIVSEP_VERSION:-3.12.0}
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,10 +48,20 @@ echo "== machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); oslo.pri
 echo
 echo "| measure | n | median ms | p99 ms | mean ms |"
 echo "|---|---:|---:|---:|---:|"
-(cd bench && "$PRIVSEP_VENV/bin/python" privsep_bench.py "$work/files/target" "$N")
-DAEMON_LATENCY_ACTION="$work/files/target" \
-  target/release/daemon-latency "$work/rootwrap-daemon" "$work/bench.rwc" "$N" 0 |
-  grep -E '`true`|chown-action'
+for round in $(seq "$ROUNDS"); do
+  [ "$ROUNDS" -eq 1 ] || echo "| round $round | | | | |"
+  (cd bench && "$PRIVSEP_VENV/bin/python" privsep_bench.py "$work/files/target" "$N")
+  DAEMON_LATENCY_ACTION="$work/files/target" \
+    target/release/daemon-latency "$work/rootwrap-daemon" "$work/bench.rwc" "$N" 0 |
+    grep -E '`true`|chown-action'
+done | tee "$work/rows"
 records=$(grep -c '"@chown-action"' "$work/audit.jsonl")
 echo
 echo "(audit records of @chown-action written: $records)"
+if [ "$ROUNDS" -gt 1 ]; then
+  # Each round's privsep chown median over our action's: their median.
+  awk -F'|' '/oslo.privsep chown/ { p = $4 } /chown-action/ { print p / $4, $4 }' "$work/rows" |
+    sort -n | awk 'NR == 1 { lo = $2; hi = $2 } { r[NR] = $1; if ($2 < lo) lo = $2; if ($2 > hi) hi = $2 }
+      END { printf "(median of %d rounds: privsep chown / our action = %.2fx; our action medians %.3f to %.3f ms)\n",
+        NR, r[int((NR + 1) / 2)], lo, hi }'
+fi

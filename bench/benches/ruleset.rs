@@ -29,9 +29,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use rootwrap::format::{Ruleset, RulesetError};
+use rootwrap::format::{Rules, Ruleset, RulesetError};
 use rootwrap::matcher::{decide, Context, Decision};
-use rootwrap::types::Rule;
 use rootwrap_bench::{
     compile_ruleset, measured_argv, measured_argv_with_args, MATCHING_RULE, MEASURED_COMMAND, SIZES,
 };
@@ -39,7 +38,7 @@ use rootwrap_bench::{
 struct Fixture {
     size: usize,
     path: PathBuf,
-    rules: Vec<Rule>,
+    rules: Rules,
     exec_dirs: Vec<String>,
     /// The file is root's and not writable by others: the bench can take
     /// the runtime's own `open_trusted` path.
@@ -106,8 +105,9 @@ fn open(path: &Path, trusted: bool) -> Result<Ruleset<File>, RulesetError> {
 }
 
 /// The matcher alone: `rules` are the command's, already decoded.
-fn decide_with(rules: &[Rule], argv: &[OsString], exec_dirs: &[String]) -> Decision {
-    let lookup = |_: &[u8]| Ok(rules.to_vec());
+fn decide_with(rules: &Rules, argv: &[OsString], exec_dirs: &[String]) -> Decision {
+    // Shared, as a memoized ruleset hands them out.
+    let lookup = |_: &[u8]| Ok(Rules::clone(rules));
     let ctx = Context::new(exec_dirs, &lookup, &rootwrap::matcher::OnThisHost);
     decide(argv, &ctx).unwrap()
 }

@@ -31,8 +31,9 @@ class DaemonRefused(Exception):
 def _run(sock, argv, stdin, timeout_ms):
     sock.sendall(protocol.encode_request(argv, stdin, timeout_ms))
     out, err = [], []
+    frames = protocol.FrameReader(sock)
     while True:
-        kind, payload = protocol.read_frame(sock)
+        kind, payload = frames.read_frame()
         if kind == protocol.STDOUT:
             out.append(payload)
         elif kind == protocol.STDERR:

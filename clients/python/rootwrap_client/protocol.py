@@ -105,26 +105,35 @@ def decode_error(payload):
     return REFUSED[index], message
 
 
-def read_exact(sock, n):
-    chunks = []
-    while n:
-        chunk = sock.recv(min(n, 1 << 16))
-        if not chunk:
-            raise EOFError("the daemon closed the connection")
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+class FrameReader:
+    """The reply frames of one request, read ahead: a small frame arrives
+    with its header in one ``recv``. The daemon sends nothing after a
+    request's last frame until the next request, so nothing read ahead
+    belongs to another request."""
 
+    def __init__(self, sock):
+        self._sock = sock
+        self._buf = bytearray()
 
-def read_frame(sock):
-    """(kind, payload) of the next reply frame."""
-    magic, version, kind, length = HEADER.unpack(read_exact(sock, HEADER.size))
-    if magic != MAGIC:
-        raise ProtocolError("bad frame magic %r" % magic)
-    if version != VERSION:
-        raise ProtocolError("protocol version %d; this client speaks %d" % (version, VERSION))
-    if kind not in MAX_LEN or kind == REQUEST:
-        raise ProtocolError("unexpected frame kind %d" % kind)
-    if length > MAX_LEN[kind]:
-        raise ProtocolError("frame of %d bytes, more than its limit" % length)
-    return kind, read_exact(sock, length)
+    def _take(self, n):
+        while len(self._buf) < n:
+            chunk = self._sock.recv(max(n - len(self._buf), 1 << 16))
+            if not chunk:
+                raise EOFError("the daemon closed the connection")
+            self._buf += chunk
+        taken = bytes(self._buf[:n])
+        del self._buf[:n]
+        return taken
+
+    def read_frame(self):
+        """(kind, payload) of the next reply frame."""
+        magic, version, kind, length = HEADER.unpack(self._take(HEADER.size))
+        if magic != MAGIC:
+            raise ProtocolError("bad frame magic %r" % magic)
+        if version != VERSION:
+            raise ProtocolError("protocol version %d; this client speaks %d" % (version, VERSION))
+        if kind not in MAX_LEN or kind == REQUEST:
+            raise ProtocolError("unexpected frame kind %d" % kind)
+        if length > MAX_LEN[kind]:
+            raise ProtocolError("frame of %d bytes, more than its limit" % length)
+        return kind, self._take(length)
