@@ -183,6 +183,11 @@ impl Default for PathCache {
     }
 }
 
+/// Directories kept open for pins during one call, at most: the daemon's
+/// threads share its descriptor limit (1024), and a caller's arguments
+/// must not use it up. Past this, a path's pin opens its directory again.
+const MAX_HOLDERS: usize = 16;
+
 /// A pinned path found during a call, by base, checked path and mode.
 type PinnedEntry = (PathBuf, PathBuf, Pin, Arc<PinnedPath>);
 
@@ -212,8 +217,9 @@ impl PathCache {
             })
         } else {
             host.canonicalize(path, &self.lookups_left).map(|found| {
-                if let Some(holder) = found.holder {
-                    self.holders.borrow_mut().push((found.path.clone(), holder));
+                let mut holders = self.holders.borrow_mut();
+                if let Some(holder) = found.holder.filter(|_| holders.len() < MAX_HOLDERS) {
+                    holders.push((found.path.clone(), holder));
                 }
                 found.path
             })
@@ -275,4 +281,33 @@ pub fn resolve_executable(command: &Command, exec_dirs: &[String]) -> Option<Pat
 fn is_executable_file(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// However many path arguments a call has, it keeps few directories
+    /// open; each is still checked, and a pin without one opens its own.
+    #[test]
+    fn a_call_keeps_a_bounded_number_of_directories_open() {
+        let dir = std::env::temp_dir().join(format!("rw-holders-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let dir = std::fs::canonicalize(&dir).unwrap();
+        let cache = PathCache::default();
+        let many = MAX_HOLDERS * 4;
+        for i in 0..many {
+            let arg = dir.join(format!("f{i}"));
+            let found = cache.canonical(&OnThisHost, arg.as_os_str(), Pin::Object);
+            assert_eq!(found.as_deref(), Some(arg.as_path()));
+        }
+        assert_eq!(cache.holders.borrow().len(), MAX_HOLDERS);
+        // The last one kept no directory: its pin opens the base itself.
+        std::fs::write(dir.join(format!("f{}", many - 1)), "x").unwrap();
+        let last = dir.join(format!("f{}", many - 1));
+        let pinned = cache.pinned(&OnThisHost, &dir, &last, Pin::Object);
+        assert!(matches!(pinned, Some(Ok(_))), "{pinned:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
