@@ -187,6 +187,11 @@ fn list_json_is_the_documented_schema() {
     );
 }
 
+/// A chained `ip` call no rule for the chained command allows.
+const DENIED_CHAIN: [&str; 10] = [
+    "ip", "netns", "exec", "qr-1", "ip", "link", "set", "eth0", "mtu", "100000",
+];
+
 /// A denied chained command line: the chaining rule whose own arguments
 /// match, then every rule for the chained command, closest first, as many
 /// as a policy test failure lists and "and N more"; a `via` rule called
@@ -195,21 +200,7 @@ fn list_json_is_the_documented_schema() {
 fn explain_of_a_denied_chain_lists_the_closest_rules() {
     case(
         "explain-chain-denied",
-        &[
-            "explain",
-            "chain.rwc",
-            "--",
-            "ip",
-            "netns",
-            "exec",
-            "qr-1",
-            "ip",
-            "link",
-            "set",
-            "eth0",
-            "mtu",
-            "100000",
-        ],
+        &[&["explain", "chain.rwc", "--"][..], &DENIED_CHAIN].concat(),
         99,
     );
     case(
@@ -228,22 +219,7 @@ fn explain_of_a_denied_chain_lists_the_closest_rules() {
     );
     let stdout = case(
         "explain-chain-denied-json",
-        &[
-            "explain",
-            "--json",
-            "chain.rwc",
-            "--",
-            "ip",
-            "netns",
-            "exec",
-            "qr-1",
-            "ip",
-            "link",
-            "set",
-            "eth0",
-            "mtu",
-            "100000",
-        ],
+        &[&["explain", "--json", "chain.rwc", "--"][..], &DENIED_CHAIN].concat(),
         99,
     );
     let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
