@@ -200,7 +200,7 @@ impl AuditLog {
         }
         let json_error = self.json.as_mut().and_then(|json| {
             let time = rfc3339(secs, now.subsec_micros());
-            let line = render_json(caller, event, &time);
+            let line = render_json(caller, event, time.as_str());
             append_record(json, line)
                 .err()
                 .map(|e| LogError::Write(json.path.clone(), e))

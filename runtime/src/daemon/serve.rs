@@ -482,7 +482,7 @@ fn connection(shared: &Shared, stream: UnixStream, peer: PeerCred) {
             Ok(Some(frame)) => frame.request(),
             Err(e) => Err(e),
         };
-        let request = match request {
+        let mut request = match request {
             Ok(request) => request,
             Err(protocol::FrameError::Io(_)) if shared.stopping.load(Ordering::SeqCst) => return,
             Err(e) => {
@@ -512,7 +512,7 @@ fn connection(shared: &Shared, stream: UnixStream, peer: PeerCred) {
         };
         begin(shared);
         let loaded = shared.current();
-        let replied = handle(&loaded, &caller, &request, frames.get_mut());
+        let replied = handle(&loaded, &caller, &mut request, frames.get_mut());
         drop(slot);
         end(shared);
         if replied.is_err() {
@@ -538,13 +538,13 @@ fn end(shared: &Shared) {
 fn handle(
     loaded: &Loaded,
     caller: &Caller,
-    request: &Request,
+    request: &mut Request,
     stream: &mut UnixStream,
 ) -> io::Result<()> {
-    let argv: Vec<OsString> = request
-        .argv
-        .iter()
-        .map(|arg| OsString::from_vec(arg.to_vec()))
+    // Taken, not copied: the request's argv is used only as this one.
+    let argv: Vec<OsString> = std::mem::take(&mut request.argv)
+        .into_iter()
+        .map(|arg| OsString::from_vec(arg.into_vec()))
         .collect();
     if crate::action::is_action(&argv) {
         return super::action::handle(loaded, caller, &argv, request, stream);
