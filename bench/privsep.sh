@@ -14,7 +14,14 @@
 # between runs than a median of N calls does), PRIVSEP_VENV (the venv
 # oslo.privsep is installed into from PyPI, default
 # ${TMPDIR:-/tmp}/privsep-venv), PRIVSEP_VERSION (default 3.12.0;
-# "latest" = unpinned).
+# "latest" = unpinned), CPUS (a CPU list for `taskset -c`: both sides,
+# clients and daemons, run on those CPUs only; unset: wherever the
+# scheduler puts them).
+#
+# With CPUS=0, every wake-up is on the CPU that is already running: on a
+# VM that takes the other vCPU's halt and wake-up (tens of µs per round
+# trip here) out of both privsep's numbers and ours, leaving each side's
+# own work and two context switches.
 #
 # Our call also matches the ruleset and writes its JSON audit record (one
 # line with the step); privsep's does neither. Both chown a root-owned file
@@ -44,15 +51,17 @@ build_release
 bench_workdir privsep
 install -m 0755 target/release/rootwrap-daemon "$work/rootwrap-daemon"
 
-echo "== machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); oslo.privsep $installed"
+on_cpus=()
+[ -z "${CPUS:-}" ] || on_cpus=(taskset -c "$CPUS")
+echo "== machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); oslo.privsep $installed; CPUs used: ${CPUS:-any}"
 echo
 echo "| measure | n | median ms | p99 ms | mean ms |"
 echo "|---|---:|---:|---:|---:|"
 for round in $(seq "$ROUNDS"); do
   [ "$ROUNDS" -eq 1 ] || echo "| round $round | | | | |"
-  (cd bench && "$PRIVSEP_VENV/bin/python" privsep_bench.py "$work/files/target" "$N")
+  (cd bench && "${on_cpus[@]}" "$PRIVSEP_VENV/bin/python" privsep_bench.py "$work/files/target" "$N")
   DAEMON_LATENCY_ACTION="$work/files/target" \
-    target/release/daemon-latency "$work/rootwrap-daemon" "$work/bench.rwc" "$N" 0 |
+    "${on_cpus[@]}" target/release/daemon-latency "$work/rootwrap-daemon" "$work/bench.rwc" "$N" 0 |
     grep -E '`true`|chown-action'
 done | tee "$work/rows"
 records=$(grep -c '"@chown-action"' "$work/audit.jsonl")
