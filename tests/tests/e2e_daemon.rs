@@ -472,6 +472,31 @@ fn sigterm_lets_the_command_in_flight_finish_then_exits() {
     assert!(!daemon.socket.parent().unwrap().exists());
 }
 
+/// Found attacking the daemon: sudo relays the caller's SIGUSR1, SIGQUIT
+/// and others, whose default ended the daemon at once, between an
+/// action's steps or before their record. They stop it as SIGTERM does.
+#[test]
+fn signals_the_caller_sends_through_sudo_stop_the_daemon_cleanly() {
+    require_root!();
+    let (fixture, install) = set_up();
+    for signal in ["USR1", "USR2", "QUIT", "ALRM"] {
+        let mut daemon = Daemon::start(&fixture, &install);
+        let (_, sudo, _) = processes()
+            .into_iter()
+            .find(|(pid, _, _)| *pid == daemon.pid)
+            .unwrap();
+        let sent = run(Command::new(tool("runuser"))
+            .args(["-u", CALLER, "--"])
+            .arg(tool("kill"))
+            .arg(format!("-{signal}"))
+            .arg(sudo.to_string()));
+        assert_eq!(sent.code, 0, "kill -{signal} as {CALLER}: {}", sent.stderr);
+        assert_eq!(daemon.wait_exit(), 0, "SIG{signal}");
+        let dir = daemon.socket.parent().unwrap();
+        assert!(!dir.exists(), "SIG{signal} left {} behind", dir.display());
+    }
+}
+
 #[test]
 fn a_daemon_killed_with_sigkill_does_not_block_the_next() {
     require_root!();

@@ -24,6 +24,27 @@ use crate::sys;
 /// The daemon could not set up its socket or its signals.
 pub const SETUP_FAILED: i32 = 1;
 
+/// The signals the daemon takes from its signal descriptor: SIGHUP reloads,
+/// any other stops it as SIGTERM does. Every asynchronous signal whose
+/// default would end it at once, between an action's steps or before a
+/// record: sudo relays the caller's SIGUSR1, SIGQUIT, SIGALRM and others.
+const STOP_OR_RELOAD: [libc::c_int; 14] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+    libc::SIGIO,
+    libc::SIGPWR,
+    libc::SIGSTKFLT,
+    libc::SIGXCPU,
+    libc::SIGXFSZ,
+];
+
 /// `rootwrap-daemon RULESET`: returns the exit status.
 pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
     // Before anything is opened: systemd's socket is descriptor 3.
@@ -53,7 +74,7 @@ pub fn main_with(mut args: impl Iterator<Item = OsString>) -> i32 {
             return refusal.outcome().exit().into();
         }
     };
-    let signals = match sys::signal_fd(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP]) {
+    let signals = match sys::signal_fd(&STOP_OR_RELOAD) {
         Ok(fd) => fd,
         Err(e) => {
             say(&format!("cannot watch signals: {e}"));

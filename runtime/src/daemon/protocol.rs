@@ -30,7 +30,8 @@ pub const VERSION: u8 = 1;
 /// The header's length.
 pub const HEADER_LEN: usize = 8;
 /// The largest request payload (argv and stdin together): the daemon
-/// buffers one request per running command, never more.
+/// buffers one request per connection, and decodes one per running
+/// command.
 pub const MAX_REQUEST: u32 = 4 << 20;
 /// The largest output chunk the daemon sends.
 pub const MAX_CHUNK: u32 = 64 << 10;
@@ -38,6 +39,11 @@ pub const MAX_CHUNK: u32 = 64 << 10;
 pub const MAX_MESSAGE: u32 = 16 << 10;
 /// The largest payload a client accepts.
 pub const MAX_RESPONSE: u32 = MAX_CHUNK + MAX_MESSAGE;
+/// The most arguments a request may carry. Each costs the daemon far more
+/// decoded than its one byte on the wire (a 4 MiB request of empty
+/// arguments grew to 550 MiB): the count bounds that. No real command
+/// line comes near it; the kernel itself takes at most some 230,000.
+pub const MAX_ARGS: usize = 1 << 16;
 /// What either end reads ahead of the frame it wants: a small frame and its
 /// header arrive in one `recv`, a large one is read straight into place.
 pub const READ_AHEAD: usize = 8 << 10;
@@ -83,7 +89,9 @@ impl Kind {
 /// One command to run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
-    /// The command line, as `rootwrap RULESET` would take it.
+    /// The command line, as `rootwrap RULESET` would take it: at most
+    /// [`MAX_ARGS`] arguments, none holding a NUL byte.
+    #[serde(deserialize_with = "command_line")]
     pub argv: Vec<serde_bytes::ByteBuf>,
     /// Written to the command's stdin, which is then closed.
     #[serde(with = "serde_bytes")]
@@ -91,6 +99,45 @@ pub struct Request {
     /// Milliseconds after which the command (its whole process group) is
     /// killed with SIGKILL; `None`: no limit.
     pub timeout_ms: Option<u64>,
+}
+
+/// Decodes a request's argv, refusing what no command line can be: more
+/// than [`MAX_ARGS`] arguments (whatever the length prefix claims) or an
+/// argument with a NUL byte.
+fn command_line<'de, D: serde::Deserializer<'de>>(
+    decoder: D,
+) -> Result<Vec<serde_bytes::ByteBuf>, D::Error> {
+    struct CommandLine;
+    impl<'de> serde::de::Visitor<'de> for CommandLine {
+        type Value = Vec<serde_bytes::ByteBuf>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a command line of at most {MAX_ARGS} arguments")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            use serde::de::Error as _;
+            let claimed = seq.size_hint().unwrap_or(0);
+            let mut argv = Vec::with_capacity(claimed.min(MAX_ARGS));
+            while let Some(arg) = seq.next_element::<serde_bytes::ByteBuf>()? {
+                if argv.len() == MAX_ARGS {
+                    return Err(A::Error::custom(format!("more than {MAX_ARGS} arguments")));
+                }
+                if arg.contains(&0) {
+                    return Err(A::Error::custom(format!(
+                        "argument {} holds a NUL byte, which no command line can",
+                        argv.len()
+                    )));
+                }
+                argv.push(arg);
+            }
+            Ok(argv)
+        }
+    }
+    decoder.deserialize_seq(CommandLine)
 }
 
 /// How a command ended.
@@ -366,6 +413,44 @@ mod tests {
             payload: vec![0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
         };
         assert!(matches!(lying.request(), Err(FrameError::Payload(_))));
+    }
+
+    fn decoded(argv: Vec<serde_bytes::ByteBuf>) -> Result<Request, FrameError> {
+        let bytes = request_bytes(&Request {
+            argv,
+            ..Request::default()
+        });
+        let frame = read_frame(&mut &bytes[..], &[Kind::Request])
+            .unwrap()
+            .unwrap();
+        frame.request()
+    }
+
+    /// Found attacking the daemon: 4 MiB of empty arguments made it peak
+    /// at 550 MiB.
+    #[test]
+    fn a_request_carries_at_most_max_args_arguments() {
+        let empty = || serde_bytes::ByteBuf::from(Vec::new());
+        assert_eq!(
+            decoded(vec![empty(); MAX_ARGS]).unwrap().argv.len(),
+            MAX_ARGS
+        );
+        let refused = decoded(vec![empty(); MAX_ARGS + 1]).unwrap_err();
+        assert!(
+            refused.to_string().contains("more than 65536 arguments"),
+            "{refused}"
+        );
+    }
+
+    /// A NUL byte would pass the matcher and fail only at `execve`.
+    #[test]
+    fn an_argument_with_a_nul_byte_is_malformed() {
+        let argv = vec![b"echo".to_vec().into(), b"a\0b".to_vec().into()];
+        let refused = decoded(argv).unwrap_err();
+        assert!(
+            refused.to_string().contains("argument 1 holds a NUL byte"),
+            "{refused}"
+        );
     }
 
     #[test]

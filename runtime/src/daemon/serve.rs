@@ -476,23 +476,19 @@ fn connection(shared: &Shared, stream: UnixStream, peer: PeerCred) {
     let caller = peer_caller(&shared.daemon, peer);
     // Replies are written to the stream itself, never through the buffer.
     let mut frames = BufReader::with_capacity(protocol::READ_AHEAD, stream);
+    let bad_frame = |frames: BufReader<UnixStream>, e: protocol::FrameError| {
+        let reason = format!("daemon: bad frame from peer pid {}: {e}", peer.pid);
+        shared
+            .current()
+            .note(&caller, Outcome::BadInvocation, &reason);
+        refuse(frames.into_inner(), Refused::BadFrame, &reason);
+    };
     loop {
-        let request = match protocol::read_frame(&mut frames, &[Kind::Request]) {
+        let frame = match protocol::read_frame(&mut frames, &[Kind::Request]) {
             Ok(None) => return,
-            Ok(Some(frame)) => frame.request(),
-            Err(e) => Err(e),
-        };
-        let mut request = match request {
-            Ok(request) => request,
+            Ok(Some(frame)) => frame,
             Err(protocol::FrameError::Io(_)) if shared.stopping.load(Ordering::SeqCst) => return,
-            Err(e) => {
-                let reason = format!("daemon: bad frame from peer pid {}: {e}", peer.pid);
-                shared
-                    .current()
-                    .note(&caller, Outcome::BadInvocation, &reason);
-                refuse(frames.into_inner(), Refused::BadFrame, &reason);
-                return;
-            }
+            Err(e) => return bad_frame(frames, e),
         };
         if shared.stopping.load(Ordering::SeqCst) {
             refuse(
@@ -509,6 +505,17 @@ fn connection(shared: &Shared, stream: UnixStream, peer: PeerCred) {
                 "daemon: too many requests waiting",
             );
             return;
+        };
+        // Decoded only with a slot: a waiting request holds its bytes, not
+        // the larger vectors of arguments they decode to.
+        let decoded = frame.request();
+        drop(frame);
+        let mut request = match decoded {
+            Ok(request) => request,
+            Err(e) => {
+                drop(slot);
+                return bad_frame(frames, e);
+            }
         };
         begin(shared);
         let loaded = shared.current();
