@@ -646,7 +646,7 @@ fn the_python_client_is_a_drop_in_for_oslos() {
         "-v",
     ]));
     assert_eq!(ran.code, 0, "{}{}", ran.stdout_text(), ran.stderr);
-    assert!(ran.stderr.contains("Ran 10 tests"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("Ran 12 tests"), "{}", ran.stderr);
 }
 
 #[test]

@@ -7,10 +7,27 @@ ruleset allows echo, cat and `sh -c ...` (tests/tests/e2e_daemon.rs).
 
 import json
 import os
+import socket
 import threading
+import time
 import unittest
 
 import rootwrap_client
+from rootwrap_client import protocol
+
+
+def running(marker):
+    """A process whose command line holds `marker`: its pid and command
+    line, or "" when none runs."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                line = f.read()
+                if marker.encode() in line:
+                    return "%s %r" % (pid, line)
+        except OSError:
+            pass
+    return ""
 
 
 def new_client():
@@ -50,6 +67,29 @@ class ClientTest(unittest.TestCase):
     def test_timeout_kills_the_command(self):
         exit, _, _ = self.client.run(["sh", "-c", "sleep 600"], timeout_ms=200)
         self.assertEqual((exit.status, exit.raw, exit.timed_out), (137, -9, True))
+
+    def test_timeout_holds_a_command_that_closed_its_output(self):
+        # Found attacking the daemon: the deadline was watched only while
+        # the command's output was open.
+        exit, _, _ = self.client.run(["sh", "-c", "exec >&- 2>&-; sleep 30"], timeout_ms=200)
+        self.assertEqual((exit.status, exit.raw, exit.timed_out), (137, -9, True))
+
+    def test_timeout_holds_while_the_client_does_not_read(self):
+        # Found attacking the daemon: a write to a client that did not read
+        # waited a minute, the deadline with it.
+        marker = "unread-%d" % os.getpid()
+        sock = socket.socket(socket.AF_UNIX)
+        sock.connect(self.client._daemon()[0])
+        sock.sendall(protocol.encode_request(
+            [b"sh", b"-c", b"yes " + marker.encode()], b"", 500))
+        try:
+            deadline = time.monotonic() + 20
+            while running(marker) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            left = running(marker)
+            self.assertEqual(left, "", "the command outlived its timeout")
+        finally:
+            sock.close()
 
     def test_threads(self):
         failures = []

@@ -6,9 +6,11 @@
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use crate::daemon::protocol::{self, Kind};
+use crate::daemon::serve;
 use crate::exec::{self, ExecError};
 use crate::matcher::Allowed;
 use crate::sys::{self, Ended};
@@ -41,7 +43,7 @@ pub fn run(
     allowed: &Allowed,
     stdin: &[u8],
     timeout: Option<Duration>,
-    client: &mut impl Write,
+    client: &mut UnixStream,
 ) -> Result<Finished, ExecError> {
     let identity = exec::identity_for(&allowed.run_as)?;
     let program = exec::program(allowed)?;
@@ -120,19 +122,86 @@ fn child_failed(mut report: io::PipeReader, allowed: &Allowed) -> Option<ExecErr
     })
 }
 
-/// Feeds stdin and streams stdout and stderr until both end, or until the
-/// timeout, when the command's process group is killed. Returns whether
-/// it timed out, and whether the client stopped taking output.
+/// Feeds stdin and streams stdout and stderr until both end and the
+/// command has exited, or until the timeout, when the command's process
+/// group is killed. Returns whether it timed out, and whether the client
+/// stopped taking output.
 pub(super) fn pump(
+    pid: u32,
+    stdin_pipe: io::PipeWriter,
+    stdout_pipe: io::PipeReader,
+    stderr_pipe: io::PipeReader,
+    input: &[u8],
+    timeout: Option<Duration>,
+    client: &mut UnixStream,
+) -> (bool, bool) {
+    let Some(timeout) = timeout else {
+        return stream(
+            pid,
+            stdin_pipe,
+            stdout_pipe,
+            stderr_pipe,
+            input,
+            None,
+            client,
+        );
+    };
+    let deadline = Instant::now() + timeout;
+    let streamed = stream(
+        pid,
+        stdin_pipe,
+        stdout_pipe,
+        stderr_pipe,
+        input,
+        Some(deadline),
+        client,
+    );
+    // A write to a client that does not read waits at most until the
+    // deadline: the usual wait again for what follows.
+    let _ = client.set_write_timeout(Some(serve::CLIENT_WRITE_TIMEOUT));
+    match streamed {
+        (false, client_gone) if !exits_before(pid, deadline) => {
+            // A command that closed its output is still held to its time.
+            sys::kill_group(pid, libc::SIGKILL);
+            (true, client_gone)
+        }
+        streamed => streamed,
+    }
+}
+
+/// Whether the child `pid` (not yet reaped) exits before `deadline`.
+fn exits_before(pid: u32, deadline: Instant) -> bool {
+    let Ok(pidfd) = i32::try_from(pid)
+        .map_err(io::Error::other)
+        .and_then(sys::pidfd_open)
+    else {
+        // Cannot watch it: `reap` waits, as without a timeout.
+        return true;
+    };
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let wait = i32::try_from(left.as_millis().saturating_add(1)).unwrap_or(i32::MAX);
+        let mut fds = [poll_entry(pidfd.as_fd(), libc::POLLIN, true)];
+        match sys::poll(&mut fds, wait) {
+            Ok(_) if fds[0].revents != 0 => return true,
+            Ok(_) if left.is_zero() => return false,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return true,
+        }
+    }
+}
+
+/// [`pump`]'s streaming, until the output ends or the deadline passes.
+fn stream(
     pid: u32,
     stdin_pipe: io::PipeWriter,
     mut stdout_pipe: io::PipeReader,
     mut stderr_pipe: io::PipeReader,
     input: &[u8],
-    timeout: Option<Duration>,
-    client: &mut impl Write,
+    deadline: Option<Instant>,
+    client: &mut UnixStream,
 ) -> (bool, bool) {
-    let deadline = timeout.map(|t| Instant::now() + t);
     let mut stdin_pipe = Some(stdin_pipe).filter(|_| !input.is_empty());
     let mut written = 0;
     let mut open = [true, true];
@@ -195,6 +264,10 @@ pub(super) fn pump(
                 Ok(0) => *open = false,
                 Ok(n) => {
                     let chunk = buf.get(..n).unwrap_or_default();
+                    if let Some(deadline) = deadline {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        let _ = client.set_write_timeout(Some(left.max(Duration::from_millis(1))));
+                    }
                     if !client_gone && protocol::write_frame(client, kind, chunk).is_err() {
                         client_gone = true;
                     }

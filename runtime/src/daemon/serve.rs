@@ -445,7 +445,7 @@ fn per_user_limit(max_connections: usize) -> usize {
 }
 
 /// How long a write to a client may wait for it to read.
-const CLIENT_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+pub(super) const CLIENT_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Sends an `Error` frame and closes the connection.
 fn refuse(mut stream: UnixStream, refused: Refused, reason: &str) {
