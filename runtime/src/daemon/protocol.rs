@@ -44,6 +44,13 @@ pub const MAX_RESPONSE: u32 = MAX_CHUNK + MAX_MESSAGE;
 /// arguments grew to 550 MiB): the count bounds that. No real command
 /// line comes near it; the kernel itself takes at most some 230,000.
 pub const MAX_ARGS: usize = 1 << 16;
+/// The longest argument a request may carry, and the most bytes its
+/// arguments may take together (each counting one more for its NUL): the
+/// Linux kernel's own limits for `execve` (`MAX_ARG_STRLEN`, and the
+/// `ARG_MAX` of the default 8 MiB stack). A command line beyond them could
+/// not run; its audit records, several times its size, would be written.
+pub const MAX_ARG_LEN: usize = (128 << 10) - 1;
+pub const MAX_ARGV_BYTES: usize = 2 << 20;
 /// What either end reads ahead of the frame it wants: a small frame and its
 /// header arrive in one `recv`, a large one is read straight into place.
 pub const READ_AHEAD: usize = 8 << 10;
@@ -89,8 +96,8 @@ impl Kind {
 /// One command to run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
-    /// The command line, as `rootwrap RULESET` would take it: at most
-    /// [`MAX_ARGS`] arguments, none holding a NUL byte.
+    /// The command line, as `rootwrap RULESET` would take it, within the
+    /// kernel's limits (see [`command_line`]).
     #[serde(deserialize_with = "command_line")]
     pub argv: Vec<serde_bytes::ByteBuf>,
     /// Written to the command's stdin, which is then closed.
@@ -102,7 +109,8 @@ pub struct Request {
 }
 
 /// Decodes a request's argv, refusing what no command line can be: more
-/// than [`MAX_ARGS`] arguments (whatever the length prefix claims) or an
+/// than [`MAX_ARGS`] arguments (whatever the length prefix claims), one
+/// longer than [`MAX_ARG_LEN`], more than [`MAX_ARGV_BYTES`] in all, or an
 /// argument with a NUL byte.
 fn command_line<'de, D: serde::Deserializer<'de>>(
     decoder: D,
@@ -122,9 +130,22 @@ fn command_line<'de, D: serde::Deserializer<'de>>(
             use serde::de::Error as _;
             let claimed = seq.size_hint().unwrap_or(0);
             let mut argv = Vec::with_capacity(claimed.min(MAX_ARGS));
+            let mut bytes = 0;
             while let Some(arg) = seq.next_element::<serde_bytes::ByteBuf>()? {
                 if argv.len() == MAX_ARGS {
                     return Err(A::Error::custom(format!("more than {MAX_ARGS} arguments")));
+                }
+                if arg.len() > MAX_ARG_LEN {
+                    return Err(A::Error::custom(format!(
+                        "argument {} is longer than {MAX_ARG_LEN} bytes",
+                        argv.len()
+                    )));
+                }
+                bytes += arg.len() + 1;
+                if bytes > MAX_ARGV_BYTES {
+                    return Err(A::Error::custom(format!(
+                        "the arguments take more than {MAX_ARGV_BYTES} bytes"
+                    )));
                 }
                 if arg.contains(&0) {
                     return Err(A::Error::custom(format!(
@@ -439,6 +460,29 @@ mod tests {
         assert!(
             refused.to_string().contains("more than 65536 arguments"),
             "{refused}"
+        );
+    }
+
+    /// Found attacking the daemon: one 4 MiB argument made 80 MiB of
+    /// audit records. The kernel's limits, to the byte.
+    #[test]
+    fn a_request_carries_what_execve_would_take() {
+        let arg = |len: usize| serde_bytes::ByteBuf::from(vec![b'a'; len]);
+        assert!(decoded(vec![arg(MAX_ARG_LEN)]).is_ok());
+        let long = decoded(vec![arg(MAX_ARG_LEN + 1)]).unwrap_err();
+        assert!(
+            long.to_string()
+                .contains("argument 0 is longer than 131071 bytes"),
+            "{long}"
+        );
+        // 16 arguments of 131071 bytes and their NULs: 2 MiB exactly.
+        assert!(decoded(vec![arg(MAX_ARG_LEN); 16]).is_ok());
+        let mut over = vec![arg(MAX_ARG_LEN); 16];
+        over.push(arg(0));
+        let many = decoded(over).unwrap_err();
+        assert!(
+            many.to_string().contains("more than 2097152 bytes"),
+            "{many}"
         );
     }
 
