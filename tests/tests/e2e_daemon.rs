@@ -427,6 +427,53 @@ fn the_daemon_exits_when_the_process_that_started_it_goes() {
     assert!(!dir.exists(), "{} is left behind", dir.display());
 }
 
+/// Found attacking the daemon: the caller filled its socket directory with
+/// a tree too deep to remove; the directory outlived the daemon, still the
+/// caller's to write, and its lock file was gone, so no later start
+/// would try again.
+#[test]
+fn a_socket_directory_that_cannot_be_removed_is_taken_back() {
+    require_root!();
+    let (fixture, install) = set_up();
+    let mut daemon = Daemon::start(&fixture, &install);
+    let dir = daemon.socket.parent().unwrap().to_path_buf();
+    let deep = format!(
+        "import os
+os.chdir({:?})
+for _ in range(1100):
+    os.mkdir('d')
+    os.chdir('d')
+",
+        dir.display().to_string()
+    );
+    let made = run(fixture
+        .as_caller()
+        .arg(tool("python3"))
+        .arg("-c")
+        .arg(&deep));
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    drop(daemon.sudo.stdin.take());
+    assert_eq!(daemon.wait_exit(), 0);
+    let lock = dir.with_extension("lock");
+    if dir.exists() {
+        let meta = fs::symlink_metadata(&dir).unwrap();
+        assert_eq!((meta.uid(), meta.mode() & 0o7777), (0, 0o700));
+        assert!(lock.exists(), "{} is left without its lock", dir.display());
+        let touched = run(fixture.as_caller().arg(tool("touch")).arg(dir.join("more")));
+        assert_ne!(
+            touched.code,
+            0,
+            "the caller still writes in {}",
+            dir.display()
+        );
+        // Not left for the suite's other tests to trip over.
+        let removed = run(Command::new(tool("rm")).arg("-rf").arg(&dir).arg(&lock));
+        assert_eq!(removed.code, 0, "{}", removed.stderr);
+    } else {
+        assert!(!lock.exists());
+    }
+}
+
 #[test]
 fn sigterm_lets_the_command_in_flight_finish_then_exits() {
     require_root!();

@@ -34,8 +34,24 @@ pub struct SocketDir {
 
 impl Drop for SocketDir {
     fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.dir);
-        let _ = fs::remove_file(&self.lock_path);
+        remove(&self.dir, &self.lock_path);
+    }
+}
+
+/// Removes a socket directory and then its lock file. The directory is
+/// the invoking user's, who may have filled it with a tree too deep to
+/// remove: it is first taken back (root's, 0700), so that whatever stays
+/// is nobody else's to write, and its lock file stays with it, for the
+/// next start's sweep to try again.
+fn remove(dir: &Path, lock_path: &Path) {
+    let taken = std::os::unix::fs::lchown(dir, Some(0), Some(0))
+        .and_then(|()| fs::set_permissions(dir, fs::Permissions::from_mode(0o700)));
+    let removed = match taken.and_then(|()| fs::remove_dir_all(dir)) {
+        Ok(()) => true,
+        Err(e) => e.kind() == io::ErrorKind::NotFound,
+    };
+    if removed {
+        let _ = fs::remove_file(lock_path);
     }
 }
 
@@ -122,8 +138,7 @@ fn sweep(run_dir: &Path) {
             continue;
         };
         if sys::try_lock(&lock).unwrap_or(false) {
-            let _ = fs::remove_dir_all(run_dir.join(id));
-            let _ = fs::remove_file(entry.path());
+            remove(&run_dir.join(id), &entry.path());
         }
     }
 }
