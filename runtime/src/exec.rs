@@ -26,6 +26,13 @@ pub enum ExecError {
     /// the file its rule pins.
     Untrusted(crate::binary::Refusal),
     Exec(String, io::Error),
+    /// The target user cannot reach a pinned path itself (its descriptor
+    /// was opened by root), or the path now names another object.
+    Unreachable {
+        user: String,
+        path: std::path::PathBuf,
+        error: io::Error,
+    },
 }
 
 impl fmt::Display for ExecError {
@@ -41,6 +48,16 @@ impl fmt::Display for ExecError {
             ExecError::CloseFds(e) => write!(f, "cannot close inherited file descriptors: {e}"),
             ExecError::Untrusted(refusal) => write!(f, "refusing to execute {refusal}"),
             ExecError::Exec(path, e) => write!(f, "cannot execute {path}: {e}"),
+            ExecError::Unreachable { user, path, error } if error.raw_os_error() == Some(libc::ESTALE) => write!(
+                f,
+                "{} now names another object than the one checked for `{user}`",
+                path.display()
+            ),
+            ExecError::Unreachable { user, path, error } => write!(
+                f,
+                "the target user `{user}` cannot reach {} itself: {error}",
+                path.display()
+            ),
         }
     }
 }
@@ -53,6 +70,9 @@ impl std::error::Error for ExecError {}
 pub(crate) fn exec(allowed: &Allowed) -> ExecError {
     if let Err(e) = sys::cloexec_inherited_fds() {
         return ExecError::CloseFds(e);
+    }
+    if let Err(e) = check_reach(allowed) {
+        return e;
     }
     // The descriptors of pinned paths are what the command's
     // `/proc/self/fd/N` arguments name: they alone stay open.
@@ -67,6 +87,33 @@ pub(crate) fn exec(allowed: &Allowed) -> ExecError {
     };
     let error = sys::execve(program, &allowed.argv, &allowed.env);
     ExecError::Exec(allowed.executable.display().to_string(), error)
+}
+
+/// After switching to a target user other than root: whether that user
+/// reaches each pinned path by itself (see [`sys::reaches`]).
+pub fn check_reach(allowed: &Allowed) -> Result<(), ExecError> {
+    if sys::effective_uid() == 0 {
+        return Ok(());
+    }
+    for pinned in &allowed.pinned {
+        pinned
+            .reached()
+            .map_err(|error| unreachable(allowed, pinned, error))?;
+    }
+    Ok(())
+}
+
+/// [`ExecError::Unreachable`] for `pinned`, one of `allowed`'s pins.
+pub fn unreachable(
+    allowed: &Allowed,
+    pinned: &crate::pin::PinnedPath,
+    error: io::Error,
+) -> ExecError {
+    ExecError::Unreachable {
+        user: allowed.run_as.user_name().to_string(),
+        path: pinned.checked.clone(),
+        error,
+    }
 }
 
 /// What executes an allowed command: its checked descriptor, or for a

@@ -1277,6 +1277,75 @@ fn actions_run_through_the_daemon_as_through_the_cli() {
 /// A socket-activated daemon serves several users, and idle connections
 /// cost nothing to hold: one user holding every connection locked the
 /// others out. One uid may hold three quarters of them.
+/// Found attacking the daemon (and the CLI alike): a command or an action
+/// run `as` another user got root's descriptor of a pinned path, and read
+/// through it what that user could not reach itself (a file in a
+/// directory only root may search).
+#[test]
+fn a_target_user_gets_no_pinned_path_it_could_not_reach_itself() {
+    require_root!();
+    let base = fixture_dir().join("reach-tree");
+    let _ = fs::remove_dir_all(&base);
+    let (open, closed) = (base.join("open"), base.join("closed"));
+    fs::create_dir_all(&open).unwrap();
+    fs::create_dir_all(&closed).unwrap();
+    rootwrap_tests::set_mode(&base, 0o755);
+    rootwrap_tests::set_mode(&open, 0o755);
+    rootwrap_tests::set_mode(&closed, 0o700);
+    for dir in [&open, &closed] {
+        fs::write(dir.join("pub.txt"), "readable by all\n").unwrap();
+        rootwrap_tests::set_mode(&dir.join("pub.txt"), 0o644);
+    }
+    let b = base.display();
+    let extra = format!(
+        "allow cat-target as {TARGET}: cat <path {b}/*/pub.txt>\n\
+         action show-target (f: <path {b}/*/pub.txt>) as {TARGET}:\n    read f max 1KiB\n"
+    );
+    let fixture = SudoFixture::set_up_named("reach", &source("reach", &extra), &[]);
+    let install = fixture.install_daemon();
+    let daemon = Daemon::start(&fixture, &install);
+    let (open_file, closed_file) = (open.join("pub.txt"), closed.join("pub.txt"));
+    for verb in ["cat-target", "@show-target"] {
+        let argv = |file: &Path| {
+            let mut argv = vec![if verb == "cat-target" { "cat" } else { verb }.to_string()];
+            argv.push(file.display().to_string());
+            argv
+        };
+        let cli = |file: &Path| run(&mut fixture.sudo(&argv(file)));
+        let through_daemon = |file: &Path| {
+            let argv = argv(file);
+            daemon.client(&argv.iter().map(String::as_str).collect::<Vec<_>>())
+        };
+        for (how, ran) in [
+            ("cli", cli(&open_file)),
+            ("daemon", through_daemon(&open_file)),
+        ] {
+            assert_eq!(ran.code, 0, "{verb} via {how}: {}", ran.stderr);
+            assert_eq!(ran.stdout_text(), "readable by all\n", "{verb} via {how}");
+        }
+        for (how, ran) in [
+            ("cli", cli(&closed_file)),
+            ("daemon", through_daemon(&closed_file)),
+        ] {
+            assert_eq!(
+                ran.stdout_text(),
+                "",
+                "{verb} via {how} read through root's pin"
+            );
+            assert_ne!(ran.code, 0, "{verb} via {how}");
+            // A command is refused before it starts; an action's step,
+            // which looks the name up in the pinned directory as the user,
+            // is refused by the kernel.
+            let refused = format!("the target user `{TARGET}` cannot reach");
+            assert!(
+                ran.stderr.contains(&refused) || ran.stderr.contains("Permission denied"),
+                "{verb} via {how}: {}",
+                ran.stderr
+            );
+        }
+    }
+}
+
 #[test]
 fn one_user_cannot_take_every_connection_of_a_shared_daemon() {
     require_root!();

@@ -84,6 +84,9 @@ class ClientTest(unittest.TestCase):
             [b"sh", b"-c", b"yes " + marker.encode()], b"", 500))
         try:
             deadline = time.monotonic() + 20
+            while not running(marker) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertNotEqual(running(marker), "", "the command did not start")
             while running(marker) and time.monotonic() < deadline:
                 time.sleep(0.1)
             left = running(marker)

@@ -29,6 +29,7 @@ impl Call<'_> {
         // Until the record is written: see `HeldSignals`.
         let held = crate::sys::hold_signals();
         crate::exec::switch_user(&allowed.run_as).map_err(Refusal::ExecFailed)?;
+        crate::exec::check_reach(allowed).map_err(Refusal::ExecFailed)?;
         let ended = run_allowed(
             ruleset,
             allowed,

@@ -279,6 +279,7 @@ fn child(
     mut report: &io::PipeWriter,
 ) -> i32 {
     let ran = sys::become_identity(identity)
+        .and_then(|()| exec::check_reach(allowed).map_err(|e| io::Error::other(e.to_string())))
         .and_then(|()| {
             let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?);
             let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);

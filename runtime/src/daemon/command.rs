@@ -57,10 +57,12 @@ pub fn run(
         (report_read, report_write),
     ) = pipes().map_err(ExecError::CloseFds)?;
     let keep: Vec<BorrowedFd<'_>> = allowed.pinned.iter().map(|p| p.fd()).collect();
+    let reach: Vec<_> = allowed.pinned.iter().map(|p| p.reach()).collect();
     let pid = sys::spawn(
         &prepared,
         [in_read.as_fd(), out_write.as_fd(), err_write.as_fd()],
         &keep,
+        &reach,
         &identity,
         report_write.as_fd(),
     )
@@ -115,9 +117,14 @@ fn child_failed(mut report: io::PipeReader, allowed: &Allowed) -> Option<ExecErr
     let errno = i32::from_le_bytes([message[4], message[5], message[6], message[7]]);
     let error = io::Error::from_raw_os_error(errno);
     let user = allowed.run_as.user_name().to_string();
-    Some(match step {
-        sys::STEP_DESCRIPTORS => ExecError::CloseFds(error),
-        sys::STEP_IDENTITY => ExecError::Switch(user, error),
+    let pin = usize::try_from(step.saturating_sub(sys::STEP_REACH))
+        .ok()
+        .filter(|_| step >= sys::STEP_REACH)
+        .and_then(|index| allowed.pinned.get(index));
+    Some(match (step, pin) {
+        (_, Some(pinned)) => exec::unreachable(allowed, pinned, error),
+        (sys::STEP_DESCRIPTORS, _) => ExecError::CloseFds(error),
+        (sys::STEP_IDENTITY, _) => ExecError::Switch(user, error),
         _ => ExecError::Exec(allowed.executable.display().to_string(), error),
     })
 }

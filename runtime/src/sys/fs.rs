@@ -215,6 +215,36 @@ fn root_dir() -> io::Result<std::os::fd::BorrowedFd<'static>> {
     Ok(ROOT.get_or_init(|| opened).as_fd())
 }
 
+/// Whether this process, with its credentials now, reaches `path` (no
+/// symbolic link at its end) and finds there the object `(dev, ino)`. A
+/// pin is opened by root: a command or steps run as another user must not
+/// get through it to what that user could not reach itself. Only system
+/// calls, nothing allocated: safe in the daemon's cloned child.
+pub fn reaches(path: &std::ffi::CStr, object: (u64, u64)) -> io::Result<()> {
+    // SAFETY: a NUL-terminated path; a local stat buffer; the descriptor
+    // opened here is closed here.
+    unsafe {
+        let fd = libc::open(
+            path.as_ptr(),
+            libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+        );
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut stat: libc::stat = std::mem::zeroed();
+        let statted = libc::fstat(fd, &mut stat);
+        let error = io::Error::last_os_error();
+        libc::close(fd);
+        if statted != 0 {
+            return Err(error);
+        }
+        if (stat.st_dev, stat.st_ino) != object {
+            return Err(io::Error::from_raw_os_error(libc::ESTALE));
+        }
+    }
+    Ok(())
+}
+
 /// Clears close-on-exec on `fd`: a pinned path's descriptor must reach the
 /// command (`/proc/self/fd/N`), while every other one is closed at exec.
 pub fn keep_across_exec(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {

@@ -511,6 +511,9 @@ pub const STEP_IDENTITY: i32 = 2;
 
 pub const STEP_EXEC: i32 = 3;
 
+/// `STEP_REACH + i`: the target user does not reach pin `i` itself.
+pub const STEP_REACH: i32 = 16;
+
 /// A command's child process, set up and executed: its own process group,
 /// `stdio` on descriptors 0-2, every other descriptor closed at exec but
 /// `keep` (pinned paths), `identity` taken, every signal at its default and
@@ -526,6 +529,7 @@ pub fn spawn(
     exec: &PreparedExec<'_>,
     stdio: [std::os::fd::BorrowedFd<'_>; 3],
     keep: &[std::os::fd::BorrowedFd<'_>],
+    reach: &[(&std::ffi::CStr, (u64, u64))],
     identity: &Identity,
     report: std::os::fd::BorrowedFd<'_>,
 ) -> io::Result<u32> {
@@ -546,6 +550,7 @@ pub fn spawn(
         exec,
         stdio,
         keep: &keep_raw,
+        reach,
         identity,
         report,
         nofile,
@@ -601,6 +606,7 @@ pub(super) struct ChildArgs<'a> {
     exec: &'a PreparedExec<'a>,
     stdio: [i32; 3],
     keep: &'a [i32],
+    reach: &'a [(&'a std::ffi::CStr, (u64, u64))],
     identity: &'a Identity,
     report: i32,
     nofile: i32,
@@ -616,6 +622,7 @@ extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
             args.exec,
             args.stdio,
             args.keep,
+            args.reach,
             args.identity,
             args.report,
             args.nofile,
@@ -631,6 +638,7 @@ unsafe fn child(
     exec: &PreparedExec<'_>,
     stdio: [i32; 3],
     keep: &[i32],
+    reach: &[(&std::ffi::CStr, (u64, u64))],
     identity: &Identity,
     report: i32,
     nofile: i32,
@@ -693,6 +701,16 @@ unsafe fn child(
             if uid != 0 && libc::syscall(libc::SYS_setuid, 0) == 0 {
                 *libc::__errno_location() = libc::EPERM;
                 fail(STEP_IDENTITY);
+            }
+            // Root opened the pins: the user must reach them by itself.
+            for (index, &(path, object)) in reach.iter().enumerate() {
+                if uid == 0 {
+                    break;
+                }
+                if let Err(e) = reaches(path, object) {
+                    *libc::__errno_location() = e.raw_os_error().unwrap_or(libc::EACCES);
+                    fail(STEP_REACH.saturating_add(i32::try_from(index).unwrap_or(i32::MAX)));
+                }
             }
         }
         // The daemon's dispositions are the defaults but for `IGNORED`
