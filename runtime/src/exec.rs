@@ -97,7 +97,8 @@ pub fn check_reach(allowed: &Allowed) -> Result<(), ExecError> {
     }
     for pinned in &allowed.pinned {
         pinned
-            .reached()
+            .reach()
+            .and_then(|(path, object)| sys::reaches(&path, object))
             .map_err(|error| unreachable(allowed, pinned, error))?;
     }
     Ok(())

@@ -11,7 +11,7 @@
 //! resolver.
 #![forbid(unsafe_code)]
 
-use std::ffi::{CStr, CString, OsStr, OsString};
+use std::ffi::{CString, OsStr, OsString};
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -32,11 +32,9 @@ pub struct PinnedPath {
     /// (a directory) or `/proc/self/fd/N/NAME`.
     pub passed: OsString,
     fd: OwnedFd,
-    /// The path of what `fd` is (`checked`, or for an entry its
-    /// directory), and its device and inode: what a non-root target user
-    /// must reach itself ([`PinnedPath::reached`]).
-    reach: CString,
-    object: (u64, u64),
+    /// `fd` is the directory of `checked`'s last name (`<path-entry>`),
+    /// not `checked` itself.
+    entry: bool,
 }
 
 impl PinnedPath {
@@ -45,28 +43,21 @@ impl PinnedPath {
         self.fd.as_fd()
     }
 
-    /// The path [`PinnedPath::reached`] opens, and the object it must find.
-    pub fn reach(&self) -> (&CStr, (u64, u64)) {
-        (&self.reach, self.object)
+    /// What a target user other than root must reach by itself (the
+    /// descriptor was opened by root, through directories that user may
+    /// not search): the path naming what the descriptor is (`checked`, or
+    /// an entry's directory), and that object's device and inode, for
+    /// [`sys::reaches`].
+    pub fn reach(&self) -> io::Result<(CString, (u64, u64))> {
+        let meta = sys::metadata(self.fd.as_fd())?;
+        let path = match self.checked.parent() {
+            Some(dir) if self.entry => dir,
+            _ => &self.checked,
+        };
+        let path = CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        Ok((path, (meta.dev(), meta.ino())))
     }
-
-    /// Whether this process, as the user it has become, reaches the pinned
-    /// object by its path: the descriptor was opened by root, through
-    /// directories the user may not search.
-    pub fn reached(&self) -> io::Result<()> {
-        sys::reaches(&self.reach, self.object)
-    }
-}
-
-/// What a pin's descriptor is: the path that names it and its identity.
-fn identify(fd: BorrowedFd<'_>, path: &Path) -> Result<(CString, (u64, u64)), PathRefusal> {
-    let meta = sys::metadata(fd)?;
-    Ok((c_path(path)?, (meta.dev(), meta.ino())))
-}
-
-fn c_path(path: &Path) -> Result<CString, PathRefusal> {
-    CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| PathRefusal::Io(io::Error::from_raw_os_error(libc::EINVAL)))
 }
 
 impl PartialEq for PinnedPath {
@@ -166,7 +157,7 @@ pub fn pin(
             .ok_or(PathRefusal::Io(io::Error::from_raw_os_error(libc::EINVAL)))?;
         return match pin {
             Pin::Object => object(dir.as_fd(), Path::new(name), checked, how),
-            Pin::Entry | Pin::Unpinned => entry_in(dir, name, checked),
+            Pin::Entry | Pin::Unpinned => Ok(entry_in(dir, name, checked)),
         };
     }
     // The anchor is a directory every later step stays beneath: the base,
@@ -215,13 +206,11 @@ fn object(
         // name ends with `/`.
         passed.push(b'/');
     }
-    let reach = c_path(checked)?;
     Ok(PinnedPath {
         checked: checked.to_path_buf(),
         passed: OsString::from_vec(passed),
         fd,
-        reach,
-        object: (meta.dev(), meta.ino()),
+        entry: false,
     })
 }
 
@@ -250,22 +239,20 @@ fn entry(
         )
         .map_err(missing_dir(&anchor.join(dir)))?
     };
-    entry_in(fd, name, checked)
+    Ok(entry_in(fd, name, checked))
 }
 
 /// The entry `name` of the directory `dir`.
-fn entry_in(dir: OwnedFd, name: &OsStr, checked: &Path) -> Result<PinnedPath, PathRefusal> {
+fn entry_in(dir: OwnedFd, name: &OsStr, checked: &Path) -> PinnedPath {
     let mut passed = fd_path(dir.as_fd());
     passed.push(b'/');
     passed.extend_from_slice(name.as_encoded_bytes());
-    let (reach, object) = identify(dir.as_fd(), checked.parent().unwrap_or(checked))?;
-    Ok(PinnedPath {
+    PinnedPath {
         checked: checked.to_path_buf(),
         passed: OsString::from_vec(passed),
         fd: dir,
-        reach,
-        object,
-    })
+        entry: true,
+    }
 }
 
 /// A directory that must exist does not: say which.

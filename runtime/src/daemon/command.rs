@@ -57,7 +57,20 @@ pub fn run(
         (report_read, report_write),
     ) = pipes().map_err(ExecError::CloseFds)?;
     let keep: Vec<BorrowedFd<'_>> = allowed.pinned.iter().map(|p| p.fd()).collect();
-    let reach: Vec<_> = allowed.pinned.iter().map(|p| p.reach()).collect();
+    // A user other than root must reach the pins by itself: worked out
+    // here, checked by the child once it is that user.
+    let reach = match identity {
+        sys::Identity::Become { uid, .. } if uid != 0 => allowed
+            .pinned
+            .iter()
+            .map(|pinned| {
+                pinned
+                    .reach()
+                    .map_err(|e| exec::unreachable(allowed, pinned, e))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => Vec::new(),
+    };
     let pid = sys::spawn(
         &prepared,
         [in_read.as_fd(), out_write.as_fd(), err_write.as_fd()],
@@ -117,9 +130,9 @@ fn child_failed(mut report: io::PipeReader, allowed: &Allowed) -> Option<ExecErr
     let errno = i32::from_le_bytes([message[4], message[5], message[6], message[7]]);
     let error = io::Error::from_raw_os_error(errno);
     let user = allowed.run_as.user_name().to_string();
+    // Below STEP_REACH the difference is negative: no pin.
     let pin = usize::try_from(step.saturating_sub(sys::STEP_REACH))
         .ok()
-        .filter(|_| step >= sys::STEP_REACH)
         .and_then(|index| allowed.pinned.get(index));
     Some(match (step, pin) {
         (_, Some(pinned)) => exec::unreachable(allowed, pinned, error),
@@ -142,27 +155,19 @@ pub(super) fn pump(
     timeout: Option<Duration>,
     client: &mut UnixStream,
 ) -> (bool, bool) {
-    let Some(timeout) = timeout else {
-        return stream(
-            pid,
-            stdin_pipe,
-            stdout_pipe,
-            stderr_pipe,
-            input,
-            None,
-            client,
-        );
-    };
-    let deadline = Instant::now() + timeout;
+    let deadline = timeout.map(|t| Instant::now() + t);
     let streamed = stream(
         pid,
         stdin_pipe,
         stdout_pipe,
         stderr_pipe,
         input,
-        Some(deadline),
+        deadline,
         client,
     );
+    let Some(deadline) = deadline else {
+        return streamed;
+    };
     // A write to a client that does not read waits at most until the
     // deadline: the usual wait again for what follows.
     let _ = client.set_write_timeout(Some(serve::CLIENT_WRITE_TIMEOUT));

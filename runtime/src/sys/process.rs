@@ -516,7 +516,8 @@ pub const STEP_REACH: i32 = 16;
 
 /// A command's child process, set up and executed: its own process group,
 /// `stdio` on descriptors 0-2, every other descriptor closed at exec but
-/// `keep` (pinned paths), `identity` taken, every signal at its default and
+/// `keep` (pinned paths), `identity` taken (and, for a user other than
+/// root, each of `reach` checked with [`reaches`]), every signal at its default and
 /// none blocked, then `exec`. The child is cloned as glibc's posix_spawn
 /// clones it (`CLONE_VM | CLONE_VFORK`: no copy of the daemon's page
 /// tables; this thread waits until the child has exec'd). Between the
@@ -529,7 +530,7 @@ pub fn spawn(
     exec: &PreparedExec<'_>,
     stdio: [std::os::fd::BorrowedFd<'_>; 3],
     keep: &[std::os::fd::BorrowedFd<'_>],
-    reach: &[(&std::ffi::CStr, (u64, u64))],
+    reach: &[(CString, (u64, u64))],
     identity: &Identity,
     report: std::os::fd::BorrowedFd<'_>,
 ) -> io::Result<u32> {
@@ -606,7 +607,7 @@ pub(super) struct ChildArgs<'a> {
     exec: &'a PreparedExec<'a>,
     stdio: [i32; 3],
     keep: &'a [i32],
-    reach: &'a [(&'a std::ffi::CStr, (u64, u64))],
+    reach: &'a [(CString, (u64, u64))],
     identity: &'a Identity,
     report: i32,
     nofile: i32,
@@ -638,7 +639,7 @@ unsafe fn child(
     exec: &PreparedExec<'_>,
     stdio: [i32; 3],
     keep: &[i32],
-    reach: &[(&std::ffi::CStr, (u64, u64))],
+    reach: &[(CString, (u64, u64))],
     identity: &Identity,
     report: i32,
     nofile: i32,
@@ -703,11 +704,8 @@ unsafe fn child(
                 fail(STEP_IDENTITY);
             }
             // Root opened the pins: the user must reach them by itself.
-            for (index, &(path, object)) in reach.iter().enumerate() {
-                if uid == 0 {
-                    break;
-                }
-                if let Err(e) = reaches(path, object) {
+            for (index, (path, object)) in reach.iter().enumerate() {
+                if let Err(e) = reaches(path, *object) {
                     *libc::__errno_location() = e.raw_os_error().unwrap_or(libc::EACCES);
                     fail(STEP_REACH.saturating_add(i32::try_from(index).unwrap_or(i32::MAX)));
                 }
